@@ -1,0 +1,66 @@
+// Package testenv lets tests find the external programs they need
+// (mosquitto, socat, python3, qemu-system-arm, ...) and decide what to do
+// when one is missing.
+//
+// scripts/test installs every such program and sets GANTRY_TEST_STRICT=1, so
+// in the real test run a missing program fails the test instead of skipping
+// it: nothing is skipped silently. A developer running plain `go test`
+// without the programs installed gets a skip that names what is missing.
+package testenv
+
+import (
+	"net"
+	"os"
+	"os/exec"
+	"testing"
+)
+
+// Strict reports whether missing programs must fail tests.
+func Strict() bool { return os.Getenv("GANTRY_TEST_STRICT") == "1" }
+
+// LookPath returns the path of the named program, or skips the test (fails
+// it under GANTRY_TEST_STRICT=1) when it is not installed.
+func LookPath(t testing.TB, name string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err == nil {
+		return path
+	}
+	for _, dir := range []string{"/usr/sbin", "/sbin", "/usr/local/sbin"} {
+		if p, err := exec.LookPath(dir + "/" + name); err == nil {
+			return p
+		}
+	}
+	Missing(t, name+" is not installed (scripts/test installs it)")
+	return ""
+}
+
+// Python returns the Python interpreter the tests use: GANTRY_TEST_PYTHON if
+// set (scripts/test sets it to the resolved interpreter), else python3.
+func Python(t testing.TB) string {
+	t.Helper()
+	if p := os.Getenv("GANTRY_TEST_PYTHON"); p != "" {
+		return p
+	}
+	return LookPath(t, "python3")
+}
+
+// Missing skips the test with the reason, or fails it in strict mode.
+func Missing(t testing.TB, reason string) {
+	t.Helper()
+	if Strict() {
+		t.Fatalf("required for this test: %s", reason)
+	}
+	t.Skipf("skipped: %s", reason)
+}
+
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("free port: %v", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}

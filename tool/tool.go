@@ -1,0 +1,487 @@
+// Package tool is the registry of functions that model-written code can call.
+//
+// A Tool has a name (dotted namespaces allowed, e.g. "rover.drive"), a doc
+// string, typed parameters and a Go function. The runtimes (Starlark and the
+// Python bridge) expose every registered tool to code, the agent renders the
+// registry into prompts (Python-style signatures) and into JSON Schema for
+// function calling, and all argument checking happens here, once, with error
+// messages a model can act on.
+package tool
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// Type is the type of a parameter or return value, named as Python names it.
+type Type string
+
+// The parameter and return types a tool can declare.
+const (
+	String Type = "str"
+	Int    Type = "int"
+	Float  Type = "float"
+	Bool   Type = "bool"
+	List   Type = "list"
+	Dict   Type = "dict"
+	Any    Type = "any"
+	None   Type = "None"
+)
+
+// Param describes one parameter of a tool.
+type Param struct {
+	Name     string
+	Type     Type
+	Doc      string
+	Required bool
+	// Default is used when an optional parameter is not given. It must have
+	// the Go type that Args holds for Type (see Args).
+	Default any
+	// Unit is shown in docs, e.g. "m/s" or "ms".
+	Unit string
+	// Min and Max bound numeric parameters, inclusive, when non-nil.
+	Min, Max *float64
+	// Enum, when non-empty, lists the only values a string parameter may take.
+	Enum []string
+}
+
+// Bound returns a pointer to v, for Param.Min and Param.Max.
+func Bound(v float64) *float64 { return &v }
+
+// Func is the Go implementation of a tool. Args have been checked and
+// converted against the tool's parameters before Func is called.
+type Func func(ctx context.Context, args Args) (any, error)
+
+// Tool is a function that code can call.
+type Tool struct {
+	// Name is an identifier or a dotted path of identifiers ("rover.drive").
+	Name string
+	// Doc is a one-line description shown in prompts.
+	Doc string
+	// Params lists the parameters in positional order.
+	Params []Param
+	// Returns is the type of the result; ReturnDoc describes it.
+	Returns   Type
+	ReturnDoc string
+	// Example is a line of code showing a typical call.
+	Example string
+	Fn      Func
+}
+
+var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// validate reports whether t is well formed.
+func (t *Tool) validate() error {
+	if t.Name == "" {
+		return errors.New("tool has no name")
+	}
+	for _, part := range strings.Split(t.Name, ".") {
+		if !identRE.MatchString(part) {
+			return fmt.Errorf("tool %q: name part %q is not an identifier", t.Name, part)
+		}
+	}
+	if t.Fn == nil {
+		return fmt.Errorf("tool %q: no function", t.Name)
+	}
+	seen := map[string]bool{}
+	optional := false
+	for _, p := range t.Params {
+		if !identRE.MatchString(p.Name) {
+			return fmt.Errorf("tool %q: parameter %q is not an identifier", t.Name, p.Name)
+		}
+		if seen[p.Name] {
+			return fmt.Errorf("tool %q: parameter %q declared twice", t.Name, p.Name)
+		}
+		seen[p.Name] = true
+		switch p.Type {
+		case String, Int, Float, Bool, List, Dict, Any:
+		default:
+			return fmt.Errorf("tool %q: parameter %q has unknown type %q", t.Name, p.Name, p.Type)
+		}
+		if p.Required && optional {
+			return fmt.Errorf("tool %q: required parameter %q follows an optional one", t.Name, p.Name)
+		}
+		if !p.Required {
+			optional = true
+			if p.Default != nil {
+				if _, err := convert(p, p.Default); err != nil {
+					return fmt.Errorf("tool %q: default of %q: %w", t.Name, p.Name, err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// Registry holds tools by name. It is safe for concurrent use.
+type Registry struct {
+	mu    sync.RWMutex
+	tools map[string]*Tool
+	order []string
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry {
+	return &Registry{tools: map[string]*Tool{}}
+}
+
+// Register adds t to the registry. It fails if t is malformed or its name is
+// taken, or if its name collides with a namespace ("rover" and "rover.drive").
+func (r *Registry) Register(t Tool) error {
+	if err := t.validate(); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.tools[t.Name]; ok {
+		return fmt.Errorf("tool %q already registered", t.Name)
+	}
+	for _, name := range r.order {
+		if strings.HasPrefix(name, t.Name+".") || strings.HasPrefix(t.Name, name+".") {
+			return fmt.Errorf("tool %q collides with tool %q", t.Name, name)
+		}
+	}
+	tt := t
+	tt.Params = append([]Param(nil), t.Params...)
+	r.tools[t.Name] = &tt
+	r.order = append(r.order, t.Name)
+	return nil
+}
+
+// MustRegister is like Register but panics on error. It is for tools
+// defined in code, whose correctness a test checks.
+func (r *Registry) MustRegister(tools ...Tool) {
+	for _, t := range tools {
+		if err := r.Register(t); err != nil {
+			panic(err)
+		}
+	}
+}
+
+// Merge registers every tool of other in r.
+func (r *Registry) Merge(other *Registry) error {
+	for _, t := range other.Tools() {
+		if err := r.Register(*t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Lookup returns the tool with the given name.
+func (r *Registry) Lookup(name string) (*Tool, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	t, ok := r.tools[name]
+	return t, ok
+}
+
+// Tools returns the registered tools in registration order.
+func (r *Registry) Tools() []*Tool {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make([]*Tool, 0, len(r.order))
+	for _, name := range r.order {
+		out = append(out, r.tools[name])
+	}
+	return out
+}
+
+// Namespaces returns the sorted first components of dotted tool names
+// ("rover" for "rover.drive").
+func (r *Registry) Namespaces() []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	set := map[string]bool{}
+	for _, name := range r.order {
+		if i := strings.IndexByte(name, '.'); i > 0 {
+			set[name[:i]] = true
+		}
+	}
+	out := make([]string, 0, len(set))
+	for ns := range set {
+		out = append(out, ns)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Call binds positional and named arguments to the named tool's parameters,
+// checks them, and calls it.
+func (r *Registry) Call(ctx context.Context, name string, positional []any, named map[string]any) (any, error) {
+	t, ok := r.Lookup(name)
+	if !ok {
+		return nil, &NotFoundError{Name: name}
+	}
+	return t.Call(ctx, positional, named)
+}
+
+// Call binds and checks the arguments, then calls the tool's function.
+// Errors from the function are returned as they are, so errors.Is works.
+func (t *Tool) Call(ctx context.Context, positional []any, named map[string]any) (any, error) {
+	args, err := t.Bind(positional, named)
+	if err != nil {
+		return nil, err
+	}
+	return t.Fn(ctx, args)
+}
+
+// NotFoundError reports a call to a tool that is not registered.
+type NotFoundError struct{ Name string }
+
+func (e *NotFoundError) Error() string { return fmt.Sprintf("no tool named %q", e.Name) }
+
+// ArgError reports an argument that does not fit a tool's parameters.
+type ArgError struct {
+	Tool  string
+	Param string // empty when the error is about the call as a whole
+	Msg   string
+}
+
+func (e *ArgError) Error() string {
+	if e.Param == "" {
+		return e.Tool + ": " + e.Msg
+	}
+	return e.Tool + ": " + e.Param + " " + e.Msg
+}
+
+// Bind matches arguments to parameters, applies defaults and converts and
+// checks every value. The returned Args hold, per type: str → string,
+// int → int64, float → float64, bool → bool, list → []any,
+// dict → map[string]any, any → the value as given.
+func (t *Tool) Bind(positional []any, named map[string]any) (Args, error) {
+	if len(positional) > len(t.Params) {
+		return nil, &ArgError{Tool: t.Name, Msg: fmt.Sprintf("takes %d arguments but %d were given", len(t.Params), len(positional))}
+	}
+	args := make(Args, len(t.Params))
+	for i, v := range positional {
+		args[t.Params[i].Name] = v
+	}
+	for k, v := range named {
+		idx := t.paramIndex(k)
+		if idx < 0 {
+			return nil, &ArgError{Tool: t.Name, Msg: fmt.Sprintf("unexpected argument %q (parameters: %s)", k, t.paramNames())}
+		}
+		if idx < len(positional) {
+			return nil, &ArgError{Tool: t.Name, Param: k, Msg: "given twice (by position and by name)"}
+		}
+		args[k] = v
+	}
+	for _, p := range t.Params {
+		v, ok := args[p.Name]
+		if !ok {
+			if p.Required {
+				return nil, &ArgError{Tool: t.Name, Param: p.Name, Msg: "is required"}
+			}
+			if p.Default == nil {
+				continue
+			}
+			v = p.Default
+		}
+		cv, err := convert(p, v)
+		if err != nil {
+			return nil, &ArgError{Tool: t.Name, Param: p.Name, Msg: err.Error()}
+		}
+		args[p.Name] = cv
+	}
+	return args, nil
+}
+
+func (t *Tool) paramIndex(name string) int {
+	for i, p := range t.Params {
+		if p.Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+func (t *Tool) paramNames() string {
+	if len(t.Params) == 0 {
+		return "none"
+	}
+	names := make([]string, len(t.Params))
+	for i, p := range t.Params {
+		names[i] = p.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+// convert checks v against p and returns it in the canonical Go type.
+func convert(p Param, v any) (any, error) {
+	switch p.Type {
+	case String:
+		s, ok := v.(string)
+		if !ok {
+			return nil, fmt.Errorf("must be a str, got %s", TypeName(v))
+		}
+		if len(p.Enum) > 0 {
+			for _, e := range p.Enum {
+				if e == s {
+					return s, nil
+				}
+			}
+			return nil, fmt.Errorf("must be one of %s, got %q", quoteList(p.Enum), s)
+		}
+		return s, nil
+	case Int:
+		var n int64
+		switch x := v.(type) {
+		case int:
+			n = int64(x)
+		case int64:
+			n = x
+		case int32:
+			n = int64(x)
+		case float64:
+			if x != math.Trunc(x) || math.IsInf(x, 0) || math.IsNaN(x) {
+				return nil, fmt.Errorf("must be an int, got %s", formatNum(x))
+			}
+			n = int64(x)
+		default:
+			return nil, fmt.Errorf("must be an int, got %s", TypeName(v))
+		}
+		if err := checkBounds(p, float64(n), v); err != nil {
+			return nil, err
+		}
+		return n, nil
+	case Float:
+		var f float64
+		switch x := v.(type) {
+		case float64:
+			f = x
+		case float32:
+			f = float64(x)
+		case int:
+			f = float64(x)
+		case int64:
+			f = float64(x)
+		case int32:
+			f = float64(x)
+		default:
+			return nil, fmt.Errorf("must be a float, got %s", TypeName(v))
+		}
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return nil, fmt.Errorf("must be a finite number, got %s", formatNum(f))
+		}
+		if err := checkBounds(p, f, v); err != nil {
+			return nil, err
+		}
+		return f, nil
+	case Bool:
+		b, ok := v.(bool)
+		if !ok {
+			return nil, fmt.Errorf("must be a bool, got %s", TypeName(v))
+		}
+		return b, nil
+	case List:
+		switch x := v.(type) {
+		case []any:
+			return x, nil
+		case []string:
+			out := make([]any, len(x))
+			for i, s := range x {
+				out[i] = s
+			}
+			return out, nil
+		}
+		return nil, fmt.Errorf("must be a list, got %s", TypeName(v))
+	case Dict:
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("must be a dict with str keys, got %s", TypeName(v))
+		}
+		return m, nil
+	case Any:
+		return v, nil
+	}
+	return nil, fmt.Errorf("has unknown type %q", p.Type)
+}
+
+func checkBounds(p Param, f float64, given any) error {
+	if p.Min != nil && f < *p.Min {
+		return fmt.Errorf("must be >= %s, got %s", formatBound(p, *p.Min), Repr(given))
+	}
+	if p.Max != nil && f > *p.Max {
+		return fmt.Errorf("must be <= %s, got %s", formatBound(p, *p.Max), Repr(given))
+	}
+	return nil
+}
+
+// formatNum prints a float the way Python's repr does ("1.0", "0.25", "1e+20").
+func formatNum(f float64) string {
+	s := strconv.FormatFloat(f, 'g', -1, 64)
+	if strings.ContainsAny(s, ".eIN") {
+		return s
+	}
+	return s + ".0"
+}
+
+// formatBound prints a bound in the parameter's own type.
+func formatBound(p Param, f float64) string {
+	if p.Type == Int {
+		return strconv.FormatInt(int64(f), 10)
+	}
+	return formatNum(f)
+}
+
+// TypeName names the Python type of a Go value as Args or a runtime holds it.
+func TypeName(v any) string {
+	switch v.(type) {
+	case nil:
+		return "None"
+	case string:
+		return "str"
+	case int, int64, int32:
+		return "int"
+	case float64, float32:
+		return "float"
+	case bool:
+		return "bool"
+	case []any, []string:
+		return "list"
+	case map[string]any:
+		return "dict"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+func quoteList(xs []string) string {
+	q := make([]string, len(xs))
+	for i, x := range xs {
+		q[i] = fmt.Sprintf("%q", x)
+	}
+	return strings.Join(q, ", ")
+}
+
+// Args are the checked arguments of a call, by parameter name. An optional
+// parameter without a default is absent when not given.
+type Args map[string]any
+
+// Has reports whether the argument was given or has a default.
+func (a Args) Has(name string) bool { _, ok := a[name]; return ok }
+
+// String returns a str argument, or "" if absent.
+func (a Args) String(name string) string { s, _ := a[name].(string); return s }
+
+// Int returns an int argument, or 0 if absent.
+func (a Args) Int(name string) int64 { n, _ := a[name].(int64); return n }
+
+// Float returns a float argument, or 0 if absent.
+func (a Args) Float(name string) float64 { f, _ := a[name].(float64); return f }
+
+// Bool returns a bool argument, or false if absent.
+func (a Args) Bool(name string) bool { b, _ := a[name].(bool); return b }
+
+// List returns a list argument, or nil if absent.
+func (a Args) List(name string) []any { l, _ := a[name].([]any); return l }
+
+// Dict returns a dict argument, or nil if absent.
+func (a Args) Dict(name string) map[string]any { m, _ := a[name].(map[string]any); return m }
