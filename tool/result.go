@@ -65,8 +65,8 @@ func (e *CodeError) Report() string {
 }
 
 // NoOutput is the observation of an action that printed nothing, returned
-// nothing and raised nothing (the text MINT and CodeAct use).
-const NoOutput = "[Executed successfully with no output]"
+// nothing and raised nothing (the exact text MINT and CodeAct use).
+const NoOutput = "[Executed Successfully with No Output]"
 
 // Observation renders the result as the text a model reads next: stdout,
 // then the trailing value, then the error report.
