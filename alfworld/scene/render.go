@@ -1,0 +1,177 @@
+package scene
+
+import (
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// domainPDDL is the PDDL domain the real game files carry (132 of the 134;
+// the other two differ in one commented line).
+//
+//go:embed domain.pddl
+var domainPDDL string
+
+// grammarTemplate is the text grammar the real game files carry, with
+// {task} in place of the task sentence.
+//
+//go:embed grammar.twl2
+var grammarTemplate string
+
+// Domain returns the PDDL domain text generated game files carry.
+func Domain() string { return domainPDDL }
+
+// Grammar returns the text grammar of a game file with its task sentence.
+func Grammar(taskText string) string {
+	return strings.Replace(grammarTemplate, "{task}", taskText, 1)
+}
+
+// ProblemText renders the scene as a PDDL problem in the layout of
+// ALFWorld's own problem files.
+func (g *Generator) ProblemText(s *Scene) (string, error) {
+	goal, err := g.t.GoalText(s.Task)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	b.Grow(64 << 10)
+	fmt.Fprintf(&b, "\n(define (problem %s)\n(:domain alfred)\n(:objects\n", s.Name)
+	prev := ""
+	for _, d := range g.t.Header {
+		if d.Type == prev {
+			b.WriteString("        ")
+		}
+		prev = d.Type
+		fmt.Fprintf(&b, "%s - %s\n", d.Name, d.Type)
+	}
+	b.WriteString("\n\n")
+	for _, o := range s.Objects {
+		fmt.Fprintf(&b, "        %s - object\n", o.ID)
+	}
+	for _, r := range s.Receptacles {
+		fmt.Fprintf(&b, "        %s - receptacle\n", r.ID)
+	}
+	locs := map[string]bool{}
+	addLoc := func(l string) {
+		if !locs[l] {
+			locs[l] = true
+			fmt.Fprintf(&b, "        %s - location\n", l)
+		}
+	}
+	for _, r := range s.Receptacles {
+		addLoc(r.Loc)
+	}
+	for _, o := range s.Objects {
+		addLoc(o.Loc)
+	}
+	addLoc(s.AgentLoc)
+	b.WriteString("        )\n    \n\n(:init\n\n\n")
+	fact := func(args ...string) {
+		b.WriteString("        (")
+		b.WriteString(strings.Join(args, " "))
+		b.WriteString(")\n")
+	}
+	for _, r := range s.Receptacles {
+		fact("receptacleType", r.ID, r.Type+"Type")
+	}
+	for _, o := range s.Objects {
+		fact("objectType", o.ID, o.Type+"Type")
+	}
+	present := map[string]bool{}
+	for _, o := range s.Objects {
+		present[o.Type] = true
+	}
+	rtSeen := map[string]bool{}
+	for _, r := range s.Receptacles {
+		if rtSeen[r.Type] {
+			continue
+		}
+		rtSeen[r.Type] = true
+		for _, ot := range g.t.CanContain[r.Type] {
+			if present[ot] {
+				fact("canContain", r.Type+"Type", ot+"Type")
+			}
+		}
+	}
+	props := func(pred string, has func(ObjectProps) bool) {
+		for _, o := range s.Objects {
+			if has(g.t.Objects[o.Type]) {
+				fact(pred, o.ID)
+			}
+		}
+	}
+	props("pickupable", func(p ObjectProps) bool { return p.Pickupable })
+	props("isReceptacleObject", func(p ObjectProps) bool { return p.ReceptacleObject })
+	for _, r := range s.Receptacles {
+		if r.Openable {
+			fact("openable", r.ID)
+		}
+	}
+	fact("atLocation", "agent1", s.AgentLoc)
+	props("cleanable", func(p ObjectProps) bool { return p.Cleanable })
+	props("heatable", func(p ObjectProps) bool { return p.Heatable })
+	props("coolable", func(p ObjectProps) bool { return p.Coolable })
+	props("sliceable", func(p ObjectProps) bool { return p.Sliceable })
+	props("toggleable", func(p ObjectProps) bool { return p.Toggleable })
+	for _, o := range s.Objects {
+		if o.Cool {
+			fact("isCool", o.ID)
+		}
+	}
+	for _, o := range s.Objects {
+		if o.In != "" {
+			fact("inReceptacle", o.ID, o.In)
+		}
+	}
+	for _, r := range s.Receptacles {
+		fact("receptacleAtLocation", r.ID, r.Loc)
+	}
+	for _, o := range s.Objects {
+		fact("objectAtLocation", o.ID, o.Loc)
+	}
+	b.WriteString("        )\n    \n\n        ")
+	b.WriteString(goal)
+	b.WriteString("\n    )\n    ")
+	return b.String(), nil
+}
+
+// GameFile renders the scene as an ALFWorld game.tw-pddl file.
+func (g *Generator) GameFile(s *Scene) (*GameFile, error) {
+	p, err := g.ProblemText(s)
+	if err != nil {
+		return nil, err
+	}
+	return &GameFile{Domain: domainPDDL, Grammar: Grammar(s.Task.Text), Problem: p, Solvable: true}, nil
+}
+
+// MarshalGameFile renders the scene as the JSON of a game.tw-pddl file.
+func (g *Generator) MarshalGameFile(s *Scene) ([]byte, error) {
+	gf, err := g.GameFile(s)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(gf)
+}
+
+// TaskDir is the directory name ALFWorld's data gives the scene's task,
+// "<task type>-<Object>-None-<Dest>-<floor plan>" (the lamp stands for the
+// destination of examine tasks).
+func (s *Scene) TaskDir(floorPlan int) string {
+	dest := s.Task.Dest
+	if s.Task.Kind == Examine {
+		dest = s.Task.Toggle
+	}
+	return fmt.Sprintf("%s-%s-None-%s-%d", s.Task.Kind, s.Task.Object, dest, floorPlan)
+}
+
+// sortedKeys returns the keys of a map in order.
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
