@@ -56,4 +56,11 @@ func TestStatsCloseToReal(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(want) != table {
+		t.Errorf("statistics changed; if intended, run go test ./alfworld/scene -run TestStats -update and update docs/alfworld-scene.md\n%s", table)
+	}
 }
