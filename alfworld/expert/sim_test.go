@@ -264,3 +264,42 @@ func TestPlanWinsGenerated(t *testing.T) {
 		t.Logf("%-32s games %4d  steps min %d median %d max %d", k, len(l), l[0], l[len(l)/2], l[len(l)-1])
 	}
 }
+
+// TestPlanWinsRealLayouts plans the 134 real games' starts under the
+// domain's rules (names numbered per type; the engine test checks the
+// engine's own numbering and text).
+func TestPlanWinsRealLayouts(t *testing.T) {
+	tb := scene.DefaultTables()
+	games, err := readRealProblems()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(games) != 134 {
+		t.Fatalf("%d real games, want 134", len(games))
+	}
+	won := 0
+	for path, p := range games {
+		s, err := scene.FromProblem(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := worldOfScene(s, tb)
+		cmds, err := Plan(clone(w))
+		if err != nil {
+			t.Errorf("%s: %v", path, err)
+			continue
+		}
+		sm := &sim{w: clone(w)}
+		for i, c := range cmds {
+			if err := sm.step(c); err != nil {
+				t.Fatalf("%s: step %d %q: %v", path, i, c, err)
+			}
+		}
+		if !sm.won() {
+			t.Errorf("%s: plan %q does not win", path, cmds)
+			continue
+		}
+		won++
+	}
+	t.Logf("won %d of %d real layouts", won, len(games))
+}
