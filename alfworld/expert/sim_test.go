@@ -2,6 +2,8 @@ package expert
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -21,17 +23,20 @@ func worldOfScene(s *scene.Scene, t *scene.Tables) *World {
 			w.CanContain[rt][ot] = true
 		}
 	}
-	num := map[string]int{}
-	name := func(typ string) string {
-		num[typ]++
-		return fmt.Sprintf("%s %d", strings.ToLower(typ), num[typ])
-	}
+	var ids []string
 	for _, r := range s.Receptacles {
-		w.Receptacles = append(w.Receptacles, Receptacle{ID: r.ID, Name: name(r.Type), Type: r.Type, Loc: r.Loc, Openable: r.Openable})
+		ids = append(ids, r.ID)
+	}
+	for _, o := range s.Objects {
+		ids = append(ids, o.ID)
+	}
+	names := demangle(ids)
+	for _, r := range s.Receptacles {
+		w.Receptacles = append(w.Receptacles, Receptacle{ID: r.ID, Name: names[r.ID], Type: r.Type, Loc: r.Loc, Openable: r.Openable})
 	}
 	for _, o := range s.Objects {
 		p := t.Objects[o.Type]
-		ob := Object{ID: o.ID, Name: name(o.Type), Type: o.Type, Cool: o.Cool,
+		ob := Object{ID: o.ID, Name: names[o.ID], Type: o.Type, Cool: o.Cool,
 			Pickupable: p.Pickupable, Cleanable: p.Cleanable, Heatable: p.Heatable, Coolable: p.Coolable, Toggleable: p.Toggleable}
 		if o.In != "" {
 			ob.In = []string{o.In}
@@ -39,6 +44,37 @@ func worldOfScene(s *scene.Scene, t *scene.Tables) *World {
 		w.Objects = append(w.Objects, ob)
 	}
 	return w
+}
+
+// demangle names ids as ALFWorld's text environment does: lower-cased
+// ids sorted, numbered per name, the first id in order getting the highest
+// number ("sinkbasin" for basins).
+func demangle(ids []string) map[string]string {
+	low := make([]string, len(ids))
+	orig := map[string]string{}
+	for i, id := range ids {
+		low[i] = strings.ToLower(id)
+		orig[low[i]] = id
+	}
+	sort.Strings(low)
+	base := func(id string) string {
+		name, _, _ := strings.Cut(id, "_bar_")
+		if strings.Contains(id, "basin") {
+			name += "basin"
+		}
+		return name
+	}
+	count := map[string]int{}
+	for _, id := range low {
+		count[base(id)]++
+	}
+	out := map[string]string{}
+	for _, id := range low {
+		b := base(id)
+		out[orig[id]] = fmt.Sprintf("%s %d", b, count[b])
+		count[b]--
+	}
+	return out
 }
 
 // sim applies commands to a World under the domain's preconditions.
@@ -302,4 +338,39 @@ func TestPlanWinsRealLayouts(t *testing.T) {
 		won++
 	}
 	t.Logf("won %d of %d real layouts", won, len(games))
+}
+
+// TestDumpPlans writes generated games and the expert's plans to
+// $EXPERT_DUMP, for playing them in the reference engine by hand; it does
+// nothing otherwise.
+func TestDumpPlans(t *testing.T) {
+	dir := os.Getenv("EXPERT_DUMP")
+	if dir == "" {
+		return
+	}
+	g := scene.Default()
+	for seed := int64(0); seed < 30; seed++ {
+		s, err := g.Generate(seed, scene.Options{Kind: scene.Kinds[seed%6]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := g.MarshalGameFile(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmds, err := Plan(worldOfScene(s, g.Tables()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := filepath.Join(dir, s.Name)
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(d, "game.tw-pddl"), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(d, "plan.txt"), []byte(strings.Join(cmds, "\n")+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
