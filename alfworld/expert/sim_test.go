@@ -374,3 +374,35 @@ func TestDumpPlans(t *testing.T) {
 		}
 	}
 }
+
+// TestDumpRealPlans writes the expert's plans for the 134 real games to
+// $EXPERT_DUMP_REAL/<task>/<trial>/plan.txt, for playing them in the
+// reference engine by hand; it does nothing otherwise.
+func TestDumpRealPlans(t *testing.T) {
+	dir := os.Getenv("EXPERT_DUMP_REAL")
+	if dir == "" {
+		return
+	}
+	games, err := readRealProblems()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb := scene.DefaultTables()
+	for path, p := range games {
+		s, err := scene.FromProblem(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmds, err := Plan(worldOfScene(s, tb))
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := filepath.Join(dir, path)
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(d, "plan.txt"), []byte(strings.Join(cmds, "\n")+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
