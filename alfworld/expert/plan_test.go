@@ -189,7 +189,7 @@ func TestPlanFromMidGame(t *testing.T) {
 func TestPlanErrors(t *testing.T) {
 	base := func() *World {
 		return &World{
-			Agent:       "l0",
+			Agent: "l0",
 			Receptacles: []Receptacle{
 				{ID: "r1", Name: "cabinet 1", Type: "Cabinet", Loc: "l1", Openable: true},
 				{ID: "r2", Name: "countertop 1", Type: "CounterTop", Loc: "l2"},
