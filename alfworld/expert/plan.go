@@ -31,8 +31,9 @@ type Steps struct {
 	// plan takes from first, then the others that hold an object of the
 	// type, then the other receptacles that could hold one.
 	Search []string
-	// Transform is "clean", "heat" or "cool", "use" for examine tasks,
-	// empty for put tasks.
+	// Transform is "clean", "heat" or "cool", "use" for examine tasks;
+	// empty for put tasks and when the object (or lamp) is already in the
+	// wanted state.
 	Transform string
 	// With is the receptacle Transform uses ("sinkbasin 1", "microwave 1",
 	// "fridge 1") or, for examine tasks, the lamp ("desklamp 1").
@@ -53,16 +54,19 @@ func Solve(w *World) (*Steps, error) {
 		Object:    strings.ToLower(w.Goal.Object),
 		Count:     1,
 		Commands:  best.cmds,
-		Transform: transformVerb[w.Goal.Kind],
 	}
 	if w.Goal.Kind == scene.PutTwo {
 		st.Count = 2
 	}
 	if best.with != nil {
 		st.With = best.with.Name
+		st.Transform = transformVerb[w.Goal.Kind]
 	}
 	if best.lamp != nil {
 		st.With = best.lamp.Name
+		if best.used {
+			st.Transform = "use"
+		}
 	}
 	if best.dest != nil {
 		st.Dest = best.dest.Name
@@ -136,6 +140,7 @@ type planner struct {
 	sources []*Receptacle
 	with    *Receptacle
 	lamp    *Object
+	used    bool // the plan switches the lamp on
 	dest    *Receptacle
 }
 
@@ -498,6 +503,7 @@ func (p *planner) solveExamine(consider func(*planner)) {
 				if !lamp.Toggled && !q.toggled[lamp.ID] {
 					q.cmds = append(q.cmds, "use "+lamp.Name)
 					q.toggled[lamp.ID] = true
+					q.used = true
 				}
 				q.lamp = lamp
 				consider(q)

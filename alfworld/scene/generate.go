@@ -228,7 +228,11 @@ func (g *Generator) layout(rng *rand.Rand, room Room) *Scene {
 	n := &namer{rng: rng, m: m, ids: map[string]bool{}, locs: map[string]bool{}}
 	s := &Scene{Room: room}
 	byType := map[string][]int{}
+	startCool := map[string]float64{}
 	for _, rm := range m.Receptacles {
+		if rm.StartCool > 0 {
+			startCool[rm.Type] = rm.StartCool
+		}
 		count := rm.Count
 		if count >= 2 {
 			count += rng.IntN(3) - 1
@@ -272,6 +276,9 @@ func (g *Generator) layout(rng *rand.Rand, room Room) *Scene {
 			} else {
 				r := s.Receptacles[byType[place][rng.IntN(len(byType[place]))]]
 				o.In, o.Loc = r.ID, r.Loc
+				if p := startCool[r.Type]; p > 0 && g.t.Objects[o.Type].Coolable {
+					o.Cool = rng.Float64() < p
+				}
 			}
 			s.Objects = append(s.Objects, o)
 		}

@@ -62,6 +62,8 @@ type RecModel struct {
 	// ShareLoc is the share of instances reached from the same spot as an
 	// earlier receptacle of the room (stove burners, cabinets side by side).
 	ShareLoc float64 `json:"share_loc"`
+	// StartCool is the share of objects in it that start cool (fridges).
+	StartCool float64 `json:"start_cool,omitempty"`
 }
 
 // ObjModel is one object type of a room model.
@@ -209,6 +211,8 @@ func Derive(games []SourceGame) (*Tables, error) {
 				recs:      map[string]*RecModel{},
 				openable:  map[string]int{},
 				shared:    map[string]int{},
+				held:      map[string]int{},
+				cool:      map[string]int{},
 				objCounts: map[string][]int{},
 				places:    map[string]map[string]int{},
 				plans:     map[int]bool{},
@@ -252,6 +256,12 @@ func Derive(games []SourceGame) (*Tables, error) {
 				ra.places[o.Type] = map[string]int{}
 			}
 			ra.places[o.Type][recType[o.In]]++
+			if o.In != "" {
+				ra.held[recType[o.In]]++
+				if o.Cool {
+					ra.cool[recType[o.In]]++
+				}
+			}
 			ra.extend(o.ID)
 		}
 		for _, typ := range ra.objOrder {
@@ -277,6 +287,9 @@ func Derive(games []SourceGame) (*Tables, error) {
 			total := float64(rm.Count)
 			rm.Openable = round3(float64(ra.openable[typ]) / total)
 			rm.ShareLoc = round3(float64(ra.shared[typ]) / total)
+			if ra.held[typ] > 0 {
+				rm.StartCool = round3(float64(ra.cool[typ]) / float64(ra.held[typ]))
+			}
 			rm.Count = int(math.Round(total / float64(m.Games)))
 			if rm.Count < 1 {
 				rm.Count = 1
@@ -299,6 +312,8 @@ type roomAcc struct {
 	recOrder  []string
 	openable  map[string]int
 	shared    map[string]int
+	held      map[string]int // objects in receptacles, by receptacle type
+	cool      map[string]int // of those, objects that start cool
 	objCounts map[string][]int
 	objOrder  []string
 	places    map[string]map[string]int
