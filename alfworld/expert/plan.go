@@ -50,10 +50,10 @@ func Solve(w *World) (*Steps, error) {
 		return nil, err
 	}
 	st := &Steps{
-		Kind:      w.Goal.Kind,
-		Object:    strings.ToLower(w.Goal.Object),
-		Count:     1,
-		Commands:  best.cmds,
+		Kind:     w.Goal.Kind,
+		Object:   strings.ToLower(w.Goal.Object),
+		Count:    1,
+		Commands: best.cmds,
 	}
 	if w.Goal.Kind == scene.PutTwo {
 		st.Count = 2
