@@ -23,7 +23,7 @@ func TestDumpGames(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d := filepath.Join(dir, s.TaskDir(0), s.Name)
+		d := filepath.Join(dir, s.TaskDir(), s.TrialDir())
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
 		}

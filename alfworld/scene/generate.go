@@ -153,6 +153,9 @@ func (g *Generator) Generate(seed int64, opts Options) (*Scene, error) {
 			continue
 		}
 		s.Seed = seed
+		if fps := g.t.Rooms[room].FloorPlans; len(fps) > 0 {
+			s.FloorPlan = fps[0]
+		}
 		s.Name = fmt.Sprintf("plan_gen_%s_%d", strings.ToLower(string(room)), seed)
 		return s, nil
 	}

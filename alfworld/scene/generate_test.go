@@ -78,7 +78,7 @@ func TestProblemRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		back.Room, back.Seed, back.Task.Text = s.Room, s.Seed, s.Task.Text
+		back.Room, back.Seed, back.FloorPlan, back.Task.Text = s.Room, s.Seed, s.FloorPlan, s.Task.Text
 		if !reflect.DeepEqual(back, s) {
 			t.Fatalf("seed %d: scene read back differs:\n got %+v\nwant %+v", seed, back, s)
 		}

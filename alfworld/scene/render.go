@@ -4,7 +4,6 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strings"
 )
 
@@ -158,20 +157,13 @@ func (g *Generator) MarshalGameFile(s *Scene) ([]byte, error) {
 // TaskDir is the directory name ALFWorld's data gives the scene's task,
 // "<task type>-<Object>-None-<Dest>-<floor plan>" (the lamp stands for the
 // destination of examine tasks).
-func (s *Scene) TaskDir(floorPlan int) string {
+func (s *Scene) TaskDir() string {
 	dest := s.Task.Dest
 	if s.Task.Kind == Examine {
 		dest = s.Task.Toggle
 	}
-	return fmt.Sprintf("%s-%s-None-%s-%d", s.Task.Kind, s.Task.Object, dest, floorPlan)
+	return fmt.Sprintf("%s-%s-None-%s-%d", s.Task.Kind, s.Task.Object, dest, s.FloorPlan)
 }
 
-// sortedKeys returns the keys of a map in order.
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
+// TrialDir is the trial directory name of a generated game, "trial_G<seed>".
+func (s *Scene) TrialDir() string { return fmt.Sprintf("trial_G%d", s.Seed) }

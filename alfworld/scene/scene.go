@@ -96,6 +96,7 @@ type Object struct {
 type Scene struct {
 	Name        string // the PDDL problem name
 	Room        Room
+	FloorPlan   int // the ALFRED floor plan the room is modelled on (0 if unknown)
 	Seed        int64
 	Receptacles []Receptacle
 	Objects     []Object
