@@ -1,0 +1,356 @@
+// Package sandbox runs model-written code in Starlark, in process.
+//
+// A Session is one notebook-like conversation: variables, functions and
+// mutable lists and dicts defined by one action stay usable and mutable in
+// the next. The code is the Python that models write, as far as Starlark can
+// express it: f-strings, imports of the provided modules (math, json, time,
+// re, random), Python's print/str/repr output and `is None` comparisons are
+// translated before parsing, keeping line numbers. Every action runs under
+// limits on steps, wall time, output size and memory, and an error comes
+// back as a Python-style traceback a model can act on.
+//
+// Starlark has no I/O: code reaches the world only through the tools of the
+// registry, which appear as builtins (dotted tools as modules:
+// rover.drive(speed=0.5)).
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"runtime/metrics"
+	"strings"
+	"sync"
+	"time"
+
+	"go.starlark.net/resolve"
+	"go.starlark.net/starlark"
+	"go.starlark.net/starlarkstruct"
+	"go.starlark.net/syntax"
+
+	"github.com/gantry-dev/gantry/tool"
+)
+
+// Options are the limits of a session's actions. Zero values select the
+// defaults.
+type Options struct {
+	// MaxSteps bounds the Starlark computation steps of one action
+	// (default 10,000,000).
+	MaxSteps uint64
+	// Timeout bounds the wall time of one action (default 10 s).
+	Timeout time.Duration
+	// MaxOutput is the number of bytes of printed output kept per action,
+	// head and tail (default 16 KiB).
+	MaxOutput int
+	// MaxMemory bounds the memory one action may allocate, in bytes
+	// (default 256 MiB). Operations that would create a value larger than
+	// this fail before allocating; growth by many small allocations is
+	// caught by a watchdog that samples the heap.
+	MaxMemory int64
+	// Seed seeds the random module, so that runs are reproducible.
+	Seed int64
+}
+
+func (o Options) withDefaults() Options {
+	if o.MaxSteps == 0 {
+		o.MaxSteps = 10_000_000
+	}
+	if o.Timeout == 0 {
+		o.Timeout = 10 * time.Second
+	}
+	if o.MaxOutput == 0 {
+		o.MaxOutput = 16 << 10
+	}
+	if o.MaxMemory == 0 {
+		o.MaxMemory = 256 << 20
+	}
+	return o
+}
+
+// fileOptions turns on every Starlark extension Python code needs.
+var fileOptions = syntax.FileOptions{
+	Set:             true,
+	While:           true,
+	TopLevelControl: true,
+	GlobalReassign:  true,
+	Recursion:       true,
+}
+
+// filename is the name tracebacks give the action's code.
+const filename = "<action>"
+
+// Session is a Starlark interpreter whose globals persist across actions.
+// Its methods are safe for concurrent use; actions run one at a time.
+type Session struct {
+	reg  *tool.Registry
+	opts Options
+
+	mu      sync.Mutex
+	globals starlark.StringDict
+	closed  bool
+	count   int // actions run
+	rng     *rng
+	mods    map[string]*starlarkstruct.Module
+
+	// per-action state, guarded by mu (set during Exec)
+	ctx context.Context
+	out *outputBuffer
+}
+
+// New returns a session whose code can call the tools of reg.
+func New(reg *tool.Registry, opts Options) (*Session, error) {
+	if reg == nil {
+		reg = tool.NewRegistry()
+	}
+	s := &Session{reg: reg, opts: opts.withDefaults()}
+	s.rng = newRNG(s.opts.Seed)
+	g, err := s.builtins()
+	if err != nil {
+		return nil, err
+	}
+	s.globals = g
+	return s, nil
+}
+
+// Close ends the session; later actions fail.
+func (s *Session) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	s.globals = nil
+	return nil
+}
+
+// ErrClosed is returned by Exec on a closed session.
+var ErrClosed = errors.New("sandbox: session closed")
+
+// Exec runs code as one action. An error in the code, or a limit it hit, is
+// reported in the Result; the returned error is non-nil only when the
+// session itself cannot run code.
+func (s *Session) Exec(ctx context.Context, code string) (tool.Result, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return tool.Result{}, ErrClosed
+	}
+	start := time.Now()
+	s.count++
+	s.out = newOutputBuffer(s.opts.MaxOutput)
+	actx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
+	defer cancel()
+	s.ctx = actx
+	defer func() { s.ctx, s.out = nil, nil }()
+
+	res := tool.Result{}
+	value, cerr := s.run(actx, code)
+	res.Stdout, res.Truncated = s.out.String()
+	if cerr != nil {
+		res.Err = cerr
+	} else if value != nil && value != starlark.None {
+		res.Value = pyRepr(value)
+		if v, cut := tool.Truncate(res.Value, s.opts.MaxOutput); cut {
+			res.Value, res.Truncated = v, true
+		}
+	}
+	res.Duration = time.Since(start)
+	return res, nil
+}
+
+// lastValue is the global that receives the trailing expression's value.
+const lastValue = "_gantry_last_"
+
+// run translates, parses and executes code, and returns the trailing
+// expression's value.
+func (s *Session) run(ctx context.Context, code string) (starlark.Value, *tool.CodeError) {
+	lines := strings.Split(code, "\n")
+	src, err := translate(code)
+	if err != nil {
+		var se *syntaxError
+		if errors.As(err, &se) {
+			return nil, syntaxErr(lines, se.line, 0, se.msg)
+		}
+		return nil, syntaxErr(lines, 0, 0, err.Error())
+	}
+	f, hasValue, cerr := parse(src, lines)
+	if cerr != nil {
+		return nil, cerr
+	}
+	// A name that is not defined is an error only when the code reaches it,
+	// as in Python: declare such names as unset globals, so the code runs
+	// up to the first use, which then fails with NameError.
+	if undef := s.undefinedNames(f); len(undef) > 0 {
+		for _, name := range undef {
+			s.globals[name] = nil
+		}
+		defer func() {
+			for _, name := range undef {
+				if s.globals[name] == nil {
+					delete(s.globals, name)
+				}
+			}
+		}()
+		if f, hasValue, cerr = parse(src, lines); cerr != nil {
+			return nil, cerr
+		}
+	}
+
+	thread := &starlark.Thread{
+		Name:  fmt.Sprintf("action-%d", s.count),
+		Print: func(_ *starlark.Thread, msg string) { s.out.WriteString(msg + "\n") },
+	}
+	thread.SetMaxExecutionSteps(s.opts.MaxSteps)
+	thread.SetLocal(threadSession, s)
+
+	done := make(chan struct{})
+	watchDone := make(chan struct{})
+	go s.watch(ctx, thread, done, watchDone)
+	err = starlark.ExecREPLChunk(f, thread, s.globals)
+	close(done)
+	<-watchDone
+
+	var value starlark.Value
+	if hasValue {
+		value = s.globals[lastValue]
+		delete(s.globals, lastValue)
+	}
+	if err != nil {
+		return nil, s.codeError(err, lines, thread)
+	}
+	return value, nil
+}
+
+// parse parses translated source and prepares it for execution.
+func parse(src string, lines []string) (*syntax.File, bool, *tool.CodeError) {
+	f, err := fileOptions.Parse(filename, src, 0)
+	if err != nil {
+		var se syntax.Error
+		if errors.As(err, &se) {
+			return nil, false, syntaxErr(lines, int(se.Pos.Line), int(se.Pos.Col), se.Msg)
+		}
+		return nil, false, syntaxErr(lines, 0, 0, err.Error())
+	}
+	guardOperators(f)
+	return f, captureTrailingExpr(f), nil
+}
+
+var undefinedRE = regexp.MustCompile(`^undefined: (\w+)`)
+
+// undefinedNames resolves f against the globals and returns the names it
+// uses that are defined nowhere. f must be parsed again before execution.
+func (s *Session) undefinedNames(f *syntax.File) []string {
+	err := resolve.REPLChunk(f, s.globals.Has, func(string) bool { return false }, starlark.Universe.Has)
+	var list resolve.ErrorList
+	if !errors.As(err, &list) {
+		return nil
+	}
+	var names []string
+	for _, e := range list {
+		m := undefinedRE.FindStringSubmatch(e.Msg)
+		if m == nil {
+			return nil // another resolver error: report it as it is
+		}
+		names = append(names, m[1])
+	}
+	return names
+}
+
+// watch cancels the thread when the action's context ends (timeout or
+// caller cancellation) or its heap growth passes MaxMemory.
+func (s *Session) watch(ctx context.Context, thread *starlark.Thread, done <-chan struct{}, finished chan<- struct{}) {
+	defer close(finished)
+	base := heapBytes()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-ctx.Done():
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				thread.Cancel(reasonTimeout)
+			} else {
+				thread.Cancel(reasonCancel)
+			}
+			return
+		case <-tick.C:
+			if heapBytes()-base > s.opts.MaxMemory {
+				thread.Cancel(reasonMemory)
+				return
+			}
+		}
+	}
+}
+
+const (
+	reasonTimeout = "gantry: time limit"
+	reasonCancel  = "gantry: cancelled"
+	reasonMemory  = "gantry: memory limit"
+)
+
+// heapBytes reads the bytes of live and unswept heap objects.
+func heapBytes() int64 {
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(sample)
+	if sample[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return int64(sample[0].Value.Uint64())
+}
+
+// threadSession is the thread-local key of the running session.
+const threadSession = "gantry.session"
+
+// outputBuffer keeps the head and the tail of printed output.
+type outputBuffer struct {
+	max   int
+	head  []byte
+	tail  []byte // ring buffer of the last max bytes once head is full
+	pos   int
+	total int
+}
+
+func newOutputBuffer(max int) *outputBuffer { return &outputBuffer{max: max} }
+
+func (b *outputBuffer) WriteString(s string) {
+	b.total += len(s)
+	if room := b.max - len(b.head); room > 0 {
+		n := min(room, len(s))
+		b.head = append(b.head, s[:n]...)
+		s = s[n:]
+	}
+	for len(s) > 0 {
+		if len(b.tail) < b.max {
+			n := min(b.max-len(b.tail), len(s))
+			b.tail = append(b.tail, s[:n]...)
+			s = s[n:]
+			continue
+		}
+		if len(s) >= b.max {
+			s = s[len(s)-b.max:]
+		}
+		n := copy(b.tail[b.pos:], s)
+		s = s[n:]
+		b.pos = (b.pos + n) % b.max
+	}
+}
+
+// String returns the output cut to max bytes, and whether it was cut.
+func (b *outputBuffer) String() (string, bool) {
+	tail := string(b.tail[b.pos:]) + string(b.tail[:b.pos])
+	if b.total <= b.max {
+		return string(b.head) + tail, false
+	}
+	marker := func(n int) string { return fmt.Sprintf("\n[... %d bytes truncated ...]\n", n) }
+	budget := max(b.max-len(marker(b.total)), 0)
+	h := min(budget/2, len(b.head))
+	t := min(budget-h, len(tail))
+	for h > 0 && h < len(b.head) && b.head[h]&0xC0 == 0x80 {
+		h--
+	}
+	start := len(tail) - t
+	for start < len(tail) && tail[start]&0xC0 == 0x80 {
+		start++
+	}
+	return string(b.head[:h]) + marker(b.total-h-(len(tail)-start)) + tail[start:], true
+}

@@ -1,0 +1,578 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/big"
+	"sort"
+	"strconv"
+	"strings"
+
+	"go.starlark.net/starlark"
+
+	"github.com/gantry-dev/gantry/tool"
+)
+
+// toGo converts a Starlark value to the Go form tool.Bind expects.
+func toGo(v starlark.Value) (any, error) {
+	switch x := v.(type) {
+	case starlark.NoneType:
+		return nil, nil
+	case starlark.String:
+		return string(x), nil
+	case starlark.Bool:
+		return bool(x), nil
+	case starlark.Int:
+		if n, ok := x.Int64(); ok {
+			return n, nil
+		}
+		return nil, fmt.Errorf("int %s is too large", x)
+	case starlark.Float:
+		return float64(x), nil
+	case *starlark.List:
+		return iterToGo(x)
+	case starlark.Tuple:
+		return iterToGo(x)
+	case *starlark.Dict:
+		m := make(map[string]any, x.Len())
+		for _, item := range x.Items() {
+			k, ok := item[0].(starlark.String)
+			if !ok {
+				return nil, fmt.Errorf("dict keys must be str, got %s", pyTypeName(item[0]))
+			}
+			gv, err := toGo(item[1])
+			if err != nil {
+				return nil, err
+			}
+			m[string(k)] = gv
+		}
+		return m, nil
+	}
+	return nil, fmt.Errorf("cannot pass a %s to a tool", pyTypeName(v))
+}
+
+func iterToGo(it starlark.Indexable) ([]any, error) {
+	out := make([]any, it.Len())
+	for i := range out {
+		gv, err := toGo(it.Index(i))
+		if err != nil {
+			return nil, err
+		}
+		out[i] = gv
+	}
+	return out, nil
+}
+
+// fromGo converts a tool's Go result to a Starlark value. Values of other
+// Go types go through a JSON round trip.
+func fromGo(v any) (starlark.Value, error) {
+	switch x := v.(type) {
+	case nil:
+		return starlark.None, nil
+	case starlark.Value:
+		return x, nil
+	case string:
+		return starlark.String(x), nil
+	case bool:
+		return starlark.Bool(x), nil
+	case int:
+		return starlark.MakeInt(x), nil
+	case int64:
+		return starlark.MakeInt64(x), nil
+	case int32:
+		return starlark.MakeInt64(int64(x)), nil
+	case uint64:
+		return starlark.MakeUint64(x), nil
+	case float64:
+		return starlark.Float(x), nil
+	case float32:
+		return starlark.Float(x), nil
+	case json.Number:
+		if n, err := x.Int64(); err == nil {
+			return starlark.MakeInt64(n), nil
+		}
+		f, err := x.Float64()
+		if err != nil {
+			return nil, err
+		}
+		return starlark.Float(f), nil
+	case []string:
+		elems := make([]starlark.Value, len(x))
+		for i, s := range x {
+			elems[i] = starlark.String(s)
+		}
+		return starlark.NewList(elems), nil
+	case []any:
+		elems := make([]starlark.Value, len(x))
+		for i, e := range x {
+			sv, err := fromGo(e)
+			if err != nil {
+				return nil, err
+			}
+			elems[i] = sv
+		}
+		return starlark.NewList(elems), nil
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		d := starlark.NewDict(len(x))
+		for _, k := range keys {
+			sv, err := fromGo(x[k])
+			if err != nil {
+				return nil, err
+			}
+			if err := d.SetKey(starlark.String(k), sv); err != nil {
+				return nil, err
+			}
+		}
+		return d, nil
+	}
+	data, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("tool result of type %T: %w", v, err)
+	}
+	var generic any
+	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec.UseNumber()
+	if err := dec.Decode(&generic); err != nil {
+		return nil, err
+	}
+	return fromGo(normalizeJSON(generic))
+}
+
+func normalizeJSON(v any) any {
+	switch x := v.(type) {
+	case []any:
+		for i := range x {
+			x[i] = normalizeJSON(x[i])
+		}
+	case map[string]any:
+		for k := range x {
+			x[k] = normalizeJSON(x[k])
+		}
+	}
+	return v
+}
+
+// pyTypeName names a value's type as Python does.
+func pyTypeName(v starlark.Value) string {
+	switch v.(type) {
+	case starlark.String:
+		return "str"
+	case starlark.NoneType:
+		return "NoneType"
+	case *starlark.Dict:
+		return "dict"
+	case *starlark.Builtin, *starlark.Function:
+		return "function"
+	}
+	return v.Type()
+}
+
+// pyRepr renders v as Python's repr() would.
+func pyRepr(v starlark.Value) string {
+	var b strings.Builder
+	writePyRepr(&b, v, 0)
+	return b.String()
+}
+
+// pyStr renders v as Python's str() would.
+func pyStr(v starlark.Value) string {
+	if s, ok := v.(starlark.String); ok {
+		return string(s)
+	}
+	return pyRepr(v)
+}
+
+func writePyRepr(b *strings.Builder, v starlark.Value, depth int) {
+	if depth > 100 {
+		b.WriteString("...")
+		return
+	}
+	switch x := v.(type) {
+	case starlark.String:
+		b.WriteString(tool.PyQuote(string(x)))
+	case starlark.Float:
+		b.WriteString(pyFloat(float64(x)))
+	case *starlark.List:
+		b.WriteByte('[')
+		for i := 0; i < x.Len(); i++ {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			writePyRepr(b, x.Index(i), depth+1)
+		}
+		b.WriteByte(']')
+	case starlark.Tuple:
+		b.WriteByte('(')
+		for i, e := range x {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			writePyRepr(b, e, depth+1)
+		}
+		if len(x) == 1 {
+			b.WriteByte(',')
+		}
+		b.WriteByte(')')
+	case *starlark.Dict:
+		b.WriteByte('{')
+		for i, item := range x.Items() {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			writePyRepr(b, item[0], depth+1)
+			b.WriteString(": ")
+			writePyRepr(b, item[1], depth+1)
+		}
+		b.WriteByte('}')
+	case *starlark.Set:
+		if x.Len() == 0 {
+			b.WriteString("set()")
+			return
+		}
+		b.WriteByte('{')
+		iter := x.Iterate()
+		defer iter.Done()
+		var e starlark.Value
+		for i := 0; iter.Next(&e); i++ {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			writePyRepr(b, e, depth+1)
+		}
+		b.WriteByte('}')
+	case *starlark.Builtin:
+		fmt.Fprintf(b, "<built-in function %s>", x.Name())
+	case *starlark.Function:
+		fmt.Fprintf(b, "<function %s>", x.Name())
+	default:
+		b.WriteString(v.String())
+	}
+}
+
+// pyFloat formats f as Python's repr of a float.
+func pyFloat(f float64) string {
+	switch {
+	case math.IsInf(f, 1):
+		return "inf"
+	case math.IsInf(f, -1):
+		return "-inf"
+	case math.IsNaN(f):
+		return "nan"
+	}
+	abs := math.Abs(f)
+	if abs != 0 && (abs < 1e-4 || abs >= 1e16) {
+		s := strconv.FormatFloat(f, 'e', -1, 64)
+		// Python writes 1e+16, 1.5e-05: at least two exponent digits.
+		mant, exp, _ := strings.Cut(s, "e")
+		sign := exp[:1]
+		digits := strings.TrimLeft(exp[1:], "0")
+		if len(digits) < 2 {
+			digits = strings.Repeat("0", 2-len(digits)) + digits
+		}
+		return mant + "e" + sign + digits
+	}
+	s := strconv.FormatFloat(f, 'f', -1, 64)
+	if !strings.Contains(s, ".") {
+		s += ".0"
+	}
+	return s
+}
+
+// formatValue implements Python's format(value, spec) for the types
+// Starlark has, and the !r/!s conversions of f-strings.
+func formatValue(v starlark.Value, spec, conv string) (string, error) {
+	switch conv {
+	case "r", "a":
+		v = starlark.String(pyRepr(v))
+	case "s":
+		v = starlark.String(pyStr(v))
+	}
+	if spec == "" {
+		return pyStr(v), nil
+	}
+	fs, err := parseSpec(spec)
+	if err != nil {
+		return "", err
+	}
+	var body string
+	numeric := false
+	switch x := v.(type) {
+	case starlark.String:
+		if fs.typ != 0 && fs.typ != 's' {
+			return "", fmt.Errorf("Unknown format code '%c' for object of type 'str'", fs.typ)
+		}
+		body = string(x)
+		if fs.precision >= 0 && fs.precision < len([]rune(body)) {
+			body = string([]rune(body)[:fs.precision])
+		}
+		if fs.align == 0 {
+			fs.align = '<'
+		}
+	case starlark.Int:
+		numeric = true
+		if fs.typ == 'f' || fs.typ == 'F' || fs.typ == 'e' || fs.typ == 'E' || fs.typ == 'g' || fs.typ == 'G' || fs.typ == '%' {
+			f, _ := starlark.AsFloat(x)
+			body = formatFloat(f, fs)
+		} else {
+			body, err = formatInt(x.BigInt(), fs)
+			if err != nil {
+				return "", err
+			}
+		}
+	case starlark.Float:
+		numeric = true
+		if fs.typ == 'd' {
+			return "", fmt.Errorf("Unknown format code 'd' for object of type 'float'")
+		}
+		body = formatFloat(float64(x), fs)
+	case starlark.Bool:
+		if fs.typ == 0 {
+			body = pyStr(x)
+		} else {
+			n := 0
+			if x {
+				n = 1
+			}
+			numeric = true
+			body, _ = formatInt(big.NewInt(int64(n)), fs)
+		}
+	default:
+		body = pyStr(v)
+	}
+	return pad(body, fs, numeric), nil
+}
+
+type formatSpec struct {
+	fill      rune
+	align     byte
+	sign      byte
+	alt       bool
+	zero      bool
+	width     int
+	comma     byte
+	precision int
+	typ       byte
+}
+
+func parseSpec(spec string) (formatSpec, error) {
+	fs := formatSpec{fill: ' ', precision: -1}
+	r := []rune(spec)
+	i := 0
+	isAlign := func(c rune) bool { return c == '<' || c == '>' || c == '^' || c == '=' }
+	if len(r) >= 2 && isAlign(r[1]) {
+		fs.fill, fs.align = r[0], byte(r[1])
+		i = 2
+	} else if len(r) >= 1 && isAlign(r[0]) {
+		fs.align = byte(r[0])
+		i = 1
+	}
+	if i < len(r) && (r[i] == '+' || r[i] == '-' || r[i] == ' ') {
+		fs.sign = byte(r[i])
+		i++
+	}
+	if i < len(r) && r[i] == '#' {
+		fs.alt = true
+		i++
+	}
+	if i < len(r) && r[i] == '0' {
+		fs.zero = true
+		i++
+	}
+	for i < len(r) && r[i] >= '0' && r[i] <= '9' {
+		fs.width = fs.width*10 + int(r[i]-'0')
+		i++
+	}
+	if i < len(r) && (r[i] == ',' || r[i] == '_') {
+		fs.comma = byte(r[i])
+		i++
+	}
+	if i < len(r) && r[i] == '.' {
+		i++
+		fs.precision = 0
+		start := i
+		for i < len(r) && r[i] >= '0' && r[i] <= '9' {
+			fs.precision = fs.precision*10 + int(r[i]-'0')
+			i++
+		}
+		if i == start {
+			return fs, fmt.Errorf("Format specifier missing precision")
+		}
+	}
+	if i < len(r) {
+		fs.typ = byte(r[i])
+		i++
+	}
+	if i != len(r) || fs.width > 1<<16 || fs.precision > 1<<10 {
+		return fs, fmt.Errorf("Invalid format specifier '%s'", spec)
+	}
+	return fs, nil
+}
+
+func formatInt(n *big.Int, fs formatSpec) (string, error) {
+	neg := n.Sign() < 0
+	a := new(big.Int).Abs(n)
+	var digits, prefix string
+	switch fs.typ {
+	case 0, 'd', 'n':
+		digits = a.String()
+	case 'x':
+		digits, prefix = a.Text(16), "0x"
+	case 'X':
+		digits, prefix = strings.ToUpper(a.Text(16)), "0X"
+	case 'o':
+		digits, prefix = a.Text(8), "0o"
+	case 'b':
+		digits, prefix = a.Text(2), "0b"
+	case 'c':
+		return string(rune(a.Int64())), nil
+	default:
+		return "", fmt.Errorf("Unknown format code '%c' for object of type 'int'", fs.typ)
+	}
+	if fs.comma != 0 {
+		digits = group(digits, fs.comma)
+	}
+	if !fs.alt {
+		prefix = ""
+	}
+	return signOf(neg, fs) + prefix + digits, nil
+}
+
+func formatFloat(f float64, fs formatSpec) string {
+	neg := f < 0 || (f == 0 && math.Signbit(f))
+	a := math.Abs(f)
+	prec := fs.precision
+	var s string
+	switch fs.typ {
+	case 'f', 'F':
+		if prec < 0 {
+			prec = 6
+		}
+		s = strconv.FormatFloat(a, 'f', prec, 64)
+	case 'e', 'E':
+		if prec < 0 {
+			prec = 6
+		}
+		s = pyExp(strconv.FormatFloat(a, 'e', prec, 64))
+		if fs.typ == 'E' {
+			s = strings.ToUpper(s)
+		}
+	case '%':
+		if prec < 0 {
+			prec = 6
+		}
+		s = strconv.FormatFloat(a*100, 'f', prec, 64) + "%"
+	case 'g', 'G':
+		if prec < 0 {
+			prec = 6
+		}
+		if prec == 0 {
+			prec = 1
+		}
+		s = pyExp(strconv.FormatFloat(a, 'g', prec, 64))
+		if fs.typ == 'G' {
+			s = strings.ToUpper(s)
+		}
+	default:
+		if prec >= 0 {
+			s = pyExp(strconv.FormatFloat(a, 'g', max(prec, 1), 64))
+		} else {
+			s = pyFloat(a)
+		}
+	}
+	if fs.comma != 0 && !strings.ContainsAny(s, "einf") {
+		intPart, frac, hasFrac := strings.Cut(s, ".")
+		s = group(intPart, fs.comma)
+		if hasFrac {
+			s += "." + frac
+		}
+	}
+	return signOf(neg, fs) + s
+}
+
+// pyExp rewrites Go's exponent form (1e+06) to Python's (1e+06 too, but
+// Go writes 1e+6 for 'g'): at least two exponent digits.
+func pyExp(s string) string {
+	i := strings.IndexAny(s, "eE")
+	if i < 0 {
+		return s
+	}
+	mant, exp := s[:i+1], s[i+1:]
+	sign := ""
+	if exp != "" && (exp[0] == '+' || exp[0] == '-') {
+		sign, exp = exp[:1], exp[1:]
+	}
+	if len(exp) < 2 {
+		exp = "0" + exp
+	}
+	return mant + sign + exp
+}
+
+func signOf(neg bool, fs formatSpec) string {
+	switch {
+	case neg:
+		return "-"
+	case fs.sign == '+':
+		return "+"
+	case fs.sign == ' ':
+		return " "
+	}
+	return ""
+}
+
+func group(digits string, sep byte) string {
+	if len(digits) <= 3 {
+		return digits
+	}
+	var b strings.Builder
+	lead := len(digits) % 3
+	if lead > 0 {
+		b.WriteString(digits[:lead])
+	}
+	for i := lead; i < len(digits); i += 3 {
+		if b.Len() > 0 {
+			b.WriteByte(sep)
+		}
+		b.WriteString(digits[i : i+3])
+	}
+	return b.String()
+}
+
+func pad(body string, fs formatSpec, numeric bool) string {
+	n := len([]rune(body))
+	if fs.width <= n {
+		return body
+	}
+	fill := string(fs.fill)
+	align := fs.align
+	if fs.zero && align == 0 && numeric {
+		fill, align = "0", '='
+	}
+	if align == 0 {
+		if numeric {
+			align = '>'
+		} else {
+			align = '<'
+		}
+	}
+	gap := fs.width - n
+	switch align {
+	case '<':
+		return body + strings.Repeat(fill, gap)
+	case '^':
+		left := gap / 2
+		return strings.Repeat(fill, left) + body + strings.Repeat(fill, gap-left)
+	case '=':
+		sign := ""
+		if body != "" && (body[0] == '-' || body[0] == '+' || body[0] == ' ') {
+			sign, body = body[:1], body[1:]
+		}
+		return sign + strings.Repeat(fill, gap) + body
+	}
+	return strings.Repeat(fill, gap) + body
+}
