@@ -869,4 +869,3 @@ func (s *Session) randomModule() *starlarkstruct.Module {
 		}),
 	}}
 }
-
