@@ -46,6 +46,7 @@ func (s *Session) builtins() (starlark.StringDict, error) {
 		"format":     starlark.NewBuiltin("format", builtinFmt),
 		"_sort":      starlark.NewBuiltin("sort", builtinSort),
 		"_import":    starlark.NewBuiltin("import", builtinImport),
+		"_concat":    starlark.NewBuiltin("list", builtinConcat),
 	}
 	s.mods = s.modules()
 	for name, m := range s.mods {
@@ -411,6 +412,27 @@ func builtinSorted(thread *starlark.Thread, b *starlark.Builtin, args starlark.T
 		}
 	}
 	return starlark.Call(thread, starlark.Universe["sorted"], args, kwargs)
+}
+
+// builtinConcat builds the list [*a, *b, ...] from iterables.
+func builtinConcat(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var out []starlark.Value
+	for _, a := range args {
+		if err := checkLen(thread, a); err != nil {
+			return nil, err
+		}
+		it, ok := a.(starlark.Iterable)
+		if !ok {
+			return nil, fmt.Errorf("Value after * must be an iterable, not %s", pyTypeName(a))
+		}
+		iter := it.Iterate()
+		var x starlark.Value
+		for iter.Next(&x) {
+			out = append(out, x)
+		}
+		iter.Done()
+	}
+	return starlark.NewList(out), nil
 }
 
 // builtinSort implements list.sort(key=None, reverse=False) in place.

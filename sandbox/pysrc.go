@@ -43,12 +43,16 @@ var (
 // imports of provided modules become assignments, `is`/`is not` become
 // comparisons, list.sort() becomes _sort(list), and constructs Starlark
 // cannot express are reported with the line they are on.
-func translate(src string) (string, error) {
+func translate(src string) (string, error) { return translateMode(src, false) }
+
+// translateMode is translate; in expression mode (for fragments inside
+// brackets) no statements are recognised.
+func translateMode(src string, expr bool) (string, error) {
 	var out strings.Builder
 	out.Grow(len(src) + len(src)/4)
 	line := 1
-	atLineStart := true // only whitespace seen on this logical line so far
-	depth := 0          // bracket nesting: statements start only at depth 0
+	atLineStart := !expr // only whitespace seen on this logical line so far
+	depth := 0           // bracket nesting: statements start only at depth 0
 	i := 0
 	var code strings.Builder // code text since the last string/comment, flushed through rewriteCode
 	flush := func() {
@@ -91,7 +95,22 @@ func translate(src string) (string, error) {
 			flush()
 			out.WriteString(src[i : i+end])
 			i += end
-		case c == '(' || c == '[' || c == '{':
+		case c == '[':
+			repl, n, ok, err := rewriteStarList(src[i:], line)
+			if err != nil {
+				return "", err
+			}
+			if ok {
+				flush()
+				out.WriteString(repl)
+				line += strings.Count(src[i:i+n], "\n")
+				i += n
+				continue
+			}
+			depth++
+			code.WriteByte(c)
+			i++
+		case c == '(' || c == '{':
 			depth++
 			code.WriteByte(c)
 			i++
@@ -441,4 +460,114 @@ func rewriteCode(code string) string {
 		})
 	}
 	return code
+}
+
+// rewriteStarList rewrites a list display with unpacked elements,
+// [*a, "x", *b], which Starlark lacks, into _concat(a, ["x"], b). s starts
+// at the '['. ok is false when the list has no unpacked element.
+func rewriteStarList(s string, line int) (repl string, n int, ok bool, err error) {
+	depth := 0
+	var commas []int
+	i := 0
+	for i < len(s) {
+		c := s[i]
+		switch {
+		case c == '#':
+			for i < len(s) && s[i] != '\n' {
+				i++
+			}
+			continue
+		case c == '\'' || c == '"' || (isPrefixChar(c) && stringStartsAt(s, i)):
+			j := i
+			for j < len(s) && isPrefixChar(s[j]) {
+				j++
+			}
+			if j > i && (j-i > 2 || !identBoundary(s, i)) {
+				i = j
+				continue
+			}
+			_, m, err := scanString(s[j:], line)
+			if err != nil {
+				return "", 0, false, err
+			}
+			i = j + m
+			continue
+		case c == '(' || c == '[' || c == '{':
+			depth++
+		case c == ')' || c == ']' || c == '}':
+			depth--
+			if depth == 0 {
+				n = i + 1
+			}
+		case c == ',' && depth == 1:
+			commas = append(commas, i)
+		}
+		if n > 0 {
+			break
+		}
+		i++
+	}
+	if n == 0 {
+		return "", 0, false, nil // unbalanced: let the parser report it
+	}
+	// Split the elements.
+	var elems []string
+	start := 1
+	for _, c := range append(commas, n-1) {
+		elems = append(elems, s[start:c])
+		start = c + 1
+	}
+	starred := func(e string) bool {
+		t := strings.TrimLeft(e, " \t\r\n")
+		return strings.HasPrefix(t, "*") && !strings.HasPrefix(t, "**")
+	}
+	any := false
+	for _, e := range elems {
+		if starred(e) {
+			any = true
+		}
+	}
+	if !any {
+		return "", 0, false, nil
+	}
+	var parts []string
+	var run []string
+	flushRun := func() error {
+		if len(run) == 0 {
+			return nil
+		}
+		t, err := translateMode(strings.Join(run, ","), true)
+		if err != nil {
+			return err
+		}
+		parts = append(parts, "["+t+"]")
+		run = nil
+		return nil
+	}
+	for _, e := range elems {
+		if strings.TrimSpace(e) == "" {
+			// A trailing comma; keep its newlines.
+			if len(parts) > 0 || len(run) > 0 {
+				parts = append(parts, "[]"+strings.Repeat("\n", strings.Count(e, "\n")))
+			}
+			continue
+		}
+		if !starred(e) {
+			run = append(run, e)
+			continue
+		}
+		if err := flushRun(); err != nil {
+			return "", 0, false, err
+		}
+		k := strings.Index(e, "*")
+		t, err := translateMode(e[:k]+" "+e[k+1:], true)
+		if err != nil {
+			return "", 0, false, err
+		}
+		parts = append(parts, t)
+	}
+	if err := flushRun(); err != nil {
+		return "", 0, false, err
+	}
+	return "_concat(" + strings.Join(parts, ",") + ")", n, true, nil
 }
