@@ -1,9 +1,11 @@
 package sandbox
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"go.starlark.net/starlark"
@@ -14,6 +16,17 @@ import (
 // syntaxErr reports code that could not be parsed, as Python reports a
 // SyntaxError: the line, its text and a caret under the column.
 func syntaxErr(lines []string, line, col int, msg string) *tool.CodeError {
+	if rest, ok := strings.CutPrefix(msg, "got newline, want "); ok {
+		// The parser notices a missing token at the next line; Python
+		// reports the line that lacks it.
+		msg, col = "expected "+rest, 0
+		for line > 1 {
+			line--
+			if line <= len(lines) && strings.TrimSpace(lines[line-1]) != "" {
+				break
+			}
+		}
+	}
 	var b strings.Builder
 	src := sourceLine(lines, line)
 	if line > 0 {
@@ -48,14 +61,16 @@ var errorRules = []struct {
 }{
 	{regexp.MustCompile(`^global variable (\w+) referenced before assignment$`), "NameError", "name '$1' is not defined"},
 	{regexp.MustCompile(`^local variable (\w+) referenced before assignment$`), "UnboundLocalError", "local variable '$1' referenced before assignment"},
-	{regexp.MustCompile(`^floored division by zero$`), "ZeroDivisionError", "integer division or modulo by zero"},
-	{regexp.MustCompile(`(division|modulo|remainder) by zero`), "ZeroDivisionError", "division by zero"},
+	{regexp.MustCompile(`^.*floored division by zero.*$`), "ZeroDivisionError", "integer division or modulo by zero"},
+	{regexp.MustCompile(`^.*(division|modulo|remainder) by zero.*$`), "ZeroDivisionError", "division by zero"},
 	{regexp.MustCompile(`index out of range|out of range \[`), "IndexError", ""},
 	{regexp.MustCompile(`^key (.*) not in dict$`), "KeyError", "$1"},
 	{regexp.MustCompile(`^(.*) has no \.(\w+) field or method`), "AttributeError", "'$1' object has no attribute '$2'"},
 	{regexp.MustCompile(`invalid literal|not in list|substring not found|empty sequence|invalid syntax|out of range|negative`), "ValueError", ""},
 	{regexp.MustCompile(`not iterable|not callable|unsupported|unhashable|got .*, want|missing (\d+ )?argument|unexpected keyword|takes (exactly|at most|no)|for parameter|not supported|cannot|invalid`), "TypeError", ""},
 }
+
+var keyErrorRE = regexp.MustCompile(`^key (".*") not in dict$`)
 
 var cancelledRE = regexp.MustCompile(`^Starlark computation cancelled: (.*)$`)
 
@@ -129,6 +144,9 @@ func (s *Session) codeError(err error, lines []string, thread *starlark.Thread) 
 // classify maps a Starlark runtime message to a Python exception type and
 // message.
 func (s *Session) classify(msg string) (string, string) {
+	if strings.Contains(msg, "too many steps") {
+		return "TimeoutError", fmt.Sprintf("the action exceeded its limit of %d computation steps and was stopped (an endless loop?)", s.opts.MaxSteps)
+	}
 	if m := cancelledRE.FindStringSubmatch(msg); m != nil {
 		switch m[1] {
 		case reasonTimeout:
@@ -140,13 +158,19 @@ func (s *Session) classify(msg string) (string, string) {
 		}
 		return "KeyboardInterrupt", m[1]
 	}
-	if strings.Contains(msg, "too many steps") {
-		return "TimeoutError", fmt.Sprintf("the action exceeded its limit of %d computation steps and was stopped (an endless loop?)", s.opts.MaxSteps)
-	}
 	if strings.HasPrefix(msg, "fail: ") {
 		return "Exception", strings.TrimPrefix(msg, "fail: ")
 	}
 	// Starlark prefixes messages with the builtin's name ("int: ...").
+	if strings.HasSuffix(msg, context.DeadlineExceeded.Error()) {
+		return "TimeoutError", fmt.Sprintf("the action exceeded its time limit of %s and was stopped", s.opts.Timeout)
+	}
+	if m := keyErrorRE.FindStringSubmatch(msg); m != nil {
+		if k, err := strconv.Unquote(m[1]); err == nil {
+			return "KeyError", tool.PyQuote(k)
+		}
+		return "KeyError", m[1]
+	}
 	for _, r := range errorRules {
 		if r.re.MatchString(msg) {
 			if r.repl != "" {
