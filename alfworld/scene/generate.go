@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -169,28 +170,40 @@ type namer struct {
 	locs map[string]bool
 }
 
-func fmtCoord(v float64) string {
-	sign := "plus"
+// appendCoord appends a coordinate as ALFRED ids write it: "_plus_00_dot_95".
+func appendCoord(b []byte, v float64) []byte {
 	if v < 0 {
-		sign = "minus"
+		b = append(b, "_minus_"...)
 		v = -v
+	} else {
+		b = append(b, "_plus_"...)
 	}
 	c := int(math.Round(v * 100))
-	return fmt.Sprintf("_%s_%02d_dot_%02d", sign, c/100, c%100)
+	b = append2(b, c/100)
+	b = append(b, "_dot_"...)
+	return append2(b, c%100)
+}
+
+// append2 appends n with at least two digits.
+func append2(b []byte, n int) []byte {
+	if n < 10 {
+		b = append(b, '0')
+	}
+	return strconv.AppendInt(b, int64(n), 10)
 }
 
 // id makes a fresh ALFRED-style id "Type_bar_+x_bar_+y_bar_+z" inside the room.
 func (n *namer) id(prefix, suffix string) string {
+	b := make([]byte, 0, 96)
 	for {
-		var b strings.Builder
-		b.WriteString(prefix)
+		b = append(b[:0], prefix...)
 		for i := 0; i < 3; i++ {
 			v := n.m.Min[i] + n.rng.Float64()*(n.m.Max[i]-n.m.Min[i])
-			b.WriteString("_bar_")
-			b.WriteString(fmtCoord(v))
+			b = append(b, "_bar_"...)
+			b = appendCoord(b, v)
 		}
-		b.WriteString(suffix)
-		if id := b.String(); !n.ids[id] {
+		b = append(b, suffix...)
+		if id := string(b); !n.ids[id] {
 			n.ids[id] = true
 			return id
 		}
@@ -200,11 +213,12 @@ func (n *namer) id(prefix, suffix string) string {
 var rotations = []int{0, 1, 2, 3}
 var horizons = []int{0, 30, 45, 60, -30}
 
-func fmtInt(v int) string {
+func appendInt(b []byte, v int) []byte {
 	if v < 0 {
-		return fmt.Sprintf("_minus_%d", -v)
+		b = append(b, "_minus_"...)
+		v = -v
 	}
-	return fmt.Sprint(v)
+	return strconv.AppendInt(b, int64(v), 10)
 }
 
 // loc makes a fresh location name "loc_bar_X_bar_Z_bar_R_bar_H".
@@ -214,8 +228,16 @@ func (n *namer) loc() string {
 		z := int(math.Round((n.m.Min[2] + n.rng.Float64()*(n.m.Max[2]-n.m.Min[2])) / 0.25))
 		r := rotations[n.rng.IntN(len(rotations))]
 		h := horizons[n.rng.IntN(len(horizons))]
-		l := fmt.Sprintf("loc_bar_%s_bar_%s_bar_%d_bar_%s", fmtInt(x), fmtInt(z), r, fmtInt(h))
-		if !n.locs[l] {
+		b := make([]byte, 0, 48)
+		b = append(b, "loc_bar_"...)
+		b = appendInt(b, x)
+		b = append(b, "_bar_"...)
+		b = appendInt(b, z)
+		b = append(b, "_bar_"...)
+		b = appendInt(b, r)
+		b = append(b, "_bar_"...)
+		b = appendInt(b, h)
+		if l := string(b); !n.locs[l] {
 			n.locs[l] = true
 			return l
 		}
@@ -333,10 +355,15 @@ func (g *Generator) pickTask(rng *rand.Rand, s *Scene, kind Kind) error {
 		recTypes[r.Type] = true
 		recType[r.ID] = r.Type
 	}
-	inRec := map[string]int{} // object type -> instances inside receptacles
+	inRec := map[string]int{}            // object type -> instances inside receptacles
+	count := map[string]map[string]int{} // object type -> receptacle type -> instances
 	for _, o := range s.Objects {
 		if o.In != "" {
 			inRec[o.Type]++
+			if count[o.Type] == nil {
+				count[o.Type] = map[string]int{}
+			}
+			count[o.Type][recType[o.In]]++
 		}
 	}
 	objTypes := make([]string, 0, len(inRec))
@@ -398,7 +425,7 @@ func (g *Generator) pickTask(rng *rand.Rand, s *Scene, kind Kind) error {
 			if !g.can[rt][ot] || rt == appliance[kind] {
 				continue
 			}
-			if g.movable(s, ot, rt, need) {
+			if g.movable(s, count, ot, rt, need) {
 				cands = append(cands, taskCand{obj: ot, dest: rt})
 			}
 		}
@@ -440,21 +467,15 @@ func (g *Generator) altPlaces(s *Scene, ot, dest string) []int {
 }
 
 // movable says whether, once every instance of ot in a dest receptacle is
-// moved elsewhere, at least need instances remain to pick up.
-func (g *Generator) movable(s *Scene, ot, dest string, need int) bool {
-	recType := map[string]string{}
-	for _, r := range s.Receptacles {
-		recType[r.ID] = r.Type
-	}
+// moved elsewhere, at least need instances remain to pick up. count holds
+// the instances of each object type in receptacles, by receptacle type.
+func (g *Generator) movable(s *Scene, count map[string]map[string]int, ot, dest string, need int) bool {
 	outside, inside := 0, 0
-	for _, o := range s.Objects {
-		if o.Type != ot || o.In == "" {
-			continue
-		}
-		if recType[o.In] == dest {
-			inside++
+	for rt, n := range count[ot] {
+		if rt == dest {
+			inside += n
 		} else {
-			outside++
+			outside += n
 		}
 	}
 	if inside == 0 {
