@@ -43,20 +43,30 @@ func (g *Generator) ProblemText(s *Scene) (string, error) {
 			b.WriteString("        ")
 		}
 		prev = d.Type
-		fmt.Fprintf(&b, "%s - %s\n", d.Name, d.Type)
+		b.WriteString(d.Name)
+		b.WriteString(" - ")
+		b.WriteString(d.Type)
+		b.WriteString("\n")
 	}
 	b.WriteString("\n\n")
+	decl := func(name, typ string) {
+		b.WriteString("        ")
+		b.WriteString(name)
+		b.WriteString(" - ")
+		b.WriteString(typ)
+		b.WriteString("\n")
+	}
 	for _, o := range s.Objects {
-		fmt.Fprintf(&b, "        %s - object\n", o.ID)
+		decl(o.ID, "object")
 	}
 	for _, r := range s.Receptacles {
-		fmt.Fprintf(&b, "        %s - receptacle\n", r.ID)
+		decl(r.ID, "receptacle")
 	}
 	locs := map[string]bool{}
 	addLoc := func(l string) {
 		if !locs[l] {
 			locs[l] = true
-			fmt.Fprintf(&b, "        %s - location\n", l)
+			decl(l, "location")
 		}
 	}
 	for _, r := range s.Receptacles {
@@ -69,7 +79,12 @@ func (g *Generator) ProblemText(s *Scene) (string, error) {
 	b.WriteString("        )\n    \n\n(:init\n\n\n")
 	fact := func(args ...string) {
 		b.WriteString("        (")
-		b.WriteString(strings.Join(args, " "))
+		for i, a := range args {
+			if i > 0 {
+				b.WriteByte(' ')
+			}
+			b.WriteString(a)
+		}
 		b.WriteString(")\n")
 	}
 	for _, r := range s.Receptacles {
