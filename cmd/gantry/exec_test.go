@@ -1,0 +1,76 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// runCLI runs gantry with args and stdin, and returns stdout and the error.
+func runCLI(t *testing.T, stdin string, args ...string) (string, error) {
+	t.Helper()
+	cmd := newRootCmd()
+	var out bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&out)
+	cmd.SetIn(strings.NewReader(stdin))
+	cmd.SetArgs(args)
+	err := cmd.ExecuteContext(context.Background())
+	return out.String(), err
+}
+
+func TestExec(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "ok.star")
+	if err := os.WriteFile(file, []byte("x = [i * i for i in range(4)]\nprint(f'squares: {x}')\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		stdin    string
+		args     []string
+		want     string
+		exitCode int
+	}{
+		{"file", "", []string{"exec", file}, "squares: [0, 1, 4, 9]\n", 0},
+		{"stdin", "print('hi')", []string{"exec", "-"}, "hi\n", 0},
+		{"no output", "x = 1", []string{"exec", "-"}, "[Executed Successfully with No Output]\n", 0},
+		{"error exits 1", "print('a')\n1/0", []string{"exec", "-"}, "a\nTraceback (most recent call last):\n  File \"<action>\", line 2, in <module>\n    1/0\nZeroDivisionError: division by zero\n", 1},
+		{"timeout", "while True:\n    pass", []string{"exec", "--timeout", "50ms", "-"}, "TimeoutError", 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := runCLI(t, tc.stdin, tc.args...)
+			code := 0
+			var ee *exitError
+			if errors.As(err, &ee) {
+				code = ee.code
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if code != tc.exitCode || !strings.Contains(out, tc.want) {
+				t.Fatalf("exit %d, output:\n%s\nwant exit %d and %q", code, out, tc.exitCode, tc.want)
+			}
+		})
+	}
+	if _, err := runCLI(t, "", "exec", "--runtime", "cobol", "-"); err == nil || !strings.Contains(err.Error(), "unknown runtime") {
+		t.Fatalf("unknown runtime: %v", err)
+	}
+	if _, err := runCLI(t, "", "exec", "--tools", "nope", "-"); err == nil || !strings.Contains(err.Error(), "unknown tool set") {
+		t.Fatalf("unknown tool set: %v", err)
+	}
+	if _, err := runCLI(t, "", "exec", filepath.Join(dir, "missing.star")); err == nil || !strings.Contains(err.Error(), "read code") {
+		t.Fatalf("missing file: %v", err)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	out, err := runCLI(t, "", "version")
+	if err != nil || !strings.HasPrefix(out, "gantry ") {
+		t.Fatalf("%q %v", out, err)
+	}
+}

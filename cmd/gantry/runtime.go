@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/gantry-dev/gantry/sandbox"
+	"github.com/gantry-dev/gantry/tool"
+)
+
+// runtimeSession is a code runtime as the commands use it.
+type runtimeSession interface {
+	Exec(ctx context.Context, code string) (tool.Result, error)
+	Close() error
+}
+
+// runtimeOptions are the runtime flags shared by exec, run and eval.
+type runtimeOptions struct {
+	Name        string        // starlark | python
+	Timeout     time.Duration // per action
+	Python      string        // interpreter for the python runtime
+	NoIsolation bool          // run the Python worker without its sandbox
+}
+
+// runtimeNames lists the runtimes newRuntime knows.
+var runtimeNames = []string{"starlark", "python"}
+
+// newRuntime starts a session of the named runtime with the tools of reg.
+func newRuntime(ctx context.Context, opts runtimeOptions, reg *tool.Registry) (runtimeSession, error) {
+	switch opts.Name {
+	case "", "starlark":
+		return sandbox.New(reg, sandbox.Options{Timeout: opts.Timeout})
+	case "python":
+		return newPythonRuntime(ctx, opts, reg)
+	}
+	return nil, fmt.Errorf("unknown runtime %q (choose one of %s)", opts.Name, strings.Join(runtimeNames, ", "))
+}
+
+// toolsets are the named sets of tools the --tools flag selects. Each adds
+// its tools to a registry; the cleanup function, if any, releases what the
+// set started.
+type toolset func(ctx context.Context, reg *tool.Registry) (cleanup func(), err error)
+
+func toolsets() map[string]toolset {
+	return map[string]toolset{
+		"none": func(context.Context, *tool.Registry) (func(), error) { return nil, nil },
+	}
+}
+
+// buildTools makes a registry from a comma-separated list of tool sets.
+func buildTools(ctx context.Context, names string) (*tool.Registry, func(), error) {
+	reg := tool.NewRegistry()
+	sets := toolsets()
+	var cleanups []func()
+	cleanup := func() {
+		for i := len(cleanups) - 1; i >= 0; i-- {
+			cleanups[i]()
+		}
+	}
+	for _, name := range strings.Split(names, ",") {
+		name = strings.TrimSpace(name)
+		if name == "" {
+			continue
+		}
+		set, ok := sets[name]
+		if !ok {
+			known := make([]string, 0, len(sets))
+			for k := range sets {
+				known = append(known, k)
+			}
+			sort.Strings(known)
+			cleanup()
+			return nil, nil, fmt.Errorf("unknown tool set %q (choose from %s)", name, strings.Join(known, ", "))
+		}
+		c, err := set(ctx, reg)
+		if err != nil {
+			cleanup()
+			return nil, nil, fmt.Errorf("tool set %s: %w", name, err)
+		}
+		if c != nil {
+			cleanups = append(cleanups, c)
+		}
+	}
+	return reg, cleanup, nil
+}
