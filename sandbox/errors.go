@@ -27,6 +27,9 @@ func syntaxErr(lines []string, line, col int, msg string) *tool.CodeError {
 			}
 		}
 	}
+	if strings.HasPrefix(msg, "got '**'") {
+		msg = "the ** operator works here only between names and numbers (x ** 2); write pow(a, b)"
+	}
 	var b strings.Builder
 	src := sourceLine(lines, line)
 	if line > 0 {

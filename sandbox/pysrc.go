@@ -440,7 +440,9 @@ func rewriteStatement(stmt string, line int) (string, bool, error) {
 var (
 	isNotRE = regexp.MustCompile(`\bis\s+not\b`)
 	isRE    = regexp.MustCompile(`\bis\b`)
-	notInRE = regexp.MustCompile(`\bnot\s+in\b`)
+	// powRE matches a ** b between simple operands (names, numbers,
+	// attributes); ** after '(' or ',' is keyword unpacking and stays.
+	powRE = regexp.MustCompile(`([A-Za-z_0-9][\w.]*)\s*\*\*\s*(-?[A-Za-z_0-9][\w.]*)`)
 )
 
 // rewriteCode applies token-level rewrites to code outside strings and
@@ -449,6 +451,9 @@ func rewriteCode(code string) string {
 	if strings.Contains(code, "is") {
 		code = isNotRE.ReplaceAllString(code, "!=")
 		code = isRE.ReplaceAllString(code, "==")
+	}
+	if strings.Contains(code, "**") {
+		code = powRE.ReplaceAllString(code, "pow($1, $2)")
 	}
 	if strings.Contains(code, ".sort(") {
 		code = sortCallRE.ReplaceAllStringFunc(code, func(m string) string {
