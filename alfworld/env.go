@@ -346,15 +346,10 @@ func (e *Env) applicable(c *command) bool {
 	case vExamineR:
 		return e.recHere(c.a)
 	case vExamineO:
-		if int(c.a) == s.held {
-			return true
-		}
-		for _, r := range g.recsAt[s.agent] {
-			if s.in[int(c.a)*nR+r] && e.reachable(int32(r)) {
-				return true
-			}
-		}
-		return false
+		// The domain also allows an object in an open receptacle here,
+		// but the reference's translation of that disjunction never
+		// grounds it: only the held object can be examined.
+		return int(c.a) == s.held
 	case vTake:
 		return s.held < 0 && s.in[int(c.a)*nR+int(c.b)] && e.reachable(c.b)
 	case vPut:
@@ -693,7 +688,7 @@ func (e *Env) admissibleIDs() []int32 {
 		}
 	}
 	for o := 0; o < nO; o++ {
-		seenExam, seenUse := o == s.held, false
+		seenUse := false
 		for _, r := range here {
 			if !s.in[o*nR+r] {
 				continue
@@ -702,14 +697,8 @@ func (e *Env) admissibleIDs() []int32 {
 				add(t.useO[o])
 				seenUse = true
 			}
-			if e.reachable(int32(r)) {
-				if !seenExam {
-					add(t.examO[o])
-					seenExam = true
-				}
-				if s.held < 0 {
-					add(t.take[o*nR+r])
-				}
+			if e.reachable(int32(r)) && s.held < 0 {
+				add(t.take[o*nR+r])
 			}
 		}
 	}
@@ -727,4 +716,4 @@ func (e *Env) admissibleIDs() []int32 {
 	return out
 }
 
-const helpText = "\nAvailable commands:\n  look:                             look around your current location\n  inventory:                        check your current inventory\n  go to (receptacle):               move to a receptacle\n  open (receptacle):                open a receptacle\n  close (receptacle):               close a receptacle\n  take (object) from (receptacle):  take an object from a receptacle\n  move (object) to (receptacle):  place an object in or on a receptacle\n  examine (something):              examine a receptacle or an object\n  use (object):                     use an object\n  heat (object) with (receptacle):  heat an object using a receptacle\n  clean (object) with (receptacle): clean an object using a receptacle\n  cool (object) with (receptacle):  cool an object using a receptacle\n  slice (object) with (object):     slice an object using a sharp object\n"
+const helpText = "Available commands:\n  look:                             look around your current location\n  inventory:                        check your current inventory\n  go to (receptacle):               move to a receptacle\n  open (receptacle):                open a receptacle\n  close (receptacle):               close a receptacle\n  take (object) from (receptacle):  take an object from a receptacle\n  move (object) to (receptacle):  place an object in or on a receptacle\n  examine (something):              examine a receptacle or an object\n  use (object):                     use an object\n  heat (object) with (receptacle):  heat an object using a receptacle\n  clean (object) with (receptacle): clean an object using a receptacle\n  cool (object) with (receptacle):  cool an object using a receptacle\n  slice (object) with (object):     slice an object using a sharp object\n"
