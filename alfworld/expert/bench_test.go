@@ -18,7 +18,7 @@ func BenchmarkPlan(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
-		if _, err := Plan(worlds[i%len(worlds)]); err != nil {
+		if _, err := PlanWorld(worlds[i%len(worlds)]); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -46,7 +46,7 @@ func BenchmarkGenerateAndSolve(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := Plan(worldOfScene(back, g.Tables())); err != nil {
+		if _, err := PlanWorld(worldOfScene(back, g.Tables())); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -43,8 +43,8 @@ type Steps struct {
 	Commands []string
 }
 
-// Solve plans from w and returns the plan with its structure.
-func Solve(w *World) (*Steps, error) {
+// SolveWorld plans from w and returns the plan with its structure.
+func SolveWorld(w *World) (*Steps, error) {
 	best, err := solve(w)
 	if err != nil {
 		return nil, err
@@ -100,8 +100,8 @@ func Solve(w *World) (*Steps, error) {
 	return st, nil
 }
 
-// Plan returns text commands that, stepped from w, reach the goal.
-func Plan(w *World) ([]string, error) {
+// PlanWorld returns text commands that, stepped from w, reach the goal.
+func PlanWorld(w *World) ([]string, error) {
 	best, err := solve(w)
 	if err != nil {
 		return nil, err
@@ -109,10 +109,10 @@ func Plan(w *World) ([]string, error) {
 	return best.cmds, nil
 }
 
-// Next returns the first command of the plan from w, or "" when the goal
-// already holds.
-func Next(w *World) (string, error) {
-	cmds, err := Plan(w)
+// NextWorld returns the first command of the plan from w, or "" when the
+// goal already holds.
+func NextWorld(w *World) (string, error) {
+	cmds, err := PlanWorld(w)
 	if err != nil || len(cmds) == 0 {
 		return "", err
 	}

@@ -24,7 +24,7 @@ func TestGoldenPlans(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		st, err := Solve(worldOfScene(s, g.Tables()))
+		st, err := SolveWorld(worldOfScene(s, g.Tables()))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -63,15 +63,15 @@ func TestStepsAgreeWithCommands(t *testing.T) {
 			t.Fatal(err)
 		}
 		w := worldOfScene(s, g.Tables())
-		st, err := Solve(w)
+		st, err := SolveWorld(w)
 		if err != nil {
 			t.Fatal(err)
 		}
-		cmds, _ := Plan(w)
+		cmds, _ := PlanWorld(w)
 		if strings.Join(cmds, "\n") != strings.Join(st.Commands, "\n") {
 			t.Fatalf("seed %d: Solve and Plan disagree", seed)
 		}
-		next, _ := Next(w)
+		next, _ := NextWorld(w)
 		if next != cmds[0] {
 			t.Fatalf("seed %d: Next %q, plan starts %q", seed, next, cmds[0])
 		}
@@ -129,7 +129,7 @@ func TestPlanFromMidGame(t *testing.T) {
 			t.Fatal(err)
 		}
 		w := worldOfScene(s, g.Tables())
-		full, err := Plan(clone(w))
+		full, err := PlanWorld(clone(w))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -141,7 +141,7 @@ func TestPlanFromMidGame(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			rest, err := Plan(clone(sm.w))
+			rest, err := PlanWorld(clone(sm.w))
 			if err != nil {
 				t.Fatalf("seed %d after %d steps: %v", seed, cut, err)
 			}
@@ -171,7 +171,7 @@ func TestPlanFromMidGame(t *testing.T) {
 			continue
 		}
 		stray.In, sm.w.Holding = nil, stray.ID
-		rest, err := Plan(clone(sm.w))
+		rest, err := PlanWorld(clone(sm.w))
 		if err != nil {
 			t.Fatalf("seed %d holding %s: %v", seed, stray.Name, err)
 		}
@@ -219,7 +219,7 @@ func TestPlanErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			w := base()
 			tc.edit(w)
-			_, err := Plan(w)
+			_, err := PlanWorld(w)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want %q", err, tc.want)
 			}
@@ -229,21 +229,21 @@ func TestPlanErrors(t *testing.T) {
 		})
 	}
 	want := "go to cabinet 1|open cabinet 1|take mug 1 from cabinet 1|go to countertop 1|put mug 1 in/on countertop 1"
-	if cmds, err := Plan(base()); err != nil || strings.Join(cmds, "|") != want {
+	if cmds, err := PlanWorld(base()); err != nil || strings.Join(cmds, "|") != want {
 		t.Errorf("classic grammar: %q, %v; want %q", cmds, err, want)
 	}
 	w := base()
 	w.Move = true
 	want = strings.Replace(want, "put mug 1 in/on", "move mug 1 to", 1)
-	if cmds, err := Plan(w); err != nil || strings.Join(cmds, "|") != want {
+	if cmds, err := PlanWorld(w); err != nil || strings.Join(cmds, "|") != want {
 		t.Errorf("current grammar: %q, %v; want %q", cmds, err, want)
 	}
 	w = base()
 	w.Objects[0].In = []string{"r2"}
-	if cmds, err := Plan(w); err != nil || len(cmds) != 0 {
+	if cmds, err := PlanWorld(w); err != nil || len(cmds) != 0 {
 		t.Errorf("goal already reached: %q, %v; want no commands", cmds, err)
 	}
-	if next, err := Next(w); err != nil || next != "" {
+	if next, err := NextWorld(w); err != nil || next != "" {
 		t.Errorf("goal already reached: Next %q, %v", next, err)
 	}
 }

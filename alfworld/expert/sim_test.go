@@ -272,7 +272,7 @@ func TestPlanWinsGenerated(t *testing.T) {
 			t.Fatal(err)
 		}
 		w := worldOfScene(s, g.Tables())
-		cmds, err := Plan(clone(w))
+		cmds, err := PlanWorld(clone(w))
 		if err != nil {
 			t.Fatalf("seed %d (%s): %v", seed, s.Task.Text, err)
 		}
@@ -320,7 +320,7 @@ func TestPlanWinsRealLayouts(t *testing.T) {
 			t.Fatal(err)
 		}
 		w := worldOfScene(s, tb)
-		cmds, err := Plan(clone(w))
+		cmds, err := PlanWorld(clone(w))
 		if err != nil {
 			t.Errorf("%s: %v", path, err)
 			continue
@@ -358,7 +358,7 @@ func TestDumpPlans(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cmds, err := Plan(worldOfScene(s, g.Tables()))
+		cmds, err := PlanWorld(worldOfScene(s, g.Tables()))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -393,7 +393,7 @@ func TestDumpRealPlans(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cmds, err := Plan(worldOfScene(s, tb))
+		cmds, err := PlanWorld(worldOfScene(s, tb))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -3,9 +3,11 @@
 // engine's facts) and plans the shortest command sequence it can find for
 // the six task types.
 //
-// Plan returns text commands; Next returns one command per turn, for
-// text-mode agents; Solve returns the plan as Steps, a structure a
-// code-writing agent renders as a program with loops and conditions.
+// Plan returns text commands for an Env's current state; Next returns one
+// command per turn, for text-mode agents; Solve returns the plan as Steps,
+// a structure a code-writing agent renders as a program with loops and
+// conditions. PlanWorld, NextWorld and SolveWorld do the same from a plain
+// World, for states that do not come from an Env.
 package expert
 
 import (
