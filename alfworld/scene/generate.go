@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -284,6 +285,7 @@ func (g *Generator) layout(rng *rand.Rand, room Room) *Scene {
 			s.Receptacles = append(s.Receptacles, r)
 		}
 	}
+	partners := g.overlaps(rng, m, s, byType)
 	for _, om := range m.Objects {
 		if om.Type == "" || len(om.Counts) == 0 {
 			continue
@@ -299,10 +301,17 @@ func (g *Generator) layout(rng *rand.Rand, room Room) *Scene {
 			if place == "" {
 				o.Loc = n.loc()
 			} else {
-				r := s.Receptacles[byType[place][rng.IntN(len(byType[place]))]]
+				ri := byType[place][rng.IntN(len(byType[place]))]
+				r := s.Receptacles[ri]
 				o.In, o.Loc = r.ID, r.Loc
 				if p := startCool[r.Type]; p > 0 && g.t.Objects[o.Type].Coolable {
 					o.Cool = rng.Float64() < p
+				}
+				for _, pt := range partners[ri] {
+					q := s.Receptacles[pt.rec]
+					if g.can[q.Type][o.Type] && rng.Float64() < pt.share && !slices.Contains(o.Also, q.ID) {
+						o.Also = append(o.Also, q.ID)
+					}
 				}
 			}
 			s.Objects = append(s.Objects, o)
@@ -310,6 +319,48 @@ func (g *Generator) layout(rng *rand.Rand, room Room) *Scene {
 	}
 	s.AgentLoc = n.loc()
 	return s
+}
+
+type partner struct {
+	rec   int
+	share float64
+}
+
+// overlaps links the receptacles of a laid-out room that overlap, by the
+// room model's overlap pairs.
+func (g *Generator) overlaps(rng *rand.Rand, m *RoomModel, s *Scene, byType map[string][]int) map[int][]partner {
+	out := map[int][]partner{}
+	link := func(i, j int, share float64) {
+		out[i] = append(out[i], partner{j, share})
+		out[j] = append(out[j], partner{i, share})
+	}
+	for _, ov := range m.Overlaps {
+		as, bs := byType[ov.A], byType[ov.B]
+		if ov.SameLoc {
+			for _, i := range as {
+				for _, j := range bs {
+					if i != j && (ov.A != ov.B || i < j) && s.Receptacles[i].Loc == s.Receptacles[j].Loc {
+						link(i, j, ov.Share)
+					}
+				}
+			}
+			continue
+		}
+		if len(as) == 0 || len(bs) == 0 {
+			continue
+		}
+		n := int(ov.Pairs)
+		if rng.Float64() < ov.Pairs-float64(n) {
+			n++
+		}
+		for k := 0; k < n; k++ {
+			i, j := as[rng.IntN(len(as))], bs[rng.IntN(len(bs))]
+			if i != j {
+				link(i, j, ov.Share)
+			}
+		}
+	}
+	return out
 }
 
 // placeWeights lists the places an object type is found in that the room
@@ -364,6 +415,9 @@ func (g *Generator) pickTask(rng *rand.Rand, s *Scene, kind Kind) error {
 				count[o.Type] = map[string]int{}
 			}
 			count[o.Type][recType[o.In]]++
+			for _, r := range o.Also {
+				count[o.Type][recType[r]]++
+			}
 		}
 	}
 	objTypes := make([]string, 0, len(inRec))
@@ -493,10 +547,17 @@ func (g *Generator) clearDest(rng *rand.Rand, s *Scene, ot, dest string) {
 	alts := g.altPlaces(s, ot, dest)
 	for i := range s.Objects {
 		o := &s.Objects[i]
-		if o.Type != ot || o.In == "" || recType[o.In] != dest {
+		if o.Type != ot || o.In == "" {
+			continue
+		}
+		inDest := recType[o.In] == dest
+		for _, a := range o.Also {
+			inDest = inDest || recType[a] == dest
+		}
+		if !inDest {
 			continue
 		}
 		r := s.Receptacles[alts[rng.IntN(len(alts))]]
-		o.In, o.Loc = r.ID, r.Loc
+		o.In, o.Loc, o.Also = r.ID, r.Loc, nil
 	}
 }

@@ -106,8 +106,10 @@ func TestTaskNotDoneAtStart(t *testing.T) {
 		}
 		for _, o := range s.Objects {
 			if o.Type == s.Task.Object && o.In != "" {
-				if recType[o.In] == s.Task.Dest {
-					t.Fatalf("seed %d: a %s is already in a %s", seed, o.Type, s.Task.Dest)
+				for _, r := range append([]string{o.In}, o.Also...) {
+					if recType[r] == s.Task.Dest {
+						t.Fatalf("seed %d: a %s is already in a %s", seed, o.Type, s.Task.Dest)
+					}
 				}
 				avail++
 			}

@@ -138,6 +138,9 @@ func (g *Generator) ProblemText(s *Scene) (string, error) {
 		if o.In != "" {
 			fact("inReceptacle", o.ID, o.In)
 		}
+		for _, r := range o.Also {
+			fact("inReceptacle", o.ID, r)
+		}
 	}
 	for _, r := range s.Receptacles {
 		fact("receptacleAtLocation", r.ID, r.Loc)

@@ -14,6 +14,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/gantry-dev/gantry/alfworld"
 )
 
 // Room is a kind of room, as ALFRED names its four scene groups.
@@ -88,6 +90,9 @@ type Object struct {
 	Type string
 	Loc  string
 	In   string
+	// Also lists further receptacles holding the object at once (the real
+	// games have a few: a bowl on a shelf and on the desk it overlaps).
+	Also []string
 	Cool bool // starts cool (objects kept in a fridge)
 }
 
@@ -195,7 +200,11 @@ func FromProblem(p *Problem) (*Scene, error) {
 			if _, err = rec(f, 2); err != nil {
 				return nil, err
 			}
-			o.In = f[2]
+			if o.In == "" {
+				o.In = f[2]
+			} else if o.In != f[2] {
+				o.Also = append(o.Also, f[2])
+			}
 		case "atlocation":
 			if len(f) != 3 {
 				return nil, fmt.Errorf("fact %v: want 2 arguments", []string(f))
@@ -257,4 +266,39 @@ func TaskOfGoal(goal string) (Task, error) {
 	}
 	t.Dest = rm[1]
 	return t, nil
+}
+
+// FromGame reads the scene of a game the engine has parsed. An object in
+// two receptacles at once has the first as In and the others in Also.
+// Room and FloorPlan are left unset.
+func FromGame(g *alfworld.Game) (*Scene, error) {
+	task, err := TaskOfGoal(g.Goal)
+	if err != nil {
+		return nil, err
+	}
+	task.Text = "Your task is to: " + g.Task
+	s := &Scene{
+		AgentLoc:    g.Locations[g.AgentStart].ID,
+		Task:        task,
+		Receptacles: make([]Receptacle, len(g.Receptacles)),
+		Objects:     make([]Object, len(g.Objects)),
+	}
+	for i, r := range g.Receptacles {
+		s.Receptacles[i] = Receptacle{ID: r.ID, Type: r.Type, Loc: g.Locations[r.Loc].ID, Openable: r.Openable}
+	}
+	for i, o := range g.Objects {
+		so := Object{ID: o.ID, Type: o.Type, Cool: o.Cool}
+		if o.Loc >= 0 {
+			so.Loc = g.Locations[o.Loc].ID
+		}
+		for j, r := range o.In {
+			if j == 0 {
+				so.In = g.Receptacles[r].ID
+			} else {
+				so.Also = append(so.Also, g.Receptacles[r].ID)
+			}
+		}
+		s.Objects[i] = so
+	}
+	return s, nil
 }

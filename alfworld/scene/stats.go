@@ -11,7 +11,8 @@ type Stats struct {
 	Games int
 	// Receptacles is the mean number of receptacles per game.
 	Receptacles float64
-	// ObjectsPerReceptacle is the mean number of objects a receptacle holds.
+	// ObjectsPerReceptacle is the mean number of objects a receptacle holds
+	// (an object in two receptacles at once counts for both).
 	ObjectsPerReceptacle float64
 	// Empty is the share of receptacles that hold nothing.
 	Empty float64
@@ -30,19 +31,24 @@ type Stats struct {
 // Measure computes the statistics of a set of scenes.
 func Measure(scenes []*Scene) Stats {
 	var st Stats
-	var recs, objsIn, empty, openable, shared, objs int
+	var recs, objsIn, held, empty, openable, shared, objs int
 	for _, s := range scenes {
 		st.Games++
 		recs += len(s.Receptacles)
-		held := map[string]int{}
+		holds := map[string]int{}
 		for _, o := range s.Objects {
 			if o.Type == "" {
 				continue
 			}
 			objs++
 			if o.In != "" {
-				held[o.In]++
+				holds[o.In]++
 				objsIn++
+				held++
+			}
+			for _, r := range o.Also {
+				holds[r]++
+				held++
 			}
 		}
 		locs := map[string]int{}
@@ -50,7 +56,7 @@ func Measure(scenes []*Scene) Stats {
 			locs[r.Loc]++
 		}
 		for _, r := range s.Receptacles {
-			if held[r.ID] == 0 {
+			if holds[r.ID] == 0 {
 				empty++
 			}
 			if r.Openable {
@@ -67,7 +73,7 @@ func Measure(scenes []*Scene) Stats {
 	g, r := float64(st.Games), float64(recs)
 	st.Receptacles = r / g
 	if recs > 0 {
-		st.ObjectsPerReceptacle = float64(objsIn) / r
+		st.ObjectsPerReceptacle = float64(held) / r
 		st.Empty = float64(empty) / r
 		st.Openable = float64(openable) / r
 		st.SharedLoc = float64(shared) / r

@@ -2,15 +2,22 @@ package scene
 
 import (
 	"os"
+
+	"github.com/gantry-dev/gantry/alfworld"
 	"path/filepath"
 	"testing"
 )
 
-// realScenes reads the 134 real games as scenes, grouped by room.
+// realScenes reads the 134 real games with the engine's parser, grouped
+// by room.
 func realScenes(t testing.TB) map[Room][]*Scene {
 	out := map[Room][]*Scene{}
 	for _, g := range loadReal(t) {
-		s, err := FromProblem(g.Problem)
+		game, err := alfworld.ParseProblem([]byte(g.File.Problem), "")
+		if err != nil {
+			t.Fatalf("%s: %v", g.Path, err)
+		}
+		s, err := FromGame(game)
 		if err != nil {
 			t.Fatalf("%s: %v", g.Path, err)
 		}
@@ -25,7 +32,8 @@ func realScenes(t testing.TB) map[Room][]*Scene {
 }
 
 // TestStatsCloseToReal generates games in each room and checks their
-// statistics against the real games' within DefaultTolerance.
+// statistics against the real games' within DefaultTolerance. Both sides
+// are read by the engine's parser from their PDDL text.
 func TestStatsCloseToReal(t *testing.T) {
 	real := realScenes(t)
 	g := Default()
@@ -38,7 +46,19 @@ func TestStatsCloseToReal(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s seed %d: %v", room, seed, err)
 			}
-			gen = append(gen, s)
+			text, err := g.ProblemText(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			game, err := alfworld.ParseProblem([]byte(text), s.Task.Text)
+			if err != nil {
+				t.Fatalf("%s seed %d: engine rejects the problem: %v", room, seed, err)
+			}
+			back, err := FromGame(game)
+			if err != nil {
+				t.Fatal(err)
+			}
+			gen = append(gen, back)
 		}
 		realStats[room], genStats[room] = Measure(real[room]), Measure(gen)
 		for _, bad := range Compare(realStats[room], genStats[room], DefaultTolerance) {

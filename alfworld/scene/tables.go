@@ -48,6 +48,9 @@ type RoomModel struct {
 	Games       int        `json:"games"`
 	Receptacles []RecModel `json:"receptacles"`
 	Objects     []ObjModel `json:"objects"`
+	// Overlaps are pairs of receptacle types whose instances overlap, so
+	// that an object in one is also in the other.
+	Overlaps []Overlap `json:"overlaps,omitempty"`
 	// Min and Max bound the x, y, z coordinates of everything in the room.
 	Min [3]float64 `json:"min"`
 	Max [3]float64 `json:"max"`
@@ -64,6 +67,19 @@ type RecModel struct {
 	ShareLoc float64 `json:"share_loc"`
 	// StartCool is the share of objects in it that start cool (fridges).
 	StartCool float64 `json:"start_cool,omitempty"`
+}
+
+// Overlap is a pair of receptacle types whose instances overlap (stove
+// burners side by side, a coffee machine on a counter, a shelf above a
+// desk): an object in one is, with probability Share, in the other too.
+type Overlap struct {
+	A, B string
+	// SameLoc pairs the instances reached from one spot; otherwise one
+	// instance of A overlaps one of B (pairs counts them per game).
+	SameLoc bool    `json:"same_loc"`
+	Share   float64 `json:"share"`
+	// Pairs is the mean number of overlapping pairs per game.
+	Pairs float64 `json:"pairs"`
 }
 
 // ObjModel is one object type of a room model.
@@ -213,6 +229,7 @@ func Derive(games []SourceGame) (*Tables, error) {
 				shared:    map[string]int{},
 				held:      map[string]int{},
 				cool:      map[string]int{},
+				overlap:   map[Overlap]*overlapAcc{},
 				objCounts: map[string][]int{},
 				places:    map[string]map[string]int{},
 				plans:     map[int]bool{},
@@ -267,6 +284,7 @@ func Derive(games []SourceGame) (*Tables, error) {
 		for _, typ := range ra.objOrder {
 			ra.objCounts[typ] = append(ra.objCounts[typ], objN[typ])
 		}
+		ra.addOverlaps(sc)
 	}
 	for rt, set := range canContain {
 		l := make([]string, 0, len(set))
@@ -299,6 +317,22 @@ func Derive(games []SourceGame) (*Tables, error) {
 		for _, typ := range ra.objOrder {
 			m.Objects = append(m.Objects, ObjModel{Type: typ, Counts: ra.objCounts[typ], Places: ra.places[typ]})
 		}
+		for key, acc := range ra.overlap {
+			if acc.exposed == 0 {
+				continue
+			}
+			o := key
+			o.Share = round3(float64(acc.both) / float64(acc.exposed))
+			o.Pairs = round3(float64(acc.pairs) / float64(m.Games))
+			m.Overlaps = append(m.Overlaps, o)
+		}
+		sort.Slice(m.Overlaps, func(i, j int) bool {
+			a, b := m.Overlaps[i], m.Overlaps[j]
+			if a.A != b.A {
+				return a.A < b.A
+			}
+			return a.B < b.B
+		})
 		t.Rooms[room] = m
 	}
 	return t, nil
@@ -314,10 +348,67 @@ type roomAcc struct {
 	shared    map[string]int
 	held      map[string]int // objects in receptacles, by receptacle type
 	cool      map[string]int // of those, objects that start cool
+	overlap   map[Overlap]*overlapAcc
 	objCounts map[string][]int
 	objOrder  []string
 	places    map[string]map[string]int
 	plans     map[int]bool
+}
+
+type overlapAcc struct {
+	both    int // objects in both receptacles of a pair
+	exposed int // objects in either receptacle of a pair
+	pairs   int // overlapping pairs seen
+}
+
+// addOverlaps finds the receptacle pairs of a real scene that share
+// objects and counts, per type pair, how many of the objects in a pair's
+// receptacles are in both.
+func (ra *roomAcc) addOverlaps(sc *Scene) {
+	rec := map[string]*Receptacle{}
+	for i := range sc.Receptacles {
+		rec[sc.Receptacles[i].ID] = &sc.Receptacles[i]
+	}
+	type pair struct{ a, b string }
+	pairs := map[pair]bool{}
+	for _, o := range sc.Objects {
+		all := append([]string{o.In}, o.Also...)
+		for i := 0; i < len(all); i++ {
+			for j := i + 1; j < len(all); j++ {
+				a, b := all[i], all[j]
+				if rec[a] == nil || rec[b] == nil {
+					continue
+				}
+				if rec[a].Type > rec[b].Type || (rec[a].Type == rec[b].Type && a > b) {
+					a, b = b, a
+				}
+				pairs[pair{a, b}] = true
+			}
+		}
+	}
+	for p := range pairs {
+		ra0, rb := rec[p.a], rec[p.b]
+		key := Overlap{A: ra0.Type, B: rb.Type, SameLoc: ra0.Loc == rb.Loc}
+		acc := ra.overlap[key]
+		if acc == nil {
+			acc = &overlapAcc{}
+			ra.overlap[key] = acc
+		}
+		acc.pairs++
+		for _, o := range sc.Objects {
+			inA, inB := false, false
+			for _, r := range append([]string{o.In}, o.Also...) {
+				inA = inA || r == p.a
+				inB = inB || r == p.b
+			}
+			if inA || inB {
+				acc.exposed++
+			}
+			if inA && inB {
+				acc.both++
+			}
+		}
+	}
 }
 
 // extend widens the room's bounds to the position in an object id.
