@@ -33,6 +33,7 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(
 		newVersionCmd(),
 		newExecCmd(),
+		newRunCmd(),
 		newSceneCmd(),
 	)
 	return root
