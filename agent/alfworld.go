@@ -12,4 +12,3 @@ func ALFWorldTask(opening string) string {
 	s = strings.Replace(s, "\n\nYour task is to: ", "\nYour task is to: ", 1)
 	return "Interact with a household to solve a task. \n" + strings.TrimRight(s, "\n")
 }
-

@@ -207,4 +207,3 @@ func inferTaskType(goal string) alfworld.TaskType {
 	}
 	return alfworld.Put
 }
-

@@ -109,15 +109,15 @@ func (c Config) withDefaults() Config {
 
 // Stop reasons.
 const (
-	StopSuccess   = "task_success"        // the env was won, or a solution accepted
-	StopEnvDone   = "env_done"            // the env ended without a win (step limit)
-	StopTurns     = "max_steps"           // the turn budget ran out (MINT's name)
-	StopProposals = "max_propose_steps"   // every solution attempt was wrong (MINT's name)
-	StopTokens    = "max_tokens"          // the token budget ran out
-	StopWallTime  = "max_wall_time"       // the wall-time budget ran out
-	StopStuck     = "stuck"               // the same failing action repeated
-	StopError     = "error"               // the policy or the runtime failed
-	StopCancelled = "cancelled"           // the context was cancelled
+	StopSuccess   = "task_success"      // the env was won, or a solution accepted
+	StopEnvDone   = "env_done"          // the env ended without a win (step limit)
+	StopTurns     = "max_steps"         // the turn budget ran out (MINT's name)
+	StopProposals = "max_propose_steps" // every solution attempt was wrong (MINT's name)
+	StopTokens    = "max_tokens"        // the token budget ran out
+	StopWallTime  = "max_wall_time"     // the wall-time budget ran out
+	StopStuck     = "stuck"             // the same failing action repeated
+	StopError     = "error"             // the policy or the runtime failed
+	StopCancelled = "cancelled"         // the context was cancelled
 )
 
 // Turn is one assistant message and what came of it.

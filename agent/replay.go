@@ -61,7 +61,7 @@ type mintLine struct {
 			Role    string `json:"role"`
 			Content string `json:"content"`
 		} `json:"history"`
-		Success        bool   `json:"success"`
+		Success         bool   `json:"success"`
 		TerminateReason string `json:"terminate_reason"`
 	} `json:"state"`
 }

@@ -34,6 +34,7 @@ func newRootCmd() *cobra.Command {
 		newVersionCmd(),
 		newExecCmd(),
 		newRunCmd(),
+		newEvalCmd(),
 		newSceneCmd(),
 	)
 	return root
