@@ -5,9 +5,11 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/gantry-dev/gantry/alfworld"
 	"github.com/gantry-dev/gantry/alfworld/scene"
 )
 
@@ -349,7 +351,7 @@ func TestDumpPlans(t *testing.T) {
 		return
 	}
 	g := scene.Default()
-	for seed := int64(0); seed < 30; seed++ {
+	for seed := int64(0); seed < 60; seed++ {
 		s, err := g.Generate(seed, scene.Options{Kind: scene.Kinds[seed%6]})
 		if err != nil {
 			t.Fatal(err)
@@ -358,7 +360,13 @@ func TestDumpPlans(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cmds, err := PlanWorld(worldOfScene(s, g.Tables()))
+		game, err := alfworld.ParseGameFile(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		env := alfworld.NewEnv(game, alfworld.Options{})
+		env.Reset()
+		cmds, err := Plan(env)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -370,6 +378,20 @@ func TestDumpPlans(t *testing.T) {
 			t.Fatal(err)
 		}
 		if err := os.WriteFile(filepath.Join(d, "plan.txt"), []byte(strings.Join(cmds, "\n")+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		// The engine's observations, one JSON string a line, opening first.
+		env.Reset()
+		var obs []string
+		for _, o := range append([]string{""}, cmds...) {
+			if o == "" {
+				obs = append(obs, strconv.Quote(env.Reset()))
+				continue
+			}
+			text, _, _ := env.Step(o)
+			obs = append(obs, strconv.Quote(text))
+		}
+		if err := os.WriteFile(filepath.Join(d, "engine_obs.txt"), []byte(strings.Join(obs, "\n")+"\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
