@@ -1,8 +1,10 @@
 package expert
 
 import (
+	"strings"
 	"testing"
 
+	"github.com/gantry-dev/gantry/alfworld"
 	"github.com/gantry-dev/gantry/alfworld/scene"
 )
 
@@ -47,6 +49,55 @@ func BenchmarkGenerateAndSolve(b *testing.B) {
 			b.Fatal(err)
 		}
 		if _, err := PlanWorld(worldOfScene(back, g.Tables())); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkEpisodeGenerated is one generated game played by the expert
+// through the engine, as `gantry eval` runs it: generate, render, parse
+// with the engine, reset, plan and step to the win.
+func BenchmarkEpisodeGenerated(b *testing.B) {
+	g := scene.Default()
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		s, err := g.Generate(int64(i), scene.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		game, err := g.Game(s)
+		if err != nil {
+			b.Fatal(err)
+		}
+		env := alfworld.NewEnv(game, alfworld.Options{})
+		env.Reset()
+		cmds, err := Plan(env)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, c := range cmds {
+			env.Step(c)
+		}
+		if !env.Won() {
+			b.Fatalf("seed %d not won", i)
+		}
+	}
+}
+
+// BenchmarkPlanEnv is Plan on a live engine state (a real kitchen game).
+func BenchmarkPlanEnv(b *testing.B) {
+	keys, games := realGames(b)
+	var env *alfworld.Env
+	for _, k := range keys {
+		if strings.HasPrefix(k, "pick_heat") {
+			env = alfworld.NewEnv(games[k], alfworld.Options{})
+			break
+		}
+	}
+	env.Reset()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Plan(env); err != nil {
 			b.Fatal(err)
 		}
 	}

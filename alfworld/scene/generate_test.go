@@ -232,3 +232,24 @@ func FuzzReadProblem(f *testing.F) {
 		_, _ = FromProblem(p)
 	})
 }
+
+func TestGeneratorGame(t *testing.T) {
+	g := Default()
+	for i, k := range Kinds {
+		s, err := g.Generate(int64(i), Options{Kind: k})
+		if err != nil {
+			t.Fatal(err)
+		}
+		game, err := g.Game(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if game.TaskType.String() != string(k) {
+			t.Errorf("%s: engine game has task type %s", k, game.TaskType)
+		}
+		if len(game.Objects) != len(s.Objects) || len(game.Receptacles) != len(s.Receptacles) {
+			t.Errorf("%s: engine reads %d objects, %d receptacles; scene has %d, %d", k,
+				len(game.Objects), len(game.Receptacles), len(s.Objects), len(s.Receptacles))
+		}
+	}
+}

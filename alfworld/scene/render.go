@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"github.com/gantry-dev/gantry/alfworld"
 )
 
 // domainPDDL is the PDDL domain the real game files carry (132 of the 134;
@@ -185,3 +187,21 @@ func (s *Scene) TaskDir() string {
 
 // TrialDir is the trial directory name of a generated game, "trial_G<seed>".
 func (s *Scene) TrialDir() string { return fmt.Sprintf("trial_G%d", s.Seed) }
+
+// Game renders the scene as PDDL and loads it with the engine's parser,
+// ready for alfworld.NewEnv.
+func (g *Generator) Game(s *Scene) (*alfworld.Game, error) {
+	text, err := g.ProblemText(s)
+	if err != nil {
+		return nil, err
+	}
+	game, err := alfworld.ParseProblem([]byte(text), s.Task.Text)
+	if err != nil {
+		return nil, fmt.Errorf("scene %s: engine rejects the problem: %w", s.Name, err)
+	}
+	game.TaskType, err = alfworld.ParseTaskType(string(s.Task.Kind))
+	if err != nil {
+		return nil, err
+	}
+	return game, nil
+}
