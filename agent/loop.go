@@ -84,11 +84,17 @@ type Config struct {
 	MaxObservation int
 	// BudgetLine adds MINT's "You have N steps left ..." line to observations.
 	BudgetLine bool
+	// NotebookOut shows a trailing expression's value as IPython does,
+	// "Out[N]: value", N counting the code actions run (MINT's executor).
+	NotebookOut bool
+	// NoRepair turns off the repair of an <execute> block whose closing tag
+	// is missing (MINT did not repair; a cut-off block was no action).
+	NoRepair bool
 }
 
 // MINTConfig is the configuration MINT ran ALFWorld with.
 func MINTConfig() Config {
-	return Config{Format: Code, MaxTurns: 5, MaxProposals: 2, MaxObservation: 16 << 10, BudgetLine: true, StuckAfter: 0}
+	return Config{Format: Code, MaxTurns: 5, MaxProposals: 2, MaxObservation: 16 << 10, BudgetLine: true, NotebookOut: true, NoRepair: true}
 }
 
 func (c Config) withDefaults() Config {
@@ -191,7 +197,7 @@ func (ep *Episode) Run(ctx context.Context) (*Transcript, error) {
 	}
 	proposalsLeft := cfg.MaxProposals
 	var lastFail string
-	repeats := 0
+	repeats, executions := 0, 0
 	stop := ""
 	for turn := 0; turn < cfg.MaxTurns && stop == ""; turn++ {
 		if err := ctx.Err(); err != nil {
@@ -220,6 +226,9 @@ func (ep *Episode) Run(ctx context.Context) (*Transcript, error) {
 		tr.Messages = append(tr.Messages, msg)
 		t.Assistant = msg.Content
 		t.Action = ParseAction(msg.Content, cfg.Format)
+		if t.Action.Repaired && cfg.NoRepair {
+			t.Action = Action{Kind: ActNone, Problem: "unclosed <execute> block"}
+		}
 
 		var obs string
 		failed := false
@@ -237,7 +246,12 @@ func (ep *Episode) Run(ctx context.Context) (*Transcript, error) {
 			}
 			t.Result = res
 			if res != nil {
-				obs = res.Observation()
+				executions++
+				shown := *res
+				if cfg.NotebookOut && shown.Value != "" {
+					shown.Value = fmt.Sprintf("Out[%d]: %s", executions, shown.Value)
+				}
+				obs = shown.Observation()
 				failed = res.Err != nil
 			}
 		case ActSolution:
@@ -334,11 +348,11 @@ func budgetLine(stepsLeft, proposalsLeft int) string {
 func invalidActionText(f Format) string {
 	switch f {
 	case JSON:
-		return "I don't understand your input. \nIf you want to call a tool, reply with one JSON object: {\"tool\": \"<name>\", \"args\": {...}}.\nIf you want to give me an answer, please use <solution> YOUR_SOLUTION_HERE </solution>.\nFor example: The answer to the question is <solution> 42 </solution>. "
+		return "I don't understand your input. \nIf you want to call a tool, reply with one JSON object: {\"tool\": \"<name>\", \"args\": {...}}.\nIf you want to give me an answer, please use <solution> YOUR_SOLUTION_HERE </solution>.\nFor example: The answer to the question is <solution> 42 </solution>. \n"
 	case Text:
-		return "I don't understand your input. \nReply with one command on its own line, for example: go to cabinet 1.\nIf you want to give me an answer, please use <solution> YOUR_SOLUTION_HERE </solution>.\nFor example: The answer to the question is <solution> 42 </solution>. "
+		return "I don't understand your input. \nReply with one command on its own line, for example: go to cabinet 1.\nIf you want to give me an answer, please use <solution> YOUR_SOLUTION_HERE </solution>.\nFor example: The answer to the question is <solution> 42 </solution>. \n"
 	}
-	return "I don't understand your input. \nIf you want to execute code, please use <execute> YOUR_CODE_HERE </execute>.\nIf you want to give me an answer, please use <solution> YOUR_SOLUTION_HERE </solution>.\nFor example: The answer to the question is <solution> 42 </solution>. "
+	return "I don't understand your input. \nIf you want to execute code, please use <execute> YOUR_CODE_HERE </execute>.\nIf you want to give me an answer, please use <solution> YOUR_SOLUTION_HERE </solution>.\nFor example: The answer to the question is <solution> 42 </solution>. \n"
 }
 
 // execute runs an action: code in the runtime; json and text actions as one

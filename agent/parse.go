@@ -89,9 +89,13 @@ func ParseAction(msg string, format Format) Action {
 	return parseCodeAction(msg)
 }
 
-// parseCodeAction follows MINT: every <execute> block, joined in order; a
-// solution only when there is no code.
+// parseCodeAction follows MINT: a message with a <solution> block proposes
+// that solution (any code in it is not run); otherwise every <execute>
+// block runs, joined in order.
 func parseCodeAction(msg string) Action {
+	if m := solutionRE.FindStringSubmatch(msg); m != nil {
+		return Action{Kind: ActSolution, Solution: strings.TrimSpace(m[1])}
+	}
 	var blocks []string
 	for _, m := range executeRE.FindAllStringSubmatch(msg, -1) {
 		blocks = append(blocks, strings.TrimSpace(m[1]))
@@ -113,9 +117,6 @@ func parseCodeAction(msg string) Action {
 	}
 	if len(blocks) > 0 {
 		return Action{Kind: ActExecute, Code: strings.Join(blocks, "\n"), Repaired: repaired}
-	}
-	if m := solutionRE.FindStringSubmatch(msg); m != nil {
-		return Action{Kind: ActSolution, Solution: strings.TrimSpace(m[1])}
 	}
 	if i := strings.LastIndex(msg, "<solution>"); i >= 0 {
 		return Action{Kind: ActSolution, Solution: strings.TrimSpace(msg[i+len("<solution>"):]), Repaired: true}

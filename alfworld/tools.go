@@ -26,7 +26,9 @@ func StripArrive(obs string) string {
 // unchanged.
 func RegisterTools(reg *tool.Registry, env *Env) error {
 	str := func(name, doc string) tool.Param {
-		return tool.Param{Name: name, Type: tool.String, Doc: doc, Required: true}
+		// Stringify: MINT's functions format any argument into the
+		// command, as goto(1) sends "go to 1".
+		return tool.Param{Name: name, Type: tool.String, Doc: doc, Required: true, Stringify: true}
 	}
 	obj := str("object", "an object's name, e.g. \"mug 1\"")
 	rec := str("receptacle", "a receptacle's name, e.g. \"desk 2\"")

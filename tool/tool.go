@@ -50,6 +50,10 @@ type Param struct {
 	Min, Max *float64
 	// Enum, when non-empty, lists the only values a string parameter may take.
 	Enum []string
+	// Stringify makes a str parameter accept any value and convert it as
+	// Python's str() would (1 → "1", None → "None"), for tools that format
+	// their arguments into text the way Python f-strings do.
+	Stringify bool
 }
 
 // Bound returns a pointer to v, for Param.Min and Param.Max.
@@ -319,6 +323,9 @@ func convert(p Param, v any) (any, error) {
 	switch p.Type {
 	case String:
 		s, ok := v.(string)
+		if !ok && p.Stringify {
+			s, ok = Repr(v), true
+		}
 		if !ok {
 			return nil, fmt.Errorf("must be a str, got %s", TypeName(v))
 		}

@@ -35,6 +35,7 @@ func newRootCmd() *cobra.Command {
 		newExecCmd(),
 		newRunCmd(),
 		newEvalCmd(),
+		newReplayCmd(),
 		newSceneCmd(),
 	)
 	return root
