@@ -66,11 +66,20 @@ func Eval(ctx context.Context, jobs []Job, variants []Variant, opts EvalOptions)
 		for _, r := range prev {
 			done[r.Variant+"\x00"+r.Game] = r
 		}
-		out, err = os.OpenFile(opts.Transcripts, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		out, err = os.OpenFile(opts.Transcripts, os.O_CREATE|os.O_APPEND|os.O_RDWR, 0o644)
 		if err != nil {
 			return nil, fmt.Errorf("transcripts: %w", err)
 		}
 		defer out.Close()
+		// A line torn by an interrupted write must not swallow the next one.
+		if st, err := out.Stat(); err == nil && st.Size() > 0 {
+			last := make([]byte, 1)
+			if _, err := out.ReadAt(last, st.Size()-1); err == nil && last[0] != '\n' {
+				if _, err := out.Write([]byte("\n")); err != nil {
+					return nil, fmt.Errorf("transcripts: %w", err)
+				}
+			}
+		}
 	}
 	type task struct {
 		job Job

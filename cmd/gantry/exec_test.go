@@ -74,3 +74,31 @@ func TestVersion(t *testing.T) {
 		t.Fatalf("%q %v", out, err)
 	}
 }
+
+func TestRunAndEval(t *testing.T) {
+	out, err := runCLI(t, "", "run")
+	if err != nil || !strings.Contains(out, "=== WON: pick_heat_then_place_in_recep-Apple-None-GarbageCan-10/") || !strings.Contains(out, "<execute>") {
+		t.Fatalf("run: %v\n%s", err, out)
+	}
+	out, err = runCLI(t, "", "run", "--format", "text", "--task-type", "examine", "--seed", "3")
+	if err != nil || !strings.Contains(out, "=== WON: look_at_obj_in_light") {
+		t.Fatalf("run text: %v\n%s", err, out)
+	}
+	if _, err := runCLI(t, "", "run", "--policy", "nobody"); err == nil || !strings.Contains(err.Error(), "unknown policy") {
+		t.Fatalf("bad policy: %v", err)
+	}
+	dir := t.TempDir()
+	out, err = runCLI(t, "", "eval", "--limit", "4", "--compare", "code,text", "--out", dir, "--quiet")
+	if err != nil || !strings.Contains(out, "expert/code/starlark: 4/4 won") || !strings.Contains(out, "expert/text/starlark: 4/4 won") {
+		t.Fatalf("eval: %v\n%s", err, out)
+	}
+	for _, f := range []string{"report.json", "report.md", "transcripts.jsonl"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err = runCLI(t, "", "replay", "--out", "", "../../testdata/alfworld/mint/gpt-4-0613.jsonl.gz")
+	if err != nil || !strings.HasSuffix(strings.TrimSpace(out), "replay: 250/250 observations identical, 134/134 outcomes identical, 113 won") {
+		t.Fatalf("replay: %v\n%s", err, out)
+	}
+}

@@ -1,0 +1,185 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/gantry-dev/gantry/alfworld"
+	"github.com/gantry-dev/gantry/alfworld/games"
+	"github.com/gantry-dev/gantry/sandbox"
+	"github.com/gantry-dev/gantry/tool"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// scripted plays fixed messages.
+func scripted(msgs ...string) Policy { return &ReplayPolicy{Messages: msgs} }
+
+func starlark(ctx context.Context, reg *tool.Registry) (Runtime, error) {
+	return sandbox.New(reg, sandbox.Options{Timeout: 5 * time.Second})
+}
+
+func counterTools() *tool.Registry {
+	reg := tool.NewRegistry()
+	n := 0
+	reg.MustRegister(tool.Tool{Name: "bump", Doc: "Count.", Returns: tool.Int, Fn: func(context.Context, tool.Args) (any, error) { n++; return n, nil }})
+	return reg
+}
+
+func TestLoopStops(t *testing.T) {
+	answer := func(s string) bool { return s == "42" }
+	tests := []struct {
+		name    string
+		cfg     Config
+		msgs    []string
+		checker Checker
+		stop    string
+		turns   int
+		lastObs string
+	}{
+		{"solution accepted", Config{MaxTurns: 5}, []string{"<execute>x = 40 + 2\nprint(x)</execute>", "<solution>42</solution>"}, answer, StopSuccess, 2, "Your answer is correct."},
+		{"proposals used up", Config{MaxTurns: 5, MaxProposals: 2}, []string{"<solution>1</solution>", "<solution>2</solution>", "<solution>42</solution>"}, answer, StopProposals, 2, "Your answer is wrong."},
+		{"turn budget", Config{MaxTurns: 2}, []string{"<execute>bump()</execute>", "<execute>bump()</execute>", "<execute>bump()</execute>"}, answer, StopTurns, 2, "2"},
+		{"stuck", Config{MaxTurns: 9, StuckAfter: 3}, []string{"<execute>1/0</execute>", "<execute>1/0</execute>", "<execute>1/0</execute>", "<execute>1/0</execute>"}, answer, StopStuck, 3, "ZeroDivisionError: division by zero"},
+		{"no action", Config{MaxTurns: 1}, []string{"hmm"}, answer, StopTurns, 1, "I don't understand your input."},
+		{"policy runs dry", Config{MaxTurns: 5}, []string{"<execute>print(1)</execute>"}, answer, StopError, 2, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			reg := counterTools()
+			rt, _ := starlark(context.Background(), reg)
+			defer rt.Close()
+			ep := &Episode{Prompt: "Task: answer", Policy: scripted(tc.msgs...), Runtime: rt, Tools: reg, Checker: tc.checker, Config: tc.cfg}
+			tr, err := ep.Run(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tr.StopReason != tc.stop || len(tr.Turns) != tc.turns {
+				t.Fatalf("stop %s after %d turns, want %s after %d (error %q)", tr.StopReason, len(tr.Turns), tc.stop, tc.turns, tr.Error)
+			}
+			last := tr.Turns[len(tr.Turns)-1].Observation
+			if !strings.Contains(last, tc.lastObs) {
+				t.Fatalf("last observation %q, want it to contain %q", last, tc.lastObs)
+			}
+			if tr.Success != (tc.stop == StopSuccess) {
+				t.Fatalf("success %v with stop %s", tr.Success, tr.StopReason)
+			}
+		})
+	}
+}
+
+func TestBudgetLine(t *testing.T) {
+	rt, _ := starlark(context.Background(), tool.NewRegistry())
+	defer rt.Close()
+	ep := &Episode{Prompt: "p", Policy: scripted("<execute>print(1)</execute>", "<execute>x = 1</execute>", "<solution>no</solution>", "<execute>1</execute>"), Runtime: rt,
+		Checker: func(string) bool { return false }, Config: Config{MaxTurns: 5, MaxProposals: 2, BudgetLine: true, NotebookOut: true}}
+	tr, err := ep.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"Observation:\n1\nYou have 4 steps left and 2 chances to propose solution left.\n",
+		"Observation:\n[Executed Successfully with No Output]\nYou have 3 steps left and 2 chances to propose solution left.\n",
+		"Observation:\nYour answer is wrong.\nYou have 2 steps left and 1 chances to propose solution left.\n",
+		"Observation:\nOut[3]: 1\nYou have 1 steps left and 1 chances to propose solution left.\nYou should take the last step to propose a solution.\n",
+	}
+	var got []string
+	for _, m := range tr.Messages {
+		if m.Role == User && strings.HasPrefix(m.Content, "Observation:") {
+			got = append(got, m.Content)
+		}
+	}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("observations:\n%q\nwant\n%q", got, want)
+	}
+}
+
+func TestWallTimeAndCancel(t *testing.T) {
+	rt, _ := starlark(context.Background(), tool.NewRegistry())
+	defer rt.Close()
+	ep := &Episode{Prompt: "p", Policy: scripted("<execute>import time\ntime.sleep(5)</execute>", "<execute>print(1)</execute>"), Runtime: rt, Config: Config{MaxTurns: 3, WallTime: 100 * time.Millisecond}}
+	tr, err := ep.Run(context.Background())
+	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatal(err)
+	}
+	if tr.StopReason != StopWallTime {
+		t.Fatalf("stop %s: %s", tr.StopReason, tr.Error)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	tr, err = (&Episode{Prompt: "p", Policy: scripted("<execute>1</execute>"), Runtime: rt}).Run(ctx)
+	if !errors.Is(err, context.Canceled) || tr.StopReason != StopCancelled {
+		t.Fatalf("cancelled run: %v %s", err, tr.StopReason)
+	}
+}
+
+// TestExpertAllFormats plays every valid_unseen game with the expert in
+// each action format; the expert must win them all.
+func TestExpertAllFormats(t *testing.T) {
+	all, err := games.ValidUnseen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []Format{Code, JSON, Text} {
+		won := 0
+		for _, eg := range all {
+			g, err := eg.Load()
+			if err != nil {
+				t.Fatal(err)
+			}
+			spec := ALFWorldSpec{Config: Config{Format: f, MaxTurns: 30}, NewRuntime: starlark, Example: true,
+				NewPolicy: func(env *alfworld.Env) (Policy, error) { return &ExpertPolicy{Env: env, Format: f}, nil }}
+			ep, _, cleanup, err := ALFWorldEpisode(context.Background(), eg.ID, g, spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tr, err := ep.Run(context.Background())
+			cleanup()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tr.Success {
+				won++
+			} else {
+				t.Errorf("%s (%s): %s %s", eg.ID, f, tr.StopReason, tr.Error)
+			}
+		}
+		t.Logf("expert, %s format: %d/%d won", f, won, len(all))
+	}
+}
+
+// TestALFWorldPrompt: the first user message is MINT's, byte for byte,
+// for the games MINT recorded.
+func TestALFWorldPrompt(t *testing.T) {
+	recs, err := ReadRecords("../testdata/alfworld/mint/gpt-4-0613.jsonl.gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join("..", "testdata", "alfworld", "mint", "gpt-4-0613.jsonl.gz"))
+	if err != nil || len(data) == 0 {
+		t.Fatal(err)
+	}
+	for _, rec := range recs[:20] {
+		eg, err := games.Find(rec.TaskID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, _ := eg.Load()
+		ep, _, cleanup, err := ALFWorldEpisode(context.Background(), rec.TaskID, g, ALFWorldSpec{Config: MINTConfig(), NewRuntime: starlark, Example: true,
+			NewPolicy: func(*alfworld.Env) (Policy, error) { return scripted(), nil }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cleanup()
+		if strings.TrimSpace(ep.Task) != strings.TrimSpace(rec.Prompt) {
+			t.Fatalf("%s: task\n%q\nwant\n%q", rec.TaskID, ep.Task, rec.Prompt)
+		}
+	}
+}

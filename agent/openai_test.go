@@ -1,0 +1,164 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fakeServer speaks the chat completions API; each request gets the next
+// scripted reply.
+type fakeServer struct {
+	mu      sync.Mutex
+	replies []func(w http.ResponseWriter, r *http.Request)
+	calls   int
+	last    map[string]any
+}
+
+func (s *fakeServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != "/v1/chat/completions" {
+		http.NotFound(w, r)
+		return
+	}
+	var body map[string]any
+	json.NewDecoder(r.Body).Decode(&body)
+	s.mu.Lock()
+	s.last = body
+	i := s.calls
+	s.calls++
+	s.mu.Unlock()
+	if i >= len(s.replies) {
+		http.Error(w, `{"error":{"message":"no more replies"}}`, http.StatusInternalServerError)
+		return
+	}
+	s.replies[i](w, r)
+}
+
+func completion(content string) func(http.ResponseWriter, *http.Request) {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"id":"c1","object":"chat.completion","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":%q},"finish_reason":"stop"}],"usage":{"prompt_tokens":11,"completion_tokens":7,"total_tokens":18}}`, content)
+	}
+}
+
+func status(code int) func(http.ResponseWriter, *http.Request) {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(code)
+		fmt.Fprintf(w, `{"error":{"message":"status %d","type":"server_error"}}`, code)
+	}
+}
+
+func raw(body string) func(http.ResponseWriter, *http.Request) {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, body)
+	}
+}
+
+func stream(parts ...string) func(http.ResponseWriter, *http.Request) {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		for _, p := range parts {
+			fmt.Fprintf(w, "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"content\":%q}}]}\n\n", p)
+			w.(http.Flusher).Flush()
+		}
+		fmt.Fprint(w, "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n")
+		fmt.Fprint(w, "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"choices\":[],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":3}}\n\n")
+		fmt.Fprint(w, "data: [DONE]\n\n")
+	}
+}
+
+func slow(d time.Duration) func(http.ResponseWriter, *http.Request) {
+	return func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-time.After(d):
+		case <-r.Context().Done():
+		}
+		completion("late")(w, r)
+	}
+}
+
+func TestOpenAIPolicy(t *testing.T) {
+	conv := []Message{{Role: User, Content: "Task: say hi"}}
+	tests := []struct {
+		name    string
+		replies []func(http.ResponseWriter, *http.Request)
+		stream  bool
+		want    string
+		wantErr string
+		calls   int
+		tokens  int
+	}{
+		{"ok", []func(http.ResponseWriter, *http.Request){completion("<execute>print('hi')</execute>")}, false, "<execute>print('hi')</execute>", "", 1, 18},
+		{"stop sequence restored", []func(http.ResponseWriter, *http.Request){completion("<execute>print('hi')\n")}, false, "<execute>print('hi')\n</execute>", "", 1, 18},
+		{"429 then ok", []func(http.ResponseWriter, *http.Request){status(429), completion("hi")}, false, "hi", "", 2, 18},
+		{"500s then ok", []func(http.ResponseWriter, *http.Request){status(500), status(503), completion("hi")}, false, "hi", "", 3, 18},
+		{"500s exhaust retries", []func(http.ResponseWriter, *http.Request){status(500), status(500), status(500), status(500)}, false, "", "500", 4, 0},
+		{"401 not retried", []func(http.ResponseWriter, *http.Request){status(401), completion("hi")}, false, "", "401", 1, 0},
+		{"empty choices then ok", []func(http.ResponseWriter, *http.Request){raw(`{"choices":[]}`), completion("hi")}, false, "hi", "", 2, 18},
+		{"malformed then ok", []func(http.ResponseWriter, *http.Request){raw(`{"choices":[{`), completion("hi")}, false, "hi", "", 2, 18},
+		{"timeout then ok", []func(http.ResponseWriter, *http.Request){slow(2 * time.Second), completion("hi")}, false, "hi", "", 2, 18},
+		{"streaming", []func(http.ResponseWriter, *http.Request){stream("<execute>", "print(1)", "</execute>")}, true, "<execute>print(1)</execute>", "", 1, 8},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			fs := &fakeServer{replies: tc.replies}
+			srv := httptest.NewServer(fs)
+			defer srv.Close()
+			var streamed bytes.Buffer
+			cfg := OpenAIConfig{BaseURL: srv.URL + "/v1", APIKey: "test", Model: "m", Retries: 3, Backoff: time.Millisecond,
+				Timeout: 300 * time.Millisecond, Stop: []string{"</execute>"}}
+			if tc.stream {
+				cfg.Stream = &streamed
+			}
+			p, err := NewOpenAIPolicy(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			msg, usage, err := p.Next(context.Background(), conv)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("got %v, want error containing %q", err, tc.wantErr)
+				}
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if msg.Content != tc.want || fs.calls != tc.calls || usage.PromptTokens+usage.CompletionTokens != tc.tokens {
+				t.Fatalf("got %q after %d calls, %d tokens; want %q after %d calls, %d tokens", msg.Content, fs.calls, usage.PromptTokens+usage.CompletionTokens, tc.want, tc.calls, tc.tokens)
+			}
+			if tc.stream && streamed.String() != "<execute>print(1)</execute>\n" {
+				t.Fatalf("streamed %q", streamed.String())
+			}
+			if fs.last["model"] != "m" {
+				t.Fatalf("request: %v", fs.last)
+			}
+		})
+	}
+}
+
+// TestOpenAIEpisodeError: a server that keeps failing ends the episode with
+// the error in the transcript, not a crash or a hang.
+func TestOpenAIEpisodeError(t *testing.T) {
+	srv := httptest.NewServer(&fakeServer{})
+	defer srv.Close()
+	p, err := NewOpenAIPolicy(OpenAIConfig{BaseURL: srv.URL + "/v1", Model: "m", Retries: 1, Backoff: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep := &Episode{Prompt: "task", Policy: p, Config: Config{MaxTurns: 3}}
+	tr, err := ep.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr.StopReason != StopError || !strings.Contains(tr.Error, "policy") || len(tr.Turns) != 1 {
+		t.Fatalf("stop %s, error %q, %d turns", tr.StopReason, tr.Error, len(tr.Turns))
+	}
+}

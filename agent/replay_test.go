@@ -1,0 +1,158 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gantry-dev/gantry/alfworld"
+	"github.com/gantry-dev/gantry/alfworld/games"
+	"github.com/gantry-dev/gantry/alfworld/scene"
+)
+
+func loadEmbedded(id string) (*alfworld.Game, error) {
+	g, err := games.Find(id)
+	if err != nil {
+		return nil, err
+	}
+	return g.Load()
+}
+
+// TestReplayMINT replays the three recorded files through the Starlark
+// runtime: every observation and every outcome must be identical to the
+// recording, and the wins must be the published figures.
+func TestReplayMINT(t *testing.T) {
+	published := map[string]int{"gpt-4-0613": 113, "CodeActAgent-Mistral-7b-v0.1": 110, "gpt-3.5-turbo-0613": 56}
+	check := &ReplayCheck{Runtime: "starlark", NewRuntime: starlark, LoadGame: loadEmbedded, Workers: 2}
+	var reps []*ReplayReport
+	for _, name := range mintFiles {
+		recs, err := ReadRecords("../testdata/alfworld/mint/" + name + ".jsonl.gz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := check.Run(context.Background(), name, recs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reps = append(reps, rep)
+		t.Logf("%s: %d/%d observations identical, %d/%d outcomes identical, %d won (goal met %d)", name, rep.Identical, rep.Observations, rep.SameOutcome, rep.Episodes, rep.Won, rep.GoalMet)
+		if rep.Identical != rep.Observations || rep.SameOutcome != rep.Episodes || rep.Won != published[name] || rep.Episodes != 134 {
+			var md bytes.Buffer
+			WriteReplayMarkdown(&md, []*ReplayReport{rep})
+			t.Errorf("%s differs from the recording:\n%s", name, md.String())
+		}
+	}
+	if got := Summary(reps); got != "replay: 895/895 observations identical, 402/402 outcomes identical, 279 won" {
+		t.Errorf("summary: %s", got)
+	}
+}
+
+// TestReplayDetectsDifferences: a changed recording is reported as a
+// mismatch with its diff, and a changed outcome as an outcome difference.
+func TestReplayDetectsDifferences(t *testing.T) {
+	recs, err := ReadRecords("../testdata/alfworld/mint/gpt-4-0613.jsonl.gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := recs[0]
+	rec.Observations = append([]string(nil), rec.Observations...)
+	rec.Observations[0] = strings.Replace(rec.Observations[0], "peppershaker", "saltshaker", 1)
+	rec.Success = !rec.Success
+	check := &ReplayCheck{Runtime: "starlark", NewRuntime: starlark, LoadGame: loadEmbedded}
+	rep, err := check.Run(context.Background(), "edited", []Record{rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Mismatches) != 1 || rep.Mismatches[0].Turn != 1 || len(rep.OutcomeDifferences) != 1 {
+		t.Fatalf("mismatches %+v, outcome differences %v", rep.Mismatches, rep.OutcomeDifferences)
+	}
+	var md bytes.Buffer
+	if err := WriteReplayMarkdown(&md, []*ReplayReport{rep}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(md.String(), "- On the cabinet 1, you see a mug 2, and a saltshaker 2.") || !strings.Contains(md.String(), "+ On the cabinet 1, you see a mug 2, and a peppershaker 2.") {
+		t.Fatalf("diff missing:\n%s", md.String())
+	}
+}
+
+func TestParseRecordsErrors(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"{not json}\n", "line 1"},
+		{`{"task": {}, "state": {}}` + "\n", "no task.task_id"},
+	} {
+		if _, err := ParseRecords(strings.NewReader(tc.in)); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: got %v, want %q", tc.in, err, tc.want)
+		}
+	}
+}
+
+// TestEvalResume runs an evaluation of generated games, interrupts nothing
+// but runs it twice: the second run must reuse every finished episode.
+func TestEvalResume(t *testing.T) {
+	dir := t.TempDir()
+	gen := scene.Default()
+	var jobs []Job
+	for seed := int64(1); seed <= 12; seed++ {
+		s := seed
+		jobs = append(jobs, Job{ID: "gen/" + string(rune('a'+s)), Load: func() (*alfworld.Game, error) {
+			sc, err := gen.Generate(s, scene.Options{})
+			if err != nil {
+				return nil, err
+			}
+			data, err := gen.MarshalGameFile(sc)
+			if err != nil {
+				return nil, err
+			}
+			g, err := alfworld.ParseGameFile(data)
+			if err != nil {
+				return nil, err
+			}
+			g.TaskType, _ = alfworld.ParseTaskType(sc.TaskDir())
+			return g, nil
+		}})
+	}
+	variant := func(f Format) Variant {
+		return Variant{Name: string(f), Spec: ALFWorldSpec{Config: Config{Format: f, MaxTurns: 30}, NewRuntime: starlark, PolicyName: "expert", Runtime: "starlark",
+			NewPolicy: func(env *alfworld.Env) (Policy, error) { return &ExpertPolicy{Env: env, Format: f}, nil }}}
+	}
+	variants := []Variant{variant(Code), variant(Text)}
+	path := filepath.Join(dir, "transcripts.jsonl")
+	calls := 0
+	rep, err := Eval(context.Background(), jobs, variants, EvalOptions{Workers: 2, Transcripts: path, Progress: func(done, total int) { calls++ }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range rep.Variants {
+		if v.Episodes != 12 || v.Won != 12 {
+			t.Fatalf("%s: %d/%d won", v.Name, v.Won, v.Episodes)
+		}
+	}
+	data, _ := os.ReadFile(path)
+	if n := bytes.Count(data, []byte("\n")); n != 24 {
+		t.Fatalf("%d transcript lines, want 24", n)
+	}
+	// A torn last line (an interrupted write) and a second run.
+	os.WriteFile(path, append(data, []byte(`{"variant":"code","game":"gen/x","transcr`)...), 0o644)
+	ran := 0
+	rep2, err := Eval(context.Background(), jobs, variants, EvalOptions{Workers: 2, Transcripts: path, Progress: func(done, total int) { ran = done }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, _ := os.ReadFile(path)
+	if bytes.Count(after, []byte("\n")) != 25 || ran != 24 {
+		t.Fatalf("resume ran episodes again: %d lines, progress %d", bytes.Count(after, []byte("\n")), ran)
+	}
+	a, _ := json.Marshal(rep.Variants[0].Stats.Won)
+	b, _ := json.Marshal(rep2.Variants[0].Stats.Won)
+	if string(a) != string(b) {
+		t.Fatalf("reports differ: %s vs %s", a, b)
+	}
+	var md bytes.Buffer
+	if err := rep2.WriteMarkdown(&md); err != nil || !strings.Contains(md.String(), "| code | expert | code | starlark | 12 | 12 | 100.0% |") {
+		t.Fatalf("markdown:\n%s", md.String())
+	}
+}
