@@ -1,0 +1,55 @@
+package agent
+
+import (
+	"context"
+	"testing"
+
+	"github.com/gantry-dev/gantry/alfworld"
+	"github.com/gantry-dev/gantry/alfworld/games"
+)
+
+// BenchmarkTurn measures the loop's overhead per turn with the expert
+// policy in text format: everything but a model (prompt rendering, parsing,
+// the tool call, observation formatting, transcript), per turn.
+func BenchmarkTurn(b *testing.B) {
+	benchEpisodes(b, Text)
+}
+
+// BenchmarkCodeEpisode is one code-format episode: the expert writes a
+// program, Starlark runs it against the engine.
+func BenchmarkCodeEpisode(b *testing.B) {
+	benchEpisodes(b, Code)
+}
+
+func benchEpisodes(b *testing.B, f Format) {
+	all, err := games.ValidUnseen()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var loaded []*alfworld.Game
+	for _, eg := range all[:20] {
+		g, err := eg.Load()
+		if err != nil {
+			b.Fatal(err)
+		}
+		loaded = append(loaded, g)
+	}
+	spec := ALFWorldSpec{Config: Config{Format: f, MaxTurns: 30}, NewRuntime: starlark, Example: true,
+		NewPolicy: func(env *alfworld.Env) (Policy, error) { return &ExpertPolicy{Env: env, Format: f}, nil }}
+	turns := 0
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		ep, _, cleanup, err := ALFWorldEpisode(context.Background(), "g", loaded[i%len(loaded)], spec)
+		if err != nil {
+			b.Fatal(err)
+		}
+		tr, err := ep.Run(context.Background())
+		cleanup()
+		if err != nil || !tr.Success {
+			b.Fatalf("%v %s", err, tr.StopReason)
+		}
+		turns += len(tr.Turns)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(turns), "ns/turn")
+}
