@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/gantry-dev/gantry/alfworld"
@@ -13,20 +14,35 @@ import (
 	"github.com/gantry-dev/gantry/internal/alfdata"
 )
 
-func realGames(t testing.TB) (keys []string, games map[string]*alfworld.Game) {
+var (
+	realOnce  sync.Once
+	realKeys  []string
+	realByKey map[string]*alfworld.Game
+	realErr   error
+)
+
+// realGames parses the 134 real games once per test binary (games are
+// read-only; every test makes its own Envs).
+func realGames(t testing.TB) ([]string, map[string]*alfworld.Game) {
 	t.Helper()
 	files := alfdata.Games(t)
-	games = map[string]*alfworld.Game{}
-	for k, data := range files {
-		g, err := alfworld.ParseGameFile(data)
-		if err != nil {
-			t.Fatalf("%s: %v", k, err)
+	realOnce.Do(func() {
+		realByKey = map[string]*alfworld.Game{}
+		for k, data := range files {
+			g, err := alfworld.ParseGameFile(data)
+			if err != nil {
+				realErr = fmt.Errorf("%s: %w", k, err)
+				return
+			}
+			realByKey[k] = g
+			realKeys = append(realKeys, k)
 		}
-		games[k] = g
-		keys = append(keys, k)
+		sort.Strings(realKeys)
+	})
+	if realErr != nil {
+		t.Fatal(realErr)
 	}
-	sort.Strings(keys)
-	return keys, games
+	return realKeys, realByKey
 }
 
 // play steps a plan through env and reports the observations.
