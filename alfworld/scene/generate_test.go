@@ -253,3 +253,32 @@ func TestGeneratorGame(t *testing.T) {
 		}
 	}
 }
+
+func TestTaskOfGoalErrors(t *testing.T) {
+	for _, tc := range []struct{ goal, want string }{
+		{"(:goal (and))", "no object type"},
+		{"(:goal (and (objectType ?o MugType) (isToggled ?ot)))", "no lamp type"},
+		{"(:goal (and (objectType ?o MugType) (isHot ?o)))", "no receptacle type"},
+	} {
+		if _, err := TaskOfGoal(tc.goal); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err = %v, want %q", tc.goal, err, tc.want)
+		}
+	}
+}
+
+func TestDeriveErrors(t *testing.T) {
+	if _, err := Derive(nil); err == nil {
+		t.Error("Derive(nil) succeeded")
+	}
+	real := loadReal(t)
+	p := *real[0].Problem
+	if _, err := Derive([]SourceGame{{FloorPlan: 99, Problem: &p}}); err == nil || !strings.Contains(err.Error(), "not an ALFRED scene") {
+		t.Errorf("floor plan 99: err = %v", err)
+	}
+	q := p
+	q.Objects = append([]Decl{{Name: "Extra", Type: "object"}}, p.Objects...)
+	_, err := Derive([]SourceGame{{FloorPlan: real[0].FloorPlan, Problem: &p}, {FloorPlan: real[0].FloorPlan, Problem: &q}})
+	if err == nil || !strings.Contains(err.Error(), "header differs") {
+		t.Errorf("differing header: err = %v", err)
+	}
+}
