@@ -12,7 +12,7 @@ func BenchmarkPlan(b *testing.B) {
 	g := scene.Default()
 	var worlds []*World
 	for seed := int64(0); seed < 60; seed++ {
-		s, err := g.Generate(seed, scene.Options{Kind: scene.Kinds[seed%6]})
+		s, err := g.Generate(seed, scene.Options{Kind: scene.Kinds()[seed%6]})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -214,7 +214,7 @@ func TestGoldenTrajectories(t *testing.T) {
 		}
 	}
 	g := scene.Default()
-	for i, kind := range scene.Kinds {
+	for i, kind := range scene.Kinds() {
 		s, err := g.Generate(int64(200+i), scene.Options{Kind: kind})
 		if err != nil {
 			t.Fatal(err)

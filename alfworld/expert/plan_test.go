@@ -19,7 +19,7 @@ var update = flag.Bool("update", false, "rewrite golden files")
 func TestGoldenPlans(t *testing.T) {
 	g := scene.Default()
 	var b strings.Builder
-	for i, k := range scene.Kinds {
+	for i, k := range scene.Kinds() {
 		s, err := g.Generate(int64(100+i), scene.Options{Kind: k})
 		if err != nil {
 			t.Fatal(err)

@@ -292,7 +292,7 @@ func TestPlanWinsGenerated(t *testing.T) {
 		}
 		lengths[s.Task.Kind] = append(lengths[s.Task.Kind], len(cmds))
 	}
-	for _, k := range scene.Kinds {
+	for _, k := range scene.Kinds() {
 		l := lengths[k]
 		sort.Ints(l)
 		if len(l) == 0 {
@@ -352,7 +352,7 @@ func TestDumpPlans(t *testing.T) {
 	}
 	g := scene.Default()
 	for seed := int64(0); seed < 60; seed++ {
-		s, err := g.Generate(seed, scene.Options{Kind: scene.Kinds[seed%6]})
+		s, err := g.Generate(seed, scene.Options{Kind: scene.Kinds()[seed%6]})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -15,7 +15,7 @@ func TestDumpGames(t *testing.T) {
 	}
 	g := Default()
 	for seed := int64(0); seed < 12; seed++ {
-		s, err := g.Generate(seed, Options{Kind: Kinds[seed%6]})
+		s, err := g.Generate(seed, Options{Kind: kinds[seed%6]})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -58,7 +58,7 @@ func NewGenerator(t *Tables) *Generator {
 		}
 	}
 	g.rooms = map[Kind][]Room{}
-	for _, k := range Kinds {
+	for _, k := range kinds {
 		for _, r := range validRooms[k] {
 			if m := t.Rooms[r]; m != nil && modelPoses(t, m, k) {
 				g.rooms[k] = append(g.rooms[k], r)
@@ -117,7 +117,7 @@ func (g *Generator) Generate(seed int64, opts Options) (*Scene, error) {
 	kind := opts.Kind
 	if kind == "" {
 		var ks []Kind
-		for _, k := range Kinds {
+		for _, k := range kinds {
 			for _, r := range g.rooms[k] {
 				if opts.Room == "" || r == opts.Room {
 					ks = append(ks, k)

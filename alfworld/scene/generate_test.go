@@ -9,7 +9,7 @@ import (
 
 func TestGenerateAllKindsAndRooms(t *testing.T) {
 	g := Default()
-	for _, k := range Kinds {
+	for _, k := range kinds {
 		for _, r := range validRooms[k] {
 			posed := false
 			for _, pr := range g.rooms[k] {
@@ -62,7 +62,7 @@ func TestGenerateReproducible(t *testing.T) {
 func TestProblemRoundTrip(t *testing.T) {
 	g := Default()
 	for seed := int64(0); seed < 60; seed++ {
-		s, err := g.Generate(seed, Options{Kind: Kinds[seed%6]})
+		s, err := g.Generate(seed, Options{Kind: kinds[seed%6]})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -235,7 +235,7 @@ func FuzzReadProblem(f *testing.F) {
 
 func TestGeneratorGame(t *testing.T) {
 	g := Default()
-	for i, k := range Kinds {
+	for i, k := range kinds {
 		s, err := g.Generate(int64(i), Options{Kind: k})
 		if err != nil {
 			t.Fatal(err)

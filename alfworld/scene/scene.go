@@ -29,8 +29,10 @@ const (
 	Bathroom   Room = "Bathroom"
 )
 
+var rooms = [...]Room{Kitchen, LivingRoom, Bedroom, Bathroom}
+
 // Rooms lists the room kinds in a fixed order.
-var Rooms = []Room{Kitchen, LivingRoom, Bedroom, Bathroom}
+func Rooms() []Room { return append([]Room(nil), rooms[:]...) }
 
 // RoomOfFloorPlan maps an ALFRED floor plan number to its room kind
 // (1–30 kitchens, 201–230 living rooms, 301–330 bedrooms, 401–430 bathrooms).
@@ -61,8 +63,10 @@ const (
 	PutTwo  Kind = "pick_two_obj_and_place"
 )
 
+var kinds = [...]Kind{Put, Clean, Heat, Cool, Examine, PutTwo}
+
 // Kinds lists the six task types in a fixed order.
-var Kinds = []Kind{Put, Clean, Heat, Cool, Examine, PutTwo}
+func Kinds() []Kind { return append([]Kind(nil), kinds[:]...) }
 
 // Task is what the player must do: Object and Dest are ALFRED type names
 // ("Mug", "CoffeeMachine"); Toggle is the lamp type for Examine tasks.

@@ -91,8 +91,9 @@ type Tolerance struct {
 	Rel, Abs float64
 }
 
-// DefaultTolerance is what the generator is held to against the real games.
-var DefaultTolerance = Tolerance{Rel: 0.15, Abs: 0.10}
+// DefaultTolerance is what the generator is held to against the real
+// games: counts within 15 %, shares within 0.10.
+func DefaultTolerance() Tolerance { return Tolerance{Rel: 0.15, Abs: 0.10} }
 
 // Compare lists the statistics of got that stray from want by more than tol.
 func Compare(want, got Stats, tol Tolerance) []string {

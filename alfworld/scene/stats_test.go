@@ -39,7 +39,7 @@ func TestStatsCloseToReal(t *testing.T) {
 	g := Default()
 	realStats, genStats := map[Room]Stats{}, map[Room]Stats{}
 	const perRoom = 300
-	for _, room := range Rooms {
+	for _, room := range rooms {
 		var gen []*Scene
 		for seed := int64(0); seed < perRoom; seed++ {
 			s, err := g.Generate(seed, Options{Room: room})
@@ -61,11 +61,11 @@ func TestStatsCloseToReal(t *testing.T) {
 			gen = append(gen, back)
 		}
 		realStats[room], genStats[room] = Measure(real[room]), Measure(gen)
-		for _, bad := range Compare(realStats[room], genStats[room], DefaultTolerance) {
+		for _, bad := range Compare(realStats[room], genStats[room], DefaultTolerance()) {
 			t.Errorf("%s: %s", room, bad)
 		}
 	}
-	table := Table(Rooms, realStats, genStats)
+	table := Table(rooms[:], realStats, genStats)
 	t.Logf("real / generated:\n%s", table)
 	golden := filepath.Join("testdata", "stats.md")
 	if *update {

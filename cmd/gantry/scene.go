@@ -24,7 +24,7 @@ func parseKind(s string) (scene.Kind, error) {
 	if k, ok := kindNames[strings.ToLower(s)]; ok {
 		return k, nil
 	}
-	for _, k := range scene.Kinds {
+	for _, k := range scene.Kinds() {
 		if string(k) == s {
 			return k, nil
 		}
@@ -36,7 +36,7 @@ func parseRoom(s string) (scene.Room, error) {
 	if s == "" || s == "any" {
 		return "", nil
 	}
-	for _, r := range scene.Rooms {
+	for _, r := range scene.Rooms() {
 		if strings.EqualFold(string(r), s) {
 			return r, nil
 		}
