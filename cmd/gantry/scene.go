@@ -8,6 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/gantry-dev/gantry/alfworld"
+	"github.com/gantry-dev/gantry/alfworld/expert"
 	"github.com/gantry-dev/gantry/alfworld/scene"
 )
 
@@ -44,6 +46,28 @@ func parseRoom(s string) (scene.Room, error) {
 	return "", fmt.Errorf("unknown room %q (kitchen, livingroom, bedroom, bathroom, any)", s)
 }
 
+// verifyScene loads a scene with the engine and plays the expert's plan:
+// a game is written only if it is won.
+func verifyScene(g *scene.Generator, s *scene.Scene) error {
+	game, err := g.Game(s)
+	if err != nil {
+		return err
+	}
+	env := alfworld.NewEnv(game, alfworld.Options{})
+	env.Reset()
+	cmds, err := expert.Plan(env)
+	if err != nil {
+		return fmt.Errorf("seed %d: %w", s.Seed, err)
+	}
+	for _, c := range cmds {
+		env.Step(c)
+	}
+	if !env.Won() {
+		return fmt.Errorf("seed %d: the expert's plan does not win %q", s.Seed, s.Task.Text)
+	}
+	return nil
+}
+
 func newSceneCmd() *cobra.Command {
 	var (
 		out, kind, room, split string
@@ -57,7 +81,8 @@ func newSceneCmd() *cobra.Command {
 		Long: `Generate new ALFWorld games of the six task types, in rooms shaped like the real ones.
 
 Games are written as OUT/json_2.1.1/SPLIT/<task>/trial_G<seed>/game.tw-pddl, the layout of
-alfworld's own download, so --games OUT plays them. The same seeds give the same files.`,
+alfworld's own download, so --games OUT plays them. The same seeds give the same files. Each game
+is loaded by the engine and won by the expert before it is written.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			k, err := parseKind(kind)
@@ -81,6 +106,9 @@ alfworld's own download, so --games OUT plays them. The same seeds give the same
 				}
 				s, err := g.Generate(seed+int64(i), scene.Options{Kind: k, Room: r})
 				if err != nil {
+					return err
+				}
+				if err := verifyScene(g, s); err != nil {
 					return err
 				}
 				dir := filepath.Join(out, "json_2.1.1", split, s.TaskDir(), s.TrialDir())

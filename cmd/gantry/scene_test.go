@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gantry-dev/gantry/alfworld"
 )
 
 func runScene(t *testing.T, args ...string) (string, error) {
@@ -45,6 +47,20 @@ func TestSceneCmdWritesGames(t *testing.T) {
 		}
 		if !strings.Contains(gf["grammar"].(string), task) {
 			t.Errorf("%s: grammar lacks task %q", path, task)
+		}
+	}
+	// The engine loads the directory as alfworld's data.
+	paths, err := alfworld.LoadDir(dir)
+	if err != nil || len(paths) != 4 {
+		t.Fatalf("LoadDir: %d games, %v", len(paths), err)
+	}
+	for _, p := range paths {
+		g, err := alfworld.LoadGameFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g.TaskType != alfworld.Clean {
+			t.Errorf("%s: task type %s", p, g.TaskType)
 		}
 	}
 	// Same seeds, same files.
