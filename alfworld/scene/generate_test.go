@@ -259,6 +259,7 @@ func TestTaskOfGoalErrors(t *testing.T) {
 		{"(:goal (and))", "no object type"},
 		{"(:goal (and (objectType ?o MugType) (isToggled ?ot)))", "no lamp type"},
 		{"(:goal (and (objectType ?o MugType) (isHot ?o)))", "no receptacle type"},
+		{"(:goal (and (objectType ?o AppleType) (objectType ?mo BowlType) (inReceptacleObject ?o ?mo) (receptacleType ?r FridgeType)))", "movable receptacle"},
 	} {
 		if _, err := TaskOfGoal(tc.goal); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: err = %v, want %q", tc.goal, err, tc.want)

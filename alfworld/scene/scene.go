@@ -239,6 +239,9 @@ var (
 // and its object, destination and lamp types. Task.Text is left empty.
 func TaskOfGoal(goal string) (Task, error) {
 	var t Task
+	if strings.Contains(goal, "inReceptacleObject") {
+		return t, fmt.Errorf("goal puts an object in a movable receptacle (pick_and_place_with_movable_recep), which is not one of the six task types")
+	}
 	om := reObjType.FindStringSubmatch(goal)
 	if om == nil {
 		return t, fmt.Errorf("goal names no object type")
