@@ -31,6 +31,9 @@ type Steps struct {
 	// plan takes from first, then the others that hold an object of the
 	// type, then the other receptacles that could hold one.
 	Search []string
+	// Targets are the objects the plan takes, in order ("lettuce 1"),
+	// from the first entries of Search.
+	Targets []string
 	// Transform is "clean", "heat" or "cool", "use" for examine tasks;
 	// empty for put tasks and when the object (or lamp) is already in the
 	// wanted state.
@@ -81,6 +84,7 @@ func SolveWorld(w *World) (*Steps, error) {
 	for _, r := range best.sources {
 		add(r)
 	}
+	st.Targets = best.targets
 	p := newPlanner(w)
 	for _, o := range w.Objects {
 		if o.Type == w.Goal.Object {
@@ -138,6 +142,7 @@ type planner struct {
 	cmds    []string
 	// what the plan used, for Steps
 	sources []*Receptacle
+	targets []string
 	with    *Receptacle
 	lamp    *Object
 	used    bool // the plan switches the lamp on
@@ -181,6 +186,7 @@ func (p *planner) clone() *planner {
 	}
 	q.cmds = append([]string(nil), p.cmds...)
 	q.sources = append([]*Receptacle(nil), p.sources...)
+	q.targets = append([]string(nil), p.targets...)
 	return &q
 }
 
@@ -228,6 +234,7 @@ func (p *planner) take(o *Object, r *Receptacle) {
 	p.holding = o.ID
 	p.in[o.ID] = nil
 	p.sources = append(p.sources, r)
+	p.targets = append(p.targets, o.Name)
 }
 
 func (p *planner) put(o *Object, r *Receptacle) {
@@ -330,7 +337,7 @@ func (p *planner) clearHands(keep func(*Object) bool) error {
 		}
 		q := p.clone()
 		q.put(h, r)
-		q.sources = p.sources
+		q.sources, q.targets = p.sources, p.targets
 		if best == nil || len(q.cmds) < len(best.cmds) {
 			best = q
 		}

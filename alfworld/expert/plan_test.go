@@ -29,7 +29,7 @@ func TestGoldenPlans(t *testing.T) {
 			t.Fatal(err)
 		}
 		fmt.Fprintf(&b, "## seed %d %s: %s\n", 100+i, k, s.Task.Text)
-		fmt.Fprintf(&b, "object=%s count=%d transform=%q with=%q dest=%q\nsearch=%q\n", st.Object, st.Count, st.Transform, st.With, st.Dest, st.Search)
+		fmt.Fprintf(&b, "object=%s count=%d targets=%q transform=%q with=%q dest=%q\nsearch=%q\n", st.Object, st.Count, st.Targets, st.Transform, st.With, st.Dest, st.Search)
 		for _, c := range st.Commands {
 			fmt.Fprintf(&b, "> %s\n", c)
 		}
@@ -88,6 +88,9 @@ func TestStepsAgreeWithCommands(t *testing.T) {
 				}
 				if !strings.HasPrefix(rest, st.Object+" ") {
 					t.Fatalf("seed %d: takes %q, object %q", seed, rest, st.Object)
+				}
+				if obj, _, _ := strings.Cut(rest, " from "); takes >= len(st.Targets) || st.Targets[takes] != obj {
+					t.Fatalf("seed %d: take %d of %q, Targets %q", seed, takes, obj, st.Targets)
 				}
 				takes++
 			}
