@@ -333,8 +333,11 @@ func (s *Session) start(ctx context.Context) (*worker, error) {
 	cmd.ExtraFiles = []*os.File{reqR, repW} // fd 3, fd 4
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	cmd.Stdin = nil
+	// The worker's own stderr (before any action redirects it) explains a
+	// failed start; keep its tail.
+	stderr := &tailBuffer{max: 4096}
 	cmd.Stdout = io.Discard
-	cmd.Stderr = io.Discard
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		reqR.Close()
 		reqW.Close()
@@ -366,7 +369,7 @@ func (s *Session) start(ctx context.Context) (*worker, error) {
 	case m, ok := <-w.lines:
 		if !ok || m.Type != "ready" {
 			w.kill()
-			return nil, fmt.Errorf("bridge: worker did not start (%v)", w.exitStatus())
+			return nil, fmt.Errorf("bridge: worker did not start (%v): %s", w.exitStatus(), strings.TrimSpace(stderr.String()))
 		}
 	case <-time.After(30 * time.Second):
 		w.kill()
@@ -379,7 +382,7 @@ func (s *Session) start(ctx context.Context) (*worker, error) {
 }
 
 func toolSpecs(reg *tool.Registry) []map[string]any {
-	var out []map[string]any
+	out := []map[string]any{}
 	for _, t := range reg.Tools() {
 		out = append(out, map[string]any{"name": t.Name, "doc": t.Help()})
 	}
@@ -430,6 +433,44 @@ func (w *worker) exitStatus() string {
 	case <-time.After(time.Second):
 		return "still running"
 	}
+}
+
+// interrupt sends SIGINT to the Python process: the worker itself, or under
+// bubblewrap the processes bubblewrap started (bubblewrap would die of it).
+func (w *worker) interrupt() {
+	pid := w.cmd.Process.Pid
+	if filepath.Base(w.cmd.Path) != "bwrap" {
+		syscall.Kill(pid, syscall.SIGINT)
+		return
+	}
+	for _, p := range descendants(pid) {
+		comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", p))
+		if err == nil && strings.TrimSpace(string(comm)) != "bwrap" {
+			syscall.Kill(p, syscall.SIGINT)
+		}
+	}
+}
+
+// descendants lists the processes below pid, parents first.
+func descendants(pid int) []int {
+	var out []int
+	queue := []int{pid}
+	for len(queue) > 0 {
+		p := queue[0]
+		queue = queue[1:]
+		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", p, p))
+		if err != nil {
+			continue
+		}
+		for _, f := range strings.Fields(string(data)) {
+			var c int
+			if _, err := fmt.Sscan(f, &c); err == nil {
+				out = append(out, c)
+				queue = append(queue, c)
+			}
+		}
+	}
+	return out
 }
 
 // kill ends the worker's whole process group.
@@ -503,12 +544,12 @@ func (w *worker) exec(ctx context.Context, id int, code string, opts Options, ca
 		case <-timer.C:
 			// Interrupt first: the code sees KeyboardInterrupt.
 			interrupted = true
-			syscall.Kill(w.cmd.Process.Pid, syscall.SIGINT)
+			w.interrupt()
 			grace = time.After(opts.Grace)
 		case <-ctx.Done():
 			if !interrupted {
 				interrupted = true
-				syscall.Kill(w.cmd.Process.Pid, syscall.SIGINT)
+				w.interrupt()
 				grace = time.After(opts.Grace)
 			}
 		case <-grace:
@@ -529,4 +570,27 @@ func died(w *worker, what string) tool.Result {
 	status := w.exitStatus()
 	msg := fmt.Sprintf("%s (%s); a fresh worker was started: variables, functions and imports from earlier actions are lost", what, status)
 	return tool.Result{Err: &tool.CodeError{Type: "WorkerDied", Message: msg, Traceback: "WorkerDied: " + msg}}
+}
+
+// tailBuffer keeps the last max bytes written to it.
+type tailBuffer struct {
+	mu  sync.Mutex
+	max int
+	buf []byte
+}
+
+func (b *tailBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf = append(b.buf, p...)
+	if len(b.buf) > b.max {
+		b.buf = b.buf[len(b.buf)-b.max:]
+	}
+	return len(p), nil
+}
+
+func (b *tailBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return string(b.buf)
 }

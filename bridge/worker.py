@@ -190,7 +190,7 @@ def main():
     init = chan.recv()
     set_limits(init.get("limits", {}))
     ns = {"__name__": "__main__", "__builtins__": builtins}
-    install_tools(ns, init.get("tools", []))
+    install_tools(ns, init.get("tools") or [])
     chan.send({"type": "ready", "pid": os.getpid(), "python": sys.version.split()[0]})
     while True:
         msg = chan.recv()
