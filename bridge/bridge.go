@@ -136,8 +136,8 @@ type Session struct {
 	nextID int
 }
 
-// New prepares a session; the worker starts on the first action. It fails
-// when isolation is asked for and cannot be set up.
+// New starts a session's worker. It fails when isolation is asked for and
+// cannot be set up.
 func New(ctx context.Context, reg *tool.Registry, opts Options) (*Session, error) {
 	if reg == nil {
 		reg = tool.NewRegistry()
@@ -152,10 +152,6 @@ func New(ctx context.Context, reg *tool.Registry, opts Options) (*Session, error
 		bw, err := exec.LookPath("bwrap")
 		if err != nil {
 			return nil, errors.New("bridge: isolation needs bubblewrap (Debian package bubblewrap), which is not installed; install it, or opt out explicitly with --no-isolation")
-		}
-		probe := exec.CommandContext(ctx, bw, "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--", "true")
-		if out, err := probe.CombinedOutput(); err != nil {
-			return nil, fmt.Errorf("bridge: bubblewrap cannot set up a sandbox on this host (%v: %s); opt out explicitly with --no-isolation", err, strings.TrimSpace(string(out)))
 		}
 		s.bwrap = bw
 	}
@@ -174,6 +170,17 @@ func New(ctx context.Context, reg *tool.Registry, opts Options) (*Session, error
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("bridge: write worker: %w", err)
 	}
+	// Start the worker now: a sandbox that cannot be set up is refused at
+	// start, and the first action finds the worker ready.
+	w, err := s.start(ctx)
+	if err != nil {
+		os.RemoveAll(dir)
+		if s.bwrap != "" {
+			return nil, fmt.Errorf("%w (if bubblewrap cannot sandbox on this host, opt out explicitly with --no-isolation)", err)
+		}
+		return nil, err
+	}
+	s.w = w
 	return s, nil
 }
 

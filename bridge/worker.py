@@ -128,13 +128,27 @@ def error_report(exc, lines):
     return {"type": name, "message": msg, "line": line, "source": src, "traceback": "\n".join(out)}
 
 
+_capture = []
+
+
+def capture_file():
+    # One capture file for the worker's life, emptied per action; a new one
+    # if code closed it.
+    if not _capture or _capture[0].closed:
+        _capture[:] = [tempfile.TemporaryFile(dir=os.environ.get("TMPDIR"))]
+    f = _capture[0]
+    f.seek(0)
+    f.truncate()
+    return f
+
+
 def run(code, ns, limit):
     lines = code.split("\n")
     value = None
     err = None
     sys.stdout.flush()
     sys.stderr.flush()
-    cap = tempfile.TemporaryFile(dir=os.environ.get("TMPDIR"))
+    cap = capture_file()
     saved = os.dup(1), os.dup(2)
     os.dup2(cap.fileno(), 1)
     os.dup2(cap.fileno(), 2)
@@ -168,7 +182,6 @@ def run(code, ns, limit):
         if sys.stderr is None or getattr(sys.stderr, "closed", False):
             sys.stderr = io.TextIOWrapper(os.fdopen(2, "wb", buffering=0, closefd=False), write_through=True)
     out, truncated = read_capped(cap, limit)
-    cap.close()
     return {"stdout": out, "value": value, "error": err, "truncated": truncated}
 
 
