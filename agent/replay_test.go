@@ -12,6 +12,9 @@ import (
 	"github.com/gantry-dev/gantry/alfworld"
 	"github.com/gantry-dev/gantry/alfworld/games"
 	"github.com/gantry-dev/gantry/alfworld/scene"
+	"github.com/gantry-dev/gantry/bridge"
+	"github.com/gantry-dev/gantry/internal/testenv"
+	"github.com/gantry-dev/gantry/tool"
 )
 
 func loadEmbedded(id string) (*alfworld.Game, error) {
@@ -154,5 +157,44 @@ func TestEvalResume(t *testing.T) {
 	var md bytes.Buffer
 	if err := rep2.WriteMarkdown(&md); err != nil || !strings.Contains(md.String(), "| code | expert | code | starlark | 12 | 12 | 100.0% |") {
 		t.Fatalf("markdown:\n%s", md.String())
+	}
+}
+
+// TestReplayMINTPython replays the three files through the Python bridge
+// (an isolated worker per episode): every observation and outcome must be
+// identical to the recording.
+func TestReplayMINTPython(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: 402 Python workers")
+	}
+	py, err := bridge.ResolvePython(testenv.Python(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	testenv.LookPath(t, "bwrap")
+	check := &ReplayCheck{Runtime: "python", LoadGame: loadEmbedded, Workers: 2,
+		NewRuntime: func(ctx context.Context, reg *tool.Registry) (Runtime, error) {
+			return bridge.New(ctx, reg, bridge.Options{Python: py})
+		}}
+	var reps []*ReplayReport
+	for _, name := range mintFiles {
+		recs, err := ReadRecords("../testdata/alfworld/mint/" + name + ".jsonl.gz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := check.Run(context.Background(), name, recs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reps = append(reps, rep)
+		t.Logf("%s (python): %d/%d observations identical, %d/%d outcomes identical, %d won", name, rep.Identical, rep.Observations, rep.SameOutcome, rep.Episodes, rep.Won)
+		if rep.Identical != rep.Observations || rep.SameOutcome != rep.Episodes {
+			var md bytes.Buffer
+			WriteReplayMarkdown(&md, []*ReplayReport{rep})
+			t.Errorf("%s differs from the recording:\n%s", name, md.String())
+		}
+	}
+	if got := Summary(reps); got != "replay: 895/895 observations identical, 402/402 outcomes identical, 279 won" {
+		t.Errorf("summary: %s", got)
 	}
 }
