@@ -11,8 +11,6 @@ import os
 import resource
 import signal
 import sys
-import tempfile
-import traceback
 import types
 
 REQ_FD, REP_FD = 3, 4
@@ -103,6 +101,8 @@ def read_capped(f, limit):
 
 
 def error_report(exc, lines):
+    import traceback  # only when something failed: it is slow to import
+
     tb = traceback.extract_tb(exc.__traceback__)
     frames = [f for f in tb if f.filename == FILENAME]
     out = []
@@ -135,7 +135,10 @@ def capture_file():
     # One capture file for the worker's life, emptied per action; a new one
     # if code closed it.
     if not _capture or _capture[0].closed:
-        _capture[:] = [tempfile.TemporaryFile(dir=os.environ.get("TMPDIR"))]
+        path = os.path.join(os.environ.get("TMPDIR") or "/tmp", "gantry-capture-%d" % os.getpid())
+        f = open(path, "w+b")
+        os.unlink(path)  # anonymous from now on, like a TemporaryFile
+        _capture[:] = [f]
     f = _capture[0]
     f.seek(0)
     f.truncate()
