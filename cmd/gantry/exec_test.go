@@ -41,6 +41,7 @@ func TestExec(t *testing.T) {
 		{"no output", "x = 1", []string{"exec", "-"}, "[Executed Successfully with No Output]\n", 0},
 		{"error exits 1", "print('a')\n1/0", []string{"exec", "-"}, "a\nTraceback (most recent call last):\n  File \"<action>\", line 2, in <module>\n    1/0\nZeroDivisionError: division by zero\n", 1},
 		{"timeout", "while True:\n    pass", []string{"exec", "--timeout", "50ms", "-"}, "TimeoutError", 1},
+		{"alfworld tools", "print(goto('sinkbasin 1'))", []string{"exec", "--tools", "alfworld", "-"}, "On the sinkbasin 1, you see", 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/gantry-dev/gantry/alfworld"
 	"github.com/gantry-dev/gantry/sandbox"
 	"github.com/gantry-dev/gantry/tool"
 )
@@ -47,6 +49,20 @@ type toolset func(ctx context.Context, reg *tool.Registry) (cleanup func(), err 
 func toolsets() map[string]toolset {
 	return map[string]toolset{
 		"none": func(context.Context, *tool.Registry) (func(), error) { return nil, nil },
+		// alfworld: MINT's ALFWorld functions on the first valid_unseen game
+		// (GANTRY_GAME picks another: a task id or a game.tw-pddl path).
+		"alfworld": func(ctx context.Context, reg *tool.Registry) (func(), error) {
+			id, g, err := pickGame(os.Getenv("GANTRY_GAME"), "", "", 0)
+			if err != nil {
+				return nil, err
+			}
+			env := alfworld.NewEnv(g, alfworld.Options{})
+			env.Reset()
+			if err := alfworld.RegisterTools(reg, env); err != nil {
+				return nil, fmt.Errorf("game %s: %w", id, err)
+			}
+			return nil, nil
+		},
 	}
 }
 
