@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gantry-dev/gantry/tool"
 	openai "github.com/sashabaranov/go-openai"
 )
 
@@ -27,8 +29,12 @@ type OpenAIConfig struct {
 	Retries     int           // attempts after the first, on 429, 5xx and network errors
 	Backoff     time.Duration // first retry delay, doubled each time
 	Stream      io.Writer     // when set, tokens are streamed here as they arrive
-	Logger      *slog.Logger
-	HTTPClient  *http.Client
+	// Functions, when set, are offered to the model as OpenAI function
+	// calls (json format); a call the model makes becomes the message's
+	// {"tool": ..., "args": ...} line, which the json parser reads.
+	Functions  []tool.Function
+	Logger     *slog.Logger
+	HTTPClient *http.Client
 }
 
 // OpenAIPolicy asks a model for each assistant message.
@@ -73,6 +79,10 @@ func (p *OpenAIPolicy) Next(ctx context.Context, conv []Message) (Message, Usage
 		MaxTokens:   p.cfg.MaxTokens,
 		Stop:        p.cfg.Stop,
 	}
+	for _, f := range p.cfg.Functions {
+		req.Tools = append(req.Tools, openai.Tool{Type: openai.ToolTypeFunction,
+			Function: &openai.FunctionDefinition{Name: f.Name, Description: f.Description, Parameters: f.Parameters}})
+	}
 	for _, m := range conv {
 		req.Messages = append(req.Messages, openai.ChatCompletionMessage{Role: string(m.Role), Content: m.Content})
 	}
@@ -115,7 +125,29 @@ func (p *OpenAIPolicy) call(ctx context.Context, req openai.ChatCompletionReques
 		return Message{}, Usage{}, errEmpty
 	}
 	u := Usage{PromptTokens: resp.Usage.PromptTokens, CompletionTokens: resp.Usage.CompletionTokens}
-	return Message{Role: Assistant, Content: withStop(resp.Choices[0])}, u, nil
+	return Message{Role: Assistant, Content: withCall(withStop(resp.Choices[0]), resp.Choices[0].Message.ToolCalls)}, u, nil
+}
+
+// withCall appends the first function call the model made as the json
+// format's {"tool": ..., "args": ...} line, so the conversation stays plain
+// text and the parser reads the call like one written in the message.
+func withCall(content string, calls []openai.ToolCall) string {
+	for _, c := range calls {
+		if c.Function.Name == "" {
+			continue
+		}
+		args := strings.TrimSpace(c.Function.Arguments)
+		if args == "" {
+			args = "{}"
+		}
+		name, _ := json.Marshal(tool.FromFunctionName(c.Function.Name))
+		line := fmt.Sprintf(`{"tool": %s, "args": %s}`, name, args)
+		if content != "" && !strings.HasSuffix(content, "\n") {
+			content += "\n"
+		}
+		return content + line
+	}
+	return content
 }
 
 // errEmpty is a response without choices; it is retried.
@@ -141,6 +173,7 @@ func (p *OpenAIPolicy) stream(ctx context.Context, req openai.ChatCompletionRequ
 	defer s.Close()
 	var b strings.Builder
 	var u Usage
+	var calls []openai.ToolCall // assembled from the deltas, by index
 	finish := openai.FinishReason("")
 	got := false
 	for {
@@ -157,6 +190,20 @@ func (p *OpenAIPolicy) stream(ctx context.Context, req openai.ChatCompletionRequ
 		for _, c := range chunk.Choices {
 			got = true
 			b.WriteString(c.Delta.Content)
+			for _, tc := range c.Delta.ToolCalls {
+				i := len(calls)
+				if tc.Index != nil {
+					i = *tc.Index
+				}
+				if i < 0 || i > 64 {
+					continue
+				}
+				for len(calls) <= i {
+					calls = append(calls, openai.ToolCall{})
+				}
+				calls[i].Function.Name += tc.Function.Name
+				calls[i].Function.Arguments += tc.Function.Arguments
+			}
 			fmt.Fprint(p.cfg.Stream, c.Delta.Content)
 			if c.FinishReason != "" {
 				finish = c.FinishReason
@@ -167,7 +214,8 @@ func (p *OpenAIPolicy) stream(ctx context.Context, req openai.ChatCompletionRequ
 	if !got {
 		return Message{}, Usage{}, errEmpty
 	}
-	return Message{Role: Assistant, Content: withStop(openai.ChatCompletionChoice{Message: openai.ChatCompletionMessage{Content: b.String()}, FinishReason: finish})}, u, nil
+	content := withStop(openai.ChatCompletionChoice{Message: openai.ChatCompletionMessage{Content: b.String()}, FinishReason: finish})
+	return Message{Role: Assistant, Content: withCall(content, calls)}, u, nil
 }
 
 // retryable reports whether a failed call is worth another attempt.

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/gantry-dev/gantry/tool"
 )
 
 // Format is the form actions take in assistant messages.
@@ -154,37 +156,10 @@ func parseJSONAction(msg string) Action {
 		if call.Tool == "" {
 			continue
 		}
-		args := normalizeNumbers(call.Args)
+		args, _ := tool.FromJSON(call.Args).(map[string]any)
 		return Action{Kind: ActExecute, Tool: call.Tool, Args: args, Code: renderCall(call.Tool, args)}
 	}
 	return Action{Kind: ActNone, Problem: `no JSON object of the form {"tool": "...", "args": {...}}`}
-}
-
-// normalizeNumbers turns json.Number values into int64 or float64.
-func normalizeNumbers(m map[string]any) map[string]any {
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		out[k] = normalizeValue(v)
-	}
-	return out
-}
-
-func normalizeValue(v any) any {
-	switch x := v.(type) {
-	case json.Number:
-		if n, err := x.Int64(); err == nil {
-			return n
-		}
-		f, _ := x.Float64()
-		return f
-	case []any:
-		for i := range x {
-			x[i] = normalizeValue(x[i])
-		}
-	case map[string]any:
-		return normalizeNumbers(x)
-	}
-	return v
 }
 
 // parseTextAction takes the first line that is not a thought: the text

@@ -29,8 +29,14 @@ func loadEmbedded(id string) (*alfworld.Game, error) {
 // runtime: every observation and every outcome must be identical to the
 // recording, and the wins must be the published figures.
 func TestReplayMINT(t *testing.T) {
+	replayAll(t, &ReplayCheck{Runtime: "starlark", NewRuntime: starlark, LoadGame: loadEmbedded, Workers: 2})
+}
+
+// replayAll replays the three recorded files with check and fails on any
+// difference from the recordings or from the published wins.
+func replayAll(t *testing.T, check *ReplayCheck) {
+	t.Helper()
 	published := map[string]int{"gpt-4-0613": 113, "CodeActAgent-Mistral-7b-v0.1": 110, "gpt-3.5-turbo-0613": 56}
-	check := &ReplayCheck{Runtime: "starlark", NewRuntime: starlark, LoadGame: loadEmbedded, Workers: 2}
 	var reps []*ReplayReport
 	for _, name := range mintFiles {
 		recs, err := ReadRecords("../testdata/alfworld/mint/" + name + ".jsonl.gz")
@@ -42,7 +48,7 @@ func TestReplayMINT(t *testing.T) {
 			t.Fatal(err)
 		}
 		reps = append(reps, rep)
-		t.Logf("%s: %d/%d observations identical, %d/%d outcomes identical, %d won (goal met %d)", name, rep.Identical, rep.Observations, rep.SameOutcome, rep.Episodes, rep.Won, rep.GoalMet)
+		t.Logf("%s (%s): %d/%d observations identical, %d/%d outcomes identical, %d won (goal met %d)", name, check.Runtime, rep.Identical, rep.Observations, rep.SameOutcome, rep.Episodes, rep.Won, rep.GoalMet)
 		if rep.Identical != rep.Observations || rep.SameOutcome != rep.Episodes || rep.Won != published[name] || rep.Episodes != 134 {
 			var md bytes.Buffer
 			WriteReplayMarkdown(&md, []*ReplayReport{rep})
@@ -172,29 +178,8 @@ func TestReplayMINTPython(t *testing.T) {
 		t.Fatal(err)
 	}
 	testenv.LookPath(t, "bwrap")
-	check := &ReplayCheck{Runtime: "python", LoadGame: loadEmbedded, Workers: 2,
+	replayAll(t, &ReplayCheck{Runtime: "python", LoadGame: loadEmbedded, Workers: 2,
 		NewRuntime: func(ctx context.Context, reg *tool.Registry) (Runtime, error) {
 			return bridge.New(ctx, reg, bridge.Options{Python: py})
-		}}
-	var reps []*ReplayReport
-	for _, name := range mintFiles {
-		recs, err := ReadRecords("../testdata/alfworld/mint/" + name + ".jsonl.gz")
-		if err != nil {
-			t.Fatal(err)
-		}
-		rep, err := check.Run(context.Background(), name, recs)
-		if err != nil {
-			t.Fatal(err)
-		}
-		reps = append(reps, rep)
-		t.Logf("%s (python): %d/%d observations identical, %d/%d outcomes identical, %d won", name, rep.Identical, rep.Observations, rep.SameOutcome, rep.Episodes, rep.Won)
-		if rep.Identical != rep.Observations || rep.SameOutcome != rep.Episodes {
-			var md bytes.Buffer
-			WriteReplayMarkdown(&md, []*ReplayReport{rep})
-			t.Errorf("%s differs from the recording:\n%s", name, md.String())
-		}
-	}
-	if got := Summary(reps); got != "replay: 895/895 observations identical, 402/402 outcomes identical, 279 won" {
-		t.Errorf("summary: %s", got)
-	}
+		}})
 }

@@ -268,28 +268,6 @@ type message struct {
 	Truncated bool            `json:"truncated,omitempty"`
 }
 
-// fromJSON turns json.Number values into int64 or float64, as Python had
-// them.
-func fromJSON(v any) any {
-	switch x := v.(type) {
-	case json.Number:
-		if n, err := x.Int64(); err == nil {
-			return n
-		}
-		f, _ := x.Float64()
-		return f
-	case []any:
-		for i := range x {
-			x[i] = fromJSON(x[i])
-		}
-	case map[string]any:
-		for k := range x {
-			x[k] = fromJSON(x[k])
-		}
-	}
-	return v
-}
-
 // scrubbedEnv is the worker's whole environment: nothing of gantry's (no
 // API keys or tokens) passes.
 func (s *Session) scrubbedEnv() []string {
@@ -416,10 +394,10 @@ func (w *worker) readLoop() {
 			dec.UseNumber()
 			if jerr := dec.Decode(&m); jerr == nil {
 				for i, a := range m.Args {
-					m.Args[i] = fromJSON(a)
+					m.Args[i] = tool.FromJSON(a)
 				}
 				for k, v := range m.Kwargs {
-					m.Kwargs[k] = fromJSON(v)
+					m.Kwargs[k] = tool.FromJSON(v)
 				}
 				w.lines <- m
 			}

@@ -141,21 +141,7 @@ func fromGo(v any) (starlark.Value, error) {
 	if err := dec.Decode(&generic); err != nil {
 		return nil, err
 	}
-	return fromGo(normalizeJSON(generic))
-}
-
-func normalizeJSON(v any) any {
-	switch x := v.(type) {
-	case []any:
-		for i := range x {
-			x[i] = normalizeJSON(x[i])
-		}
-	case map[string]any:
-		for k := range x {
-			x[k] = normalizeJSON(x[k])
-		}
-	}
-	return v
+	return fromGo(tool.FromJSON(generic))
 }
 
 // pyTypeName names a value's type as Python does.
