@@ -128,15 +128,18 @@ const (
 
 // Turn is one assistant message and what came of it.
 type Turn struct {
-	Index       int            `json:"turn"`
-	Assistant   string         `json:"assistant"`
-	Action      Action         `json:"action"`
-	Observation string         `json:"observation"`
-	Result      *tool.Result   `json:"result,omitempty"`
-	Usage       Usage          `json:"usage"`
-	Duration    time.Duration  `json:"duration_ns"`
-	Error       string         `json:"error,omitempty"`
-	Extra       map[string]any `json:"extra,omitempty"`
+	Index       int    `json:"turn"`
+	Assistant   string `json:"assistant"`
+	Action      Action `json:"action"`
+	Observation string `json:"observation"`
+	// Budget is the budget line that followed the observation in the
+	// message to the model (empty when the episode stopped, or without BudgetLine).
+	Budget   string         `json:"budget,omitempty"`
+	Result   *tool.Result   `json:"result,omitempty"`
+	Usage    Usage          `json:"usage"`
+	Duration time.Duration  `json:"duration_ns"`
+	Error    string         `json:"error,omitempty"`
+	Extra    map[string]any `json:"extra,omitempty"`
 }
 
 // Transcript is the record of one episode.
@@ -304,7 +307,8 @@ func (ep *Episode) Run(ctx context.Context) (*Transcript, error) {
 		t.Observation = obs
 		content := "Observation:\n" + obs
 		if cfg.BudgetLine && stop == "" {
-			content += "\n" + budgetLine(cfg.MaxTurns-turn-1, proposalsLeft)
+			t.Budget = budgetLine(cfg.MaxTurns-turn-1, proposalsLeft)
+			content += "\n" + t.Budget
 		}
 		tr.Messages = append(tr.Messages, Message{Role: User, Content: content + "\n"})
 		t.Duration = time.Since(tStart)

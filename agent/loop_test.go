@@ -99,6 +99,17 @@ func TestBudgetLine(t *testing.T) {
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Fatalf("observations:\n%q\nwant\n%q", got, want)
 	}
+	for i, turn := range tr.Turns {
+		if i >= len(want) {
+			if turn.Budget != "" {
+				t.Fatalf("the last turn (stopped) has a budget line %q", turn.Budget)
+			}
+			continue
+		}
+		if w := "Observation:\n" + turn.Observation + "\n" + turn.Budget + "\n"; w != want[i] {
+			t.Fatalf("turn %d: observation %q and budget %q do not make the message %q", i, turn.Observation, turn.Budget, want[i])
+		}
+	}
 }
 
 func TestWallTimeAndCancel(t *testing.T) {

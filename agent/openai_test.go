@@ -5,12 +5,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gantry-dev/gantry/tool"
 )
 
 // fakeServer speaks the chat completions API; each request gets the next
@@ -160,5 +163,75 @@ func TestOpenAIEpisodeError(t *testing.T) {
 	}
 	if tr.StopReason != StopError || !strings.Contains(tr.Error, "policy") || len(tr.Turns) != 1 {
 		t.Fatalf("stop %s, error %q, %d turns", tr.StopReason, tr.Error, len(tr.Turns))
+	}
+}
+
+func toolCall(name, args string) func(http.ResponseWriter, *http.Request) {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"id":"c1","object":"chat.completion","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"<thought>go</thought>","tool_calls":[{"id":"t1","type":"function","function":{"name":%q,"arguments":%q}}]},"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":11,"completion_tokens":7}}`, name, args)
+	}
+}
+
+func streamToolCall(name string, argParts ...string) func(http.ResponseWriter, *http.Request) {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		fmt.Fprintf(w, "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"t1\",\"type\":\"function\",\"function\":{\"name\":%q,\"arguments\":\"\"}}]}}]}\n\n", name)
+		for _, p := range argParts {
+			fmt.Fprintf(w, "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":%q}}]}}]}\n\n", p)
+		}
+		fmt.Fprint(w, "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"tool_calls\"}]}\n\n")
+		fmt.Fprint(w, "data: [DONE]\n\n")
+	}
+}
+
+// TestOpenAIFunctionCalls: in json format the tools are offered as
+// functions, and a function call the model makes (whole or streamed in
+// pieces) becomes an action the json parser reads.
+func TestOpenAIFunctionCalls(t *testing.T) {
+	fns := []tool.Function{{Name: "goto", Description: "Go to a location.", Parameters: map[string]any{"type": "object",
+		"properties": map[string]any{"receptacle": map[string]any{"type": "string"}}, "required": []string{"receptacle"}}},
+		{Name: "rover__drive", Description: "Drive.", Parameters: map[string]any{"type": "object"}}}
+	tests := []struct {
+		name   string
+		reply  func(http.ResponseWriter, *http.Request)
+		stream bool
+		tool   string
+		code   string
+	}{
+		{"call", toolCall("goto", `{"receptacle": "desk 1"}`), false, "goto", "goto(receptacle='desk 1')"},
+		{"dotted name", toolCall("rover__drive", `{"speed": 0.5}`), false, "rover.drive", "rover.drive(speed=0.5)"},
+		{"no arguments", toolCall("look", ``), false, "look", "look()"},
+		{"streamed call", streamToolCall("goto", `{"recep`, `tacle": "shelf 2"}`), true, "goto", "goto(receptacle='shelf 2')"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			fs := &fakeServer{replies: []func(http.ResponseWriter, *http.Request){tc.reply}}
+			srv := httptest.NewServer(fs)
+			defer srv.Close()
+			cfg := OpenAIConfig{BaseURL: srv.URL + "/v1", Model: "m", Backoff: time.Millisecond, Functions: fns}
+			if tc.stream {
+				cfg.Stream = io.Discard
+			}
+			p, err := NewOpenAIPolicy(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			msg, _, err := p.Next(context.Background(), []Message{{Role: User, Content: "go"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := ParseAction(msg.Content, JSON)
+			if a.Kind != ActExecute || a.Tool != tc.tool || a.Code != tc.code {
+				t.Fatalf("message %q parsed as %+v", msg.Content, a)
+			}
+			tools, _ := fs.last["tools"].([]any)
+			if len(tools) != 2 {
+				t.Fatalf("request offered %d tools: %v", len(tools), fs.last["tools"])
+			}
+			if fn := tools[0].(map[string]any)["function"].(map[string]any); fn["name"] != "goto" || fn["parameters"] == nil {
+				t.Fatalf("function %v", fn)
+			}
+		})
 	}
 }

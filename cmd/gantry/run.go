@@ -38,6 +38,7 @@ type modelFlags struct {
 	maxTokens      int
 	timeout        time.Duration
 	retries        int
+	functionCalls  bool
 }
 
 func (f *episodeFlags) register(cmd *cobra.Command, cfg *fileConfig) {
@@ -62,6 +63,7 @@ func (f *episodeFlags) register(cmd *cobra.Command, cfg *fileConfig) {
 	fl.IntVar(&f.model.maxTokens, "max-completion-tokens", cfg.int("max_completion_tokens", 512), "completion tokens per model call")
 	fl.DurationVar(&f.model.timeout, "model-timeout", cfg.duration("model_timeout", 2*time.Minute), "timeout of one model call")
 	fl.IntVar(&f.model.retries, "retries", cfg.int("retries", 4), "retries of a model call on 429, 5xx and network errors")
+	fl.BoolVar(&f.model.functionCalls, "function-calls", cfg.bool("function_calls", false), "json format: offer the tools as OpenAI function calls (the server must support tools)")
 	fl.StringVar(&f.replayFile, "replay", cfg.str("replay", ""), "MINT results file whose assistant turns the replay policy plays")
 }
 
@@ -108,7 +110,18 @@ func (f *episodeFlags) spec(stream io.Writer) (agent.ALFWorldSpec, error) {
 		if _, err := agent.NewOpenAIPolicy(cfg); err != nil {
 			return spec, err
 		}
-		spec.NewPolicy = func(*alfworld.Env) (agent.Policy, error) { return agent.NewOpenAIPolicy(cfg) }
+		functions := f.model.functionCalls && format == agent.JSON
+		spec.NewPolicy = func(env *alfworld.Env) (agent.Policy, error) {
+			cfg := cfg
+			if functions {
+				reg := tool.NewRegistry()
+				if err := alfworld.RegisterTools(reg, env); err != nil {
+					return nil, fmt.Errorf("alfworld tools: %w", err)
+				}
+				cfg.Functions = reg.Functions()
+			}
+			return agent.NewOpenAIPolicy(cfg)
+		}
 	case "replay":
 		if f.replayFile == "" {
 			return spec, fmt.Errorf("--policy replay needs --replay FILE (a MINT results.jsonl)")
@@ -169,7 +182,7 @@ valid_unseen split (embedded), the built-in expert policy, code actions, Starlar
 				if f.policy != "openai" {
 					p.message(agent.Message{Role: agent.Assistant, Content: t.Assistant})
 				}
-				p.observation(t.Observation)
+				p.observation(t.Observation, t.Budget)
 			}
 			tr, err := ep.Run(ctx)
 			if tr != nil {
@@ -349,9 +362,12 @@ func (p *printer) message(m agent.Message) {
 	fmt.Fprintln(p.w, strings.TrimRight(m.Content, "\n"))
 }
 
-func (p *printer) observation(obs string) {
+func (p *printer) observation(obs, budget string) {
 	p.obs.Fprintln(p.w, "=== observation ===")
 	fmt.Fprintln(p.w, strings.TrimRight(obs, "\n"))
+	if budget != "" {
+		p.obs.Fprintln(p.w, budget)
+	}
 }
 
 func (p *printer) summary(tr *agent.Transcript) {
