@@ -215,7 +215,11 @@ func (p *OpenAIPolicy) stream(ctx context.Context, req openai.ChatCompletionRequ
 		return Message{}, Usage{}, errEmpty
 	}
 	content := withStop(openai.ChatCompletionChoice{Message: openai.ChatCompletionMessage{Content: b.String()}, FinishReason: finish})
-	return Message{Role: Assistant, Content: withCall(content, calls)}, u, nil
+	full := withCall(content, calls)
+	if call := strings.TrimPrefix(full, content); call != "" {
+		fmt.Fprintln(p.cfg.Stream, strings.TrimLeft(call, "\n"))
+	}
+	return Message{Role: Assistant, Content: full}, u, nil
 }
 
 // retryable reports whether a failed call is worth another attempt.

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -210,8 +209,9 @@ func TestOpenAIFunctionCalls(t *testing.T) {
 			srv := httptest.NewServer(fs)
 			defer srv.Close()
 			cfg := OpenAIConfig{BaseURL: srv.URL + "/v1", Model: "m", Backoff: time.Millisecond, Functions: fns}
+			var streamed bytes.Buffer
 			if tc.stream {
-				cfg.Stream = io.Discard
+				cfg.Stream = &streamed
 			}
 			p, err := NewOpenAIPolicy(cfg)
 			if err != nil {
@@ -224,6 +224,9 @@ func TestOpenAIFunctionCalls(t *testing.T) {
 			a := ParseAction(msg.Content, JSON)
 			if a.Kind != ActExecute || a.Tool != tc.tool || a.Code != tc.code {
 				t.Fatalf("message %q parsed as %+v", msg.Content, a)
+			}
+			if tc.stream && !strings.Contains(streamed.String(), `{"tool": "goto", "args": {"receptacle": "shelf 2"}}`) {
+				t.Fatalf("the call was not shown on the stream: %q", streamed.String())
 			}
 			tools, _ := fs.last["tools"].([]any)
 			if len(tools) != 2 {
