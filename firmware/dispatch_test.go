@@ -1,0 +1,168 @@
+package firmware
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestRequestErrors(t *testing.T) {
+	tests := []struct {
+		line   string
+		code   string
+		withID bool
+	}{
+		{`not json`, CodeBadRequest, false},
+		{`[1,2]`, CodeBadRequest, false},
+		{`null`, CodeBadRequest, false},
+		{`{"action":"ping"}`, CodeBadRequest, false},
+		{`{"id":0,"action":"ping"}`, CodeBadRequest, false},
+		{`{"id":-3,"action":"ping"}`, CodeBadRequest, false},
+		{`{"id":1.5,"action":"ping"}`, CodeBadRequest, false},
+		{`{"id":"7","action":"ping"}`, CodeBadRequest, false},
+		{`{"id":7,"action":"ping"} {"id":8}`, CodeBadRequest, false},
+		{`{"id":7}`, CodeBadRequest, true},
+		{`{"id":7,"action":3}`, CodeBadRequest, true},
+		{`{"id":7,"action":"fly"}`, CodeUnknownAction, true},
+		{`{"id":7,"action":"drive","args":[]}`, CodeInvalidArgs, true},
+		{`{"id":7,"action":"drive","args":{}}`, CodeInvalidArgs, true},
+		{`{"id":7,"action":"drive","args":{"speed":"fast"}}`, CodeInvalidArgs, true},
+		{`{"id":7,"action":"drive","args":{"speed":0.1,"ms":1.5}}`, CodeInvalidArgs, true},
+		{`{"id":7,"action":"drive","args":{"speed":0.1,"wheels":2}}`, CodeInvalidArgs, true},
+		{`{"id":7,"action":"drive","args":{"speed":3}}`, CodeOutOfRange, true},
+		{`{"id":7,"action":"drive","args":{"speed":0.1,"ms":-1}}`, CodeOutOfRange, true},
+		{`{"id":7,"action":"gripper","args":{"state":"half"}}`, CodeInvalidArgs, true},
+		{`{"id":7,"action":"get","args":{"name":"colour"}}`, CodeInvalidArgs, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.line, func(t *testing.T) {
+			h := newHarness(t, Options{})
+			h.sendRaw(tt.line)
+			var m map[string]any
+			if tt.withID {
+				rs := h.replies(7)
+				if len(rs) != 1 {
+					t.Fatalf("replies for id 7: %v (anonymous: %v)", rs, h.anon)
+				}
+				m = rs[0]
+			} else {
+				if len(h.anon) != 1 {
+					t.Fatalf("anonymous replies: %v", h.anon)
+				}
+				m = h.anon[0]
+				if v, ok := m["id"]; !ok || v != nil {
+					t.Errorf("id = %v, want null", v)
+				}
+			}
+			e := m["error"].(map[string]any)
+			if m["ok"] != false || e["code"] != tt.code || e["message"] == "" {
+				t.Errorf("reply %v, want code %s", m, tt.code)
+			}
+			if h.r.Executed() != 0 {
+				t.Errorf("a bad request executed an action")
+			}
+		})
+	}
+}
+
+func TestOutOfRangeMessage(t *testing.T) {
+	h := newHarness(t, Options{})
+	h.sendRaw(`{"id":7,"action":"drive","args":{"speed":3}}`)
+	msg := h.replies(7)[0]["error"].(map[string]any)["message"]
+	if msg != "speed must be <= 1, got 3" {
+		t.Errorf("message %q", msg)
+	}
+}
+
+func TestDuplicateIDAnsweredFromCache(t *testing.T) {
+	h := newHarness(t, Options{})
+	line := `{"id":5,"action":"drive","args":{"speed":0.5,"ms":200}}`
+	h.sendRaw(line)
+	h.sendRaw(line) // while in flight: answered when it completes
+	h.clk.Advance(200 * time.Millisecond)
+	h.sendRaw(line) // after: answered at once
+	rs := h.replies(5)
+	if len(rs) != 3 {
+		t.Fatalf("%d replies, want 3", len(rs))
+	}
+	a, _ := json.Marshal(rs[0])
+	for _, r := range rs[1:] {
+		if b, _ := json.Marshal(r); string(a) != string(b) {
+			t.Errorf("replies differ: %s vs %s", a, b)
+		}
+	}
+	if h.r.Executed() != 1 {
+		t.Errorf("executed %d times, want 1", h.r.Executed())
+	}
+	if x := h.r.Pose().X; x != 0.6 {
+		t.Errorf("x = %v after one 0.1 m drive, want 0.6", x)
+	}
+	// The same id with another action still gets the remembered reply.
+	h.sendRaw(`{"id":5,"action":"ping"}`)
+	if len(h.replies(5)) != 4 || h.r.Executed() != 1 {
+		t.Error("repeated id with a different action was executed")
+	}
+}
+
+func TestCacheKeepsLast64(t *testing.T) {
+	h := newHarness(t, Options{})
+	for i := 1; i <= 100; i++ {
+		h.call("ping", nil)
+	}
+	before := h.r.Executed()
+	h.sendRaw(`{"id":37,"action":"ping"}`) // within the last 64: cached
+	if h.r.Executed() != before {
+		t.Error("id 37 (within the last 64) was executed again")
+	}
+	h.sendRaw(`{"id":36,"action":"ping"}`) // evicted: executed as new
+	if h.r.Executed() != before+1 {
+		t.Error("id 36 (evicted) was not executed")
+	}
+}
+
+func TestInternalErrorOnPanic(t *testing.T) {
+	d, err := NewDispatcher(map[string]ActionDesc{"boom": {}}, map[string]Handler{
+		"boom": func(map[string]any, func(any, error)) { panic("kaput") },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got string
+	d.Handle([]byte(`{"id":1,"action":"boom"}`), func(b []byte) { got = string(b) })
+	if !strings.Contains(got, `"code":"internal"`) || !strings.Contains(got, "kaput") {
+		t.Errorf("reply %s", got)
+	}
+	if _, err := NewDispatcher(map[string]ActionDesc{"x": {}}, nil); err == nil {
+		t.Error("missing handler accepted")
+	}
+}
+
+func FuzzParseRequest(f *testing.F) {
+	for _, s := range []string{
+		`{"id":1,"action":"ping"}`, `{"id":2,"action":"drive","args":{"speed":0.5,"ms":800}}`,
+		`{"id":1e2,"action":"x"}`, `{"id":9223372036854775808,"action":"x"}`, `{`, `{"id":1,"action":"a","args":null}`,
+		`{"id":3,"action":"get","args":{"name":"battery"}}`, "\x00", `{"id":1,"action":"a"}garbage`,
+	} {
+		f.Add([]byte(s))
+	}
+	desc := roverDescription("rover")
+	f.Fuzz(func(t *testing.T, line []byte) {
+		req, err := ParseRequest(line)
+		if err != nil {
+			if err.Code != CodeBadRequest && err.Code != CodeInvalidArgs {
+				t.Fatalf("parse error code %q", err.Code)
+			}
+			return
+		}
+		if req.ID <= 0 || req.Action == "" {
+			t.Fatalf("accepted %q as %+v", line, req)
+		}
+		if a, ok := desc.Actions[req.Action]; ok {
+			if _, verr := ValidateArgs(req.Action, a, req.Args); verr != nil &&
+				verr.Code != CodeInvalidArgs && verr.Code != CodeOutOfRange {
+				t.Fatalf("validate code %q", verr.Code)
+			}
+		}
+	})
+}

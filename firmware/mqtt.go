@@ -1,0 +1,131 @@
+package firmware
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+)
+
+// MQTTOptions configure ServeMQTT. The zero value uses prefix "gantry" and
+// client id "gantry-fw-<device>".
+type MQTTOptions struct {
+	Prefix    string // topic prefix, default "gantry"
+	ClientID  string
+	Username  string
+	Password  string
+	TLSConfig *tls.Config
+	// ConnectTimeout bounds the first connection; default 10 s.
+	ConnectTimeout time.Duration
+}
+
+// Topics returns the protocol's MQTT topics for a device under prefix.
+func Topics(prefix, device string) (req, res, evt, desc, status string) {
+	if prefix == "" {
+		prefix = "gantry"
+	}
+	base := prefix + "/" + device + "/"
+	return base + "req", base + "res", base + "evt", base + "desc", base + "status"
+}
+
+// Status payloads of the retained status topic.
+var (
+	statusOnline  = []byte(`{"state":"online"}`)
+	statusOffline = []byte(`{"state":"offline"}`)
+)
+
+// ServeMQTT connects the rover to the broker at brokerURL (tcp://,
+// ssl://, ws://) and serves requests until ctx ends. On every (re)connect
+// it publishes its description and {"state":"online"}, both retained, and
+// subscribes to its request topic; its last will, and its goodbye when ctx
+// ends, is a retained {"state":"offline"}. The idempotency cache lives as
+// long as this call, across reconnects.
+func (r *Rover) ServeMQTT(ctx context.Context, brokerURL string, opts MQTTOptions) error {
+	reqT, resT, evtT, descT, statusT := Topics(opts.Prefix, r.name)
+	desc, err := json.Marshal(r.desc)
+	if err != nil {
+		return fmt.Errorf("encode description: %w", err)
+	}
+	d := r.NewDispatcher()
+	clientID := opts.ClientID
+	if clientID == "" {
+		clientID = "gantry-fw-" + r.name
+	}
+	timeout := opts.ConnectTimeout
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	log := r.log.With("device", r.name, "broker", brokerURL)
+
+	// publish sends without waiting in the caller (paho handlers must not
+	// block); failures are logged.
+	var client mqtt.Client
+	publish := func(topic string, qos byte, retained bool, payload []byte) {
+		t := client.Publish(topic, qos, retained, payload)
+		go func() {
+			if !t.WaitTimeout(10*time.Second) || t.Error() != nil {
+				log.Warn("publish failed", "topic", topic, "err", t.Error())
+			}
+		}()
+	}
+	onReq := func(_ mqtt.Client, m mqtt.Message) {
+		p := m.Payload()
+		if len(p) >= MaxLine {
+			publish(resT, 1, false, LineTooLongReply())
+			return
+		}
+		d.Handle(append([]byte(nil), p...), func(b []byte) { publish(resT, 1, false, b) })
+	}
+	co := mqtt.NewClientOptions().
+		AddBroker(brokerURL).
+		SetClientID(clientID).
+		SetUsername(opts.Username).
+		SetPassword(opts.Password).
+		SetTLSConfig(opts.TLSConfig).
+		SetOrderMatters(false).
+		SetAutoReconnect(true).
+		SetMaxReconnectInterval(2*time.Second).
+		SetConnectTimeout(timeout).
+		SetKeepAlive(10*time.Second).
+		SetCleanSession(true).
+		SetBinaryWill(statusT, statusOffline, 1, true).
+		SetOnConnectHandler(func(c mqtt.Client) {
+			log.Info("connected")
+			publish(descT, 1, true, desc)
+			publish(statusT, 1, true, statusOnline)
+			t := c.Subscribe(reqT, 1, onReq)
+			go func() {
+				if !t.WaitTimeout(10*time.Second) || t.Error() != nil {
+					log.Warn("subscribe failed", "topic", reqT, "err", t.Error())
+				}
+			}()
+		}).
+		SetConnectionLostHandler(func(_ mqtt.Client, err error) {
+			log.Warn("connection lost", "err", err)
+		})
+	client = mqtt.NewClient(co)
+	t := client.Connect()
+	if !t.WaitTimeout(timeout) {
+		client.Disconnect(0)
+		return fmt.Errorf("connect to %s: timed out after %v", brokerURL, timeout)
+	}
+	if err := t.Error(); err != nil {
+		return fmt.Errorf("connect to %s: %w", brokerURL, err)
+	}
+	unsub := r.Subscribe(func(ev Event) {
+		if b, err := json.Marshal(ev); err == nil && client.IsConnectionOpen() {
+			client.Publish(evtT, 0, false, b) // QoS 0: nothing to wait for
+		}
+	})
+	<-ctx.Done()
+	unsub()
+	if client.IsConnectionOpen() {
+		t := client.Publish(statusT, 1, true, statusOffline)
+		t.WaitTimeout(2 * time.Second)
+	}
+	client.Disconnect(250)
+	return nil
+}
