@@ -32,6 +32,7 @@ func newRootCmd() *cobra.Command {
 	}
 	root.AddCommand(
 		newVersionCmd(),
+		newFirmwareCmd(),
 		newExecCmd(),
 		newRunCmd(),
 		newEvalCmd(),
