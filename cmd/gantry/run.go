@@ -150,6 +150,9 @@ func newRunCmd() *cobra.Command {
 valid_unseen split (embedded), the built-in expert policy, code actions, Starlark.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if cfg.err != nil {
+				return cfg.err
+			}
 			ctx := cmd.Context()
 			out := cmd.OutOrStdout()
 			var stream io.Writer
