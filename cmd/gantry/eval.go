@@ -106,16 +106,27 @@ value (formats, or policies) and reports them side by side.`,
 			}
 			total := len(jobs) * len(variants)
 			var bar *progressbar.ProgressBar
-			if !quiet {
-				bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(cmd.ErrOrStderr()),
+			errOut := cmd.ErrOrStderr()
+			tty := false
+			if f, ok := errOut.(*os.File); ok {
+				tty = isTerminal(f)
+			}
+			if !quiet && tty {
+				bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(errOut),
 					progressbar.OptionSetDescription("episodes"), progressbar.OptionShowCount(), progressbar.OptionThrottle(100_000_000))
 			}
+			lastTenth := -1
 			rep, runErr := agent.Eval(ctx, jobs, variants, agent.EvalOptions{
 				Workers:     workers,
 				Transcripts: filepath.Join(outDir, "transcripts.jsonl"),
 				Progress: func(done, total int) {
-					if bar != nil {
+					switch {
+					case bar != nil:
 						bar.Set(done)
+					case !quiet && total > 0 && done*10/total > lastTenth:
+						// Not a terminal: a plain line every tenth.
+						lastTenth = done * 10 / total
+						fmt.Fprintf(errOut, "episodes: %d/%d\n", done, total)
 					}
 				},
 			})
