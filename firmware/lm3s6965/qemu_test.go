@@ -4,6 +4,7 @@ package lm3s6965
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -127,4 +128,24 @@ func cpuTicks(t testing.TB, pid string) int {
 		s = s*10 + int(c-'0')
 	}
 	return u + s
+}
+
+// BenchmarkQEMURoundTrip measures a ping line round trip to the C firmware
+// under QEMU over its pty.
+func BenchmarkQEMURoundTrip(b *testing.B) {
+	path := boot(b, build(b))
+	f := open(b, path)
+	defer f.Close()
+	br := bufio.NewReader(f)
+	for i := 0; i < b.N+1; i++ {
+		if i == 1 {
+			b.ResetTimer()
+		}
+		if _, err := fmt.Fprintf(f, "{\"id\":%d,\"action\":\"ping\"}\n", 1000000+i); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := br.ReadString('\n'); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
