@@ -39,8 +39,8 @@ var (
 
 // ServeMQTT connects the rover to the broker at brokerURL (tcp://,
 // ssl://, ws://) and serves requests until ctx ends. On every (re)connect
-// it publishes its description and {"state":"online"}, both retained, and
-// subscribes to its request topic; its last will, and its goodbye when ctx
+// it subscribes to its request topic and, once subscribed, publishes its
+// description and {"state":"online"}, both retained; its last will, and its goodbye when ctx
 // ends, is a retained {"state":"offline"}. The idempotency cache lives as
 // long as this call, across reconnects.
 func (r *Rover) ServeMQTT(ctx context.Context, brokerURL string, opts MQTTOptions) error {
@@ -94,13 +94,15 @@ func (r *Rover) ServeMQTT(ctx context.Context, brokerURL string, opts MQTTOption
 		SetBinaryWill(statusT, statusOffline, 1, true).
 		SetOnConnectHandler(func(c mqtt.Client) {
 			log.Info("connected")
-			publish(descT, 1, true, desc)
-			publish(statusT, 1, true, statusOnline)
 			t := c.Subscribe(reqT, 1, onReq)
 			go func() {
+				// Announce only once requests can arrive: "online" means ready.
 				if !t.WaitTimeout(10*time.Second) || t.Error() != nil {
 					log.Warn("subscribe failed", "topic", reqT, "err", t.Error())
+					return
 				}
+				publish(descT, 1, true, desc)
+				publish(statusT, 1, true, statusOnline)
 			}()
 		}).
 		SetConnectionLostHandler(func(_ mqtt.Client, err error) {

@@ -50,15 +50,26 @@ func TestServeMQTT(t *testing.T) {
 	if tok := c.Subscribe("lab/+/#", 1, func(_ mqtt.Client, m mqtt.Message) { msgs <- m }); !tok.WaitTimeout(5 * time.Second) {
 		t.Fatal("subscribe timed out")
 	}
+	var seen []mqtt.Message // messages not yet matched, in arrival order
 	wait := func(topic, contains string) string {
 		t.Helper()
+		match := func(m mqtt.Message) bool {
+			return m.Topic() == topic && strings.Contains(string(m.Payload()), contains)
+		}
+		for i, m := range seen {
+			if match(m) {
+				seen = append(seen[:i], seen[i+1:]...)
+				return string(m.Payload())
+			}
+		}
 		deadline := time.After(5 * time.Second)
 		for {
 			select {
 			case m := <-msgs:
-				if m.Topic() == topic && strings.Contains(string(m.Payload()), contains) {
+				if match(m) {
 					return string(m.Payload())
 				}
+				seen = append(seen, m)
 			case <-deadline:
 				t.Fatalf("no %s message containing %s", topic, contains)
 			}
