@@ -189,21 +189,3 @@ func renderPositional(name string, args map[string]any) string {
 	}
 	return name + "(" + strings.Join(parts, ", ") + ")"
 }
-
-// inferTaskType reads the task family from a goal formula, for games whose
-// folder does not name it.
-func inferTaskType(goal string) alfworld.TaskType {
-	switch {
-	case strings.Contains(goal, "isToggled"):
-		return alfworld.Examine
-	case strings.Contains(goal, "isClean"):
-		return alfworld.Clean
-	case strings.Contains(goal, "isHot"):
-		return alfworld.Heat
-	case strings.Contains(goal, "isCool"):
-		return alfworld.Cool
-	case strings.Contains(goal, "?o2"):
-		return alfworld.PutTwo
-	}
-	return alfworld.Put
-}

@@ -68,7 +68,6 @@ type commandTable struct {
 	cmds   []command
 	byText map[string]int32
 	rank   []int32 // command -> position in sorted text order
-	gotoAt [][]int32
 	look   int32
 	inv    int32
 	help   int32

@@ -60,7 +60,6 @@ type motion struct {
 	start  simState
 	end    simState
 	reason string // why it ends: done, bump, battery
-	exact  *float64
 	timer  Timer
 	done   func(any, error)
 }
