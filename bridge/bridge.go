@@ -197,6 +197,7 @@ var ErrClosed = errors.New("bridge: session closed")
 // that died are reported in the Result; the returned error is non-nil only
 // when no worker can be started.
 func (s *Session) Exec(ctx context.Context, code string) (tool.Result, error) {
+	ctx = tool.WithCode(ctx, code)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {

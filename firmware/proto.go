@@ -108,6 +108,10 @@ type ActionDesc struct {
 	Description string           `json:"description,omitempty"`
 	Params      map[string]Param `json:"params,omitempty"`
 	Returns     *Schema          `json:"returns,omitempty"`
+	// Safe marks an action that only reads (a sensor, a query): it changes
+	// nothing in the device or the world (W3C WoT's "safe"). A gateway lets
+	// safe actions through in dry-run mode and while an emergency stop holds.
+	Safe bool `json:"safe,omitempty"`
 }
 
 // Param is the schema of one action parameter.

@@ -535,9 +535,9 @@ func roverDescription(name string) Description {
 		Title:       "Simulated rover",
 		Description: "Differential-drive rover in a 4x3 m arena: distance sensor ahead, bumper, battery, gripper. Heading in degrees, counter-clockwise, 0 = +x.",
 		Actions: map[string]ActionDesc{
-			"describe": {Description: "This description", Returns: &Schema{Type: "object"}},
-			"ping":     {Description: "Liveness check", Returns: &Schema{Type: "object", Description: "{ts: device clock ms}"}},
-			"get": {Description: "Read a property", Params: map[string]Param{
+			"describe": {Description: "This description", Safe: true, Returns: &Schema{Type: "object"}},
+			"ping":     {Description: "Liveness check", Safe: true, Returns: &Schema{Type: "object", Description: "{ts: device clock ms}"}},
+			"get": {Description: "Read a property", Safe: true, Params: map[string]Param{
 				"name": {Type: "string", Required: true, Enum: []any{"battery", "pose", "distance", "gripper", "holding", "moving", "stopped", "odometer", "bumps", "telemetry_hz", "uptime"}}},
 				Returns: &Schema{Type: "any"}},
 			"stop":  {Description: "Emergency stop: halt, cancel the action in flight, refuse motion until reset", Returns: &Schema{Type: "object"}},
@@ -551,8 +551,8 @@ func roverDescription(name string) Description {
 				"rate":    {Type: "number", Unit: "deg/s", Minimum: fp(-180), Maximum: fp(180), Description: "default 90 with degrees"},
 				"ms":      {Type: "integer", Unit: "ms", Minimum: fp(0), Maximum: fp(5000), Description: "with rate; default 500"}},
 				Returns: &Schema{Type: "object", Description: "pose after the turn"}},
-			"distance": {Description: "Distance from the front to the nearest obstacle ahead (max 4)", Returns: &Schema{Type: "number", Unit: "m"}},
-			"pose":     {Description: "Position and heading", Returns: &Schema{Type: "object", Description: "{x,y,heading}"}},
+			"distance": {Description: "Distance from the front to the nearest obstacle ahead (max 4)", Safe: true, Returns: &Schema{Type: "number", Unit: "m"}},
+			"pose":     {Description: "Position and heading", Safe: true, Returns: &Schema{Type: "object", Description: "{x,y,heading}"}},
 			"gripper": {Description: "Open or close the gripper; closing grabs an item within 0.2 m of the front", Params: map[string]Param{
 				"state": {Type: "string", Required: true, Enum: []any{"open", "close"}}},
 				Returns: &Schema{Type: "object", Description: "{state,holding}"}},

@@ -129,6 +129,7 @@ var ErrClosed = errors.New("sandbox: session closed")
 // reported in the Result; the returned error is non-nil only when the
 // session itself cannot run code.
 func (s *Session) Exec(ctx context.Context, code string) (tool.Result, error) {
+	ctx = tool.WithCode(ctx, code)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {

@@ -1,0 +1,181 @@
+package devices_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/gantry-dev/gantry/devices"
+	"github.com/gantry-dev/gantry/firmware"
+	"github.com/gantry-dev/gantry/sandbox"
+	"github.com/gantry-dev/gantry/tool"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// bench is a rover served on a real pseudo-terminal and a hub that reaches
+// it through a LineLink on the terminal side.
+type bench struct {
+	rover *firmware.Rover
+	hub   *devices.Hub
+	dev   *devices.Device
+	pty   *firmware.PTY
+	audit *bytes.Buffer
+}
+
+func newBench(t *testing.T, policy devices.Policy, opts firmware.Options) *bench {
+	t.Helper()
+	p, err := firmware.OpenPTY()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opts.Clock == nil {
+		opts.Clock = firmware.ScaledClock(20) // 20x real time
+	}
+	r := firmware.NewRover(opts)
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- r.ServeLines(ctx, p.Master) }()
+
+	audit := &bytes.Buffer{}
+	var amu sync.Mutex
+	hub := devices.NewHub(devices.HubOptions{Guard: devices.NewGuard(policy), Audit: devices.NewAudit(lockedWriter{&amu, audit})})
+	f, err := os.OpenFile(p.Path, os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := hub.NewDevice("", devices.Options{Timeout: time.Second})
+	d.Attach(devices.NewLineLink(f, d))
+	dctx, dcancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer dcancel()
+	if _, err := d.Describe(dctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := hub.Add(d); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		hub.Close()
+		cancel()
+		<-served
+		r.Close()
+		p.Close()
+	})
+	return &bench{rover: r, hub: hub, dev: d, pty: p, audit: audit}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  *bytes.Buffer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+func (b *bench) records(t *testing.T) []devices.AuditRecord {
+	t.Helper()
+	var out []devices.AuditRecord
+	for _, line := range strings.Split(strings.TrimSpace(b.audit.String()), "\n") {
+		if line == "" {
+			continue
+		}
+		var r devices.AuditRecord
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatalf("audit line %q: %v", line, err)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func TestCallThroughHub(t *testing.T) {
+	b := newBench(t, devices.OpenPolicy(), firmware.Options{})
+	if got := b.dev.Name(); got != "rover" {
+		t.Fatalf("name %q", got)
+	}
+	ctx := tool.WithSession(context.Background(), "s1")
+	ctx = tool.WithCode(ctx, "rover.drive(speed=0.5, ms=400)")
+	v, err := b.hub.Call(ctx, "rover", "drive", map[string]any{"speed": 0.5, "ms": int64(400)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, ok := v.(map[string]any)
+	if !ok || m["moved"] == nil {
+		t.Fatalf("drive result %#v", v)
+	}
+	if moved, _ := m["moved"].(float64); moved < 0.15 || moved > 0.25 {
+		t.Errorf("moved %v m, want about 0.2", m["moved"])
+	}
+	_, err = b.hub.Call(ctx, "rover", "drive", map[string]any{"speed": 3.0})
+	var de *devices.DeviceError
+	if !errors.As(err, &de) || de.Code != "out_of_range" {
+		t.Fatalf("speed 3: %v", err)
+	}
+	recs := b.records(t)
+	var outcomes []string
+	for _, r := range recs {
+		outcomes = append(outcomes, r.Outcome)
+		if r.Session != "s1" || r.CodeSHA256 != devices.CodeHash("rover.drive(speed=0.5, ms=400)") {
+			t.Errorf("record %+v: wrong session or code hash", r)
+		}
+	}
+	if got := strings.Join(outcomes, " "); got != "sent ok sent error" {
+		t.Errorf("audit outcomes %q", got)
+	}
+}
+
+func TestToolsInStarlark(t *testing.T) {
+	b := newBench(t, devices.OpenPolicy(), firmware.Options{})
+	reg := tool.NewRegistry()
+	if err := devices.RegisterTools(reg, b.hub); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"rover.drive", "rover.turn", "rover.distance", "rover.gripper", "rover.get", "rover.stop", "devices.stop"} {
+		if _, ok := reg.Lookup(name); !ok {
+			t.Errorf("no tool %s", name)
+		}
+	}
+	if _, ok := reg.Lookup("rover.reset"); ok {
+		t.Error("rover.reset is a tool; resets are for people")
+	}
+	drive, _ := reg.Lookup("rover.drive")
+	if sig := drive.Signature(); !strings.Contains(sig, "speed") || !strings.HasPrefix(strings.TrimPrefix(sig, "rover.drive("), "speed") {
+		t.Errorf("signature %q: speed should come first", sig)
+	}
+	s, err := sandbox.New(reg, sandbox.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	res, err := s.Exec(context.Background(), `
+d = rover.distance()
+n = 0
+while d > 0.6 and n < 20:
+    rover.drive(speed=0.5, ms=min(2000, int((d - 0.5) / 0.5 * 1000)))
+    d = rover.distance()
+    n += 1
+print("distance", round(d, 1))
+rover.drive(speed=2)
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(res.Stdout, "distance 0.") {
+		t.Errorf("stdout %q", res.Stdout)
+	}
+	if res.Err == nil || !strings.Contains(res.Err.Message, "speed must be <= 1") {
+		t.Errorf("want a bounds error from the tool, got %+v", res.Err)
+	}
+}

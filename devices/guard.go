@@ -1,0 +1,162 @@
+package devices
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"sync"
+
+	"golang.org/x/time/rate"
+)
+
+// ErrEStop is the cause of a call cancelled by an emergency stop.
+var ErrEStop = errors.New("emergency stop")
+
+// Guard stands between every call and every device: it applies a Policy
+// (allow-list, bounds, rate limits), holds the emergency stop, and knows
+// the calls in flight so an emergency stop can cancel them.
+type Guard struct {
+	policy Policy
+
+	mu       sync.Mutex
+	limiters map[string]*rate.Limiter
+	stopped  bool
+	reason   string
+	inflight map[int]context.CancelCauseFunc
+	next     int
+}
+
+// NewGuard returns a guard applying p.
+func NewGuard(p Policy) *Guard {
+	return &Guard{policy: p, limiters: map[string]*rate.Limiter{}, inflight: map[int]context.CancelCauseFunc{}}
+}
+
+// Policy returns the guard's policy.
+func (g *Guard) Policy() Policy { return g.policy }
+
+// DryRun reports whether actions that are not safe are answered without
+// being sent.
+func (g *Guard) DryRun() bool { return g.policy.DryRun }
+
+// Check decides whether device may be asked to run action with args. desc
+// is the device's description of the action (nil for an unknown action).
+// A refusal wraps ErrRefused and says what is allowed.
+func (g *Guard) Check(device, action string, desc *ActionDesc, args map[string]any, actions []string) error {
+	refuse := func(format string, a ...any) error {
+		return fmt.Errorf("%w by policy: %s", ErrRefused, fmt.Sprintf(format, a...))
+	}
+	safe := desc != nil && desc.Safe || action == "describe" || action == "ping" || action == "get"
+	g.mu.Lock()
+	stopped, reason := g.stopped, g.reason
+	g.mu.Unlock()
+	if stopped && !safe && action != "stop" {
+		return fmt.Errorf("%w: emergency stop engaged (%s); only sensors and queries run until a person resets it", ErrRefused, reason)
+	}
+	rules := g.policy.For(device)
+	if !rules.allows(action) {
+		return refuse("%s is not allowed on %s (allowed: %s)", action, device, rules.allowedOf(actions))
+	}
+	for name, r := range rules.Bounds[action] {
+		v, ok := args[name]
+		if !ok && desc != nil {
+			v = desc.Params[name].Default
+		}
+		f, ok := number(v)
+		if !ok {
+			continue
+		}
+		if r.Min != nil && f < *r.Min {
+			return refuse("%s must be >= %s, got %s", name, fmtNum(*r.Min), fmtNum(f))
+		}
+		if r.Max != nil && f > *r.Max {
+			return refuse("%s must be <= %s, got %s", name, fmtNum(*r.Max), fmtNum(f))
+		}
+	}
+	if action == "stop" || safe || rules.Rate <= 0 {
+		return nil
+	}
+	if !g.limiter(device, rules).Allow() {
+		return refuse("%s allows %s actions per second (burst %d); slow down, e.g. one longer action instead of many short ones",
+			device, fmtNum(rules.Rate), burst(rules))
+	}
+	return nil
+}
+
+func burst(r DevicePolicy) int {
+	if r.Burst > 0 {
+		return r.Burst
+	}
+	return int(math.Max(1, math.Ceil(r.Rate)))
+}
+
+func (g *Guard) limiter(device string, rules DevicePolicy) *rate.Limiter {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	l, ok := g.limiters[device]
+	if !ok {
+		l = rate.NewLimiter(rate.Limit(rules.Rate), burst(rules))
+		g.limiters[device] = l
+	}
+	return l
+}
+
+// track returns a context that an emergency stop cancels, and the
+// function that forgets it.
+func (g *Guard) track(ctx context.Context) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	g.mu.Lock()
+	id := g.next
+	g.next++
+	g.inflight[id] = cancel
+	g.mu.Unlock()
+	return ctx, func() {
+		g.mu.Lock()
+		delete(g.inflight, id)
+		g.mu.Unlock()
+		cancel(nil)
+	}
+}
+
+// Engage latches the emergency stop and cancels every call in flight. It
+// returns how many calls it cancelled.
+func (g *Guard) Engage(reason string) int {
+	g.mu.Lock()
+	g.stopped, g.reason = true, reason
+	cancels := make([]context.CancelCauseFunc, 0, len(g.inflight))
+	for _, c := range g.inflight {
+		cancels = append(cancels, c)
+	}
+	g.mu.Unlock()
+	for _, c := range cancels {
+		c(fmt.Errorf("%w: %s", ErrEStop, reason))
+	}
+	return len(cancels)
+}
+
+// Release clears the emergency stop.
+func (g *Guard) Release() {
+	g.mu.Lock()
+	g.stopped, g.reason = false, ""
+	g.mu.Unlock()
+}
+
+// Stopped reports whether the emergency stop is engaged, and why.
+func (g *Guard) Stopped() (bool, string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.stopped, g.reason
+}
+
+func fmtNum(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
