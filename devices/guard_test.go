@@ -1,0 +1,244 @@
+package devices_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gantry-dev/gantry/devices"
+	"github.com/gantry-dev/gantry/firmware"
+)
+
+const testPolicy = `
+audit: ""
+default:
+  allow: []
+devices:
+  rover:
+    allow: ["*"]
+    deny: [telemetry]
+    bounds:
+      drive: {speed: {min: -0.5, max: 0.5}, ms: {max: 3000}}
+    rate: 2
+    burst: 3
+`
+
+func TestGuardPolicy(t *testing.T) {
+	p, err := devices.ParsePolicy([]byte(testPolicy))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newBench(t, p, firmware.Options{})
+	ctx := context.Background()
+	tests := []struct {
+		name   string
+		action string
+		args   map[string]any
+		refuse string // substring of the refusal, "" when allowed
+	}{
+		{"denied action", "telemetry", map[string]any{"hz": 1.0}, "telemetry is not allowed on rover"},
+		{"reset needs naming", "reset", nil, "reset is not allowed"},
+		{"unknown action", "fly", nil, `rover has no action "fly"`},
+		{"policy bound", "drive", map[string]any{"speed": 0.8, "ms": int64(10)}, "speed must be <= 0.5, got 0.8"},
+		{"policy bound on a default", "drive", map[string]any{"speed": 0.1, "ms": int64(4000)}, "ms must be <= 3000, got 4000"},
+		{"within bounds", "drive", map[string]any{"speed": 0.5, "ms": int64(10)}, ""},
+		{"sensors are not rate limited", "distance", nil, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := b.hub.Call(ctx, "rover", tc.action, tc.args)
+			if tc.refuse == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.refuse) {
+				t.Fatalf("got %v, want a refusal containing %q", err, tc.refuse)
+			}
+		})
+	}
+	// Burst 3, rate 2/s: one drive was allowed above; a quick series of
+	// four more finds the bucket empty by the third.
+	var refused int
+	for i := 0; i < 4; i++ {
+		_, err := b.hub.Call(ctx, "rover", "turn", map[string]any{"degrees": 1.0})
+		if errors.Is(err, devices.ErrRefused) && strings.Contains(err.Error(), "actions per second") {
+			refused++
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if refused == 0 {
+		t.Error("rate limit never refused")
+	}
+	for i := 0; i < 30; i++ { // sensors stay unlimited
+		if _, err := b.hub.Call(ctx, "rover", "distance", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := b.hub.Call(ctx, "nosuch", "ping", nil); err == nil || !strings.Contains(err.Error(), "devices: rover") {
+		t.Errorf("unknown device: %v", err)
+	}
+	for _, r := range b.records(t) {
+		if r.Action == "telemetry" && r.Outcome != devices.OutcomeRefused {
+			t.Errorf("telemetry audited as %q", r.Outcome)
+		}
+	}
+}
+
+func TestDefaultDenies(t *testing.T) {
+	p, err := devices.ParsePolicy([]byte("devices:\n  other: {allow: ['*']}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newBench(t, p, firmware.Options{})
+	_, err = b.hub.Call(context.Background(), "rover", "drive", map[string]any{"speed": 0.1})
+	if !errors.Is(err, devices.ErrRefused) || !strings.Contains(err.Error(), "(allowed: describe, stop)") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestEmergencyStopCancelsInFlight(t *testing.T) {
+	b := newBench(t, devices.OpenPolicy(), firmware.Options{Clock: firmware.RealClock()})
+	ctx := context.Background()
+	errc := make(chan error, 1)
+	go func() {
+		_, err := b.hub.Call(ctx, "rover", "drive", map[string]any{"speed": 0.2, "ms": int64(5000)})
+		errc <- err
+	}()
+	waitMoving(t, b)
+	results := b.hub.EStop(ctx, "test")
+	if len(results) != 1 || results[0].Err != nil {
+		t.Fatalf("stop results %+v", results)
+	}
+	select {
+	case err := <-errc:
+		if !errors.Is(err, devices.ErrEStop) && !isStopped(err) {
+			t.Fatalf("in-flight drive ended with %v, want an emergency stop", err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("in-flight drive not cancelled")
+	}
+	if b.rover.Pose().X > 0.5+0.2*5 {
+		t.Error("rover drove on")
+	}
+	_, err := b.hub.Call(ctx, "rover", "drive", map[string]any{"speed": 0.2, "ms": int64(10)})
+	if !errors.Is(err, devices.ErrRefused) || !strings.Contains(err.Error(), "emergency stop engaged (test)") {
+		t.Fatalf("drive during e-stop: %v", err)
+	}
+	if _, err := b.hub.Call(ctx, "rover", "distance", nil); err != nil {
+		t.Fatalf("sensors must work during e-stop: %v", err)
+	}
+	for _, r := range b.hub.Reset(ctx) {
+		if r.Err != nil {
+			t.Fatal(r.Err)
+		}
+	}
+	if _, err := b.hub.Call(ctx, "rover", "drive", map[string]any{"speed": 0.2, "ms": int64(10)}); err != nil {
+		t.Fatalf("drive after reset: %v", err)
+	}
+}
+
+func waitMoving(t *testing.T, b *bench) {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Second)
+	for time.Now().Before(deadline) {
+		v, err := b.hub.Call(context.Background(), "rover", "get", map[string]any{"name": "moving"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v == true {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatal("rover never moved")
+}
+
+func isStopped(err error) bool {
+	var de *devices.DeviceError
+	return errors.As(err, &de) && de.Code == "stopped"
+}
+
+func TestDryRun(t *testing.T) {
+	p := devices.OpenPolicy()
+	p.DryRun = true
+	b := newBench(t, p, firmware.Options{})
+	before := b.rover.Pose()
+	v, err := b.hub.Call(context.Background(), "rover", "drive", map[string]any{"speed": 0.5, "ms": int64(1000)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := v.(map[string]any); m["dry_run"] != true || m["action"] != "drive" {
+		t.Fatalf("dry run result %#v", v)
+	}
+	if b.rover.Pose() != before {
+		t.Error("the rover moved in dry-run mode")
+	}
+	if _, err := b.hub.Call(context.Background(), "rover", "distance", nil); err != nil {
+		t.Fatalf("safe actions run in dry-run mode: %v", err)
+	}
+	recs := b.records(t)
+	if len(recs) < 2 || recs[0].Outcome != devices.OutcomeDryRun {
+		t.Errorf("audit %+v", recs)
+	}
+}
+
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
+
+func TestAuditFailureRefuses(t *testing.T) {
+	b := newBench(t, devices.OpenPolicy(), firmware.Options{})
+	hub := devices.NewHub(devices.HubOptions{Audit: devices.NewAudit(failingWriter{})})
+	d, _ := b.hub.Device("rover")
+	if err := hub.Add(d); err != nil {
+		t.Fatal(err)
+	}
+	defer hub.Remove("rover")
+	before := b.rover.Executed()
+	_, err := hub.Call(context.Background(), "rover", "drive", map[string]any{"speed": 0.1, "ms": int64(10)})
+	if !errors.Is(err, devices.ErrRefused) || !strings.Contains(err.Error(), "disk full") {
+		t.Fatalf("got %v, want a refusal naming the audit failure", err)
+	}
+	if b.rover.Executed() != before {
+		t.Error("the action ran without an audit record")
+	}
+}
+
+func TestParsePolicyErrors(t *testing.T) {
+	tests := []struct{ yaml, want string }{
+		{"devices: {rover: {rate: -1}}", "rate -1 is negative"},
+		{"devices: {rover: {allow: [drive!]}}", "not an action name"},
+		{"devices: {rover: {bounds: {drive: {speed: {min: 2, max: 1}}}}}", "min 2 > max 1"},
+		{"dry_runn: true", "field dry_runn not found"},
+		{"devices: [1, 2]", "decode"},
+	}
+	for _, tc := range tests {
+		_, err := devices.ParsePolicy([]byte(tc.yaml))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: got %v, want %q", tc.yaml, err, tc.want)
+		}
+	}
+	if _, err := devices.ParsePolicy(nil); err != nil {
+		t.Errorf("empty policy: %v", err)
+	}
+}
+
+func FuzzParsePolicy(f *testing.F) {
+	f.Add([]byte(testPolicy))
+	f.Add([]byte("dry_run: true\ndefault: {allow: ['*'], rate: 1}\n"))
+	f.Add([]byte("devices: {a: {bounds: {x: {y: {min: 1}}}}}"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p, err := devices.ParsePolicy(b)
+		if err != nil {
+			return
+		}
+		if err := p.Validate(); err != nil {
+			t.Fatalf("parsed policy fails validation: %v", err)
+		}
+	})
+}
