@@ -14,8 +14,10 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/gantry-dev/gantry/bridge"
 	"github.com/gantry-dev/gantry/devices"
 	"github.com/gantry-dev/gantry/firmware"
+	"github.com/gantry-dev/gantry/internal/testenv"
 	"github.com/gantry-dev/gantry/sandbox"
 	"github.com/gantry-dev/gantry/tool"
 )
@@ -177,5 +179,51 @@ rover.drive(speed=2)
 	}
 	if res.Err == nil || !strings.Contains(res.Err.Message, "speed must be <= 1") {
 		t.Errorf("want a bounds error from the tool, got %+v", res.Err)
+	}
+}
+
+// TestToolsInPython runs the same device tools from the Python bridge: the
+// worker's calls come back to Go and go through the hub and its guard.
+func TestToolsInPython(t *testing.T) {
+	b := newBench(t, devices.OpenPolicy(), firmware.Options{})
+	reg := tool.NewRegistry()
+	if err := devices.RegisterTools(reg, b.hub); err != nil {
+		t.Fatal(err)
+	}
+	py := testenv.Python(t)
+	s, err := bridge.New(context.Background(), reg, bridge.Options{Python: py})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := tool.WithSession(context.Background(), "py")
+	code := `
+import math
+d0 = rover.distance()
+r = rover.drive(speed=0.5, ms=400)
+print("moved", round(r["moved"], 1), "closer", round(d0 - rover.distance(), 1))
+rover.gripper(state="fly")
+`
+	res, err := s.Exec(ctx, code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(res.Stdout, "moved 0.2 closer 0.2") {
+		t.Errorf("stdout %q", res.Stdout)
+	}
+	if res.Err == nil || !strings.Contains(res.Err.Message, "state must be one of") {
+		t.Errorf("want an enum error, got %+v", res.Err)
+	}
+	var sent int
+	for _, r := range b.records(t) {
+		if r.Outcome == devices.OutcomeSent {
+			sent++
+			if r.Session != "py" || r.CodeSHA256 != devices.CodeHash(code) {
+				t.Errorf("audit record %+v lacks the session or the code's hash", r)
+			}
+		}
+	}
+	if sent != 1 {
+		t.Errorf("%d actions sent, want 1 (the drive; the bad gripper call is refused before the hub)", sent)
 	}
 }
