@@ -68,7 +68,9 @@ func RoverEpisode(ctx context.Context, id string, spec RoverSpec) (*Episode, fun
 	cleanup := func() { rt.Close() }
 	newPolicy := spec.NewPolicy
 	if newPolicy == nil {
-		newPolicy = func(*tool.Registry) (Policy, error) { return &RoverExpert{Device: spec.Device, Target: (spec.Near + spec.Far) / 2}, nil }
+		newPolicy = func(*tool.Registry) (Policy, error) {
+			return &RoverExpert{Device: spec.Device, Target: (spec.Near + spec.Far) / 2}, nil
+		}
 	}
 	pol, err := newPolicy(reg)
 	if err != nil {
