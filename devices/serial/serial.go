@@ -157,7 +157,7 @@ func (p *Port) supervise(ctx context.Context, link *devices.LineLink) {
 			return
 		}
 		p.log.Warn("serial port lost; reopening", "err", lost, "every", p.opts.RetryInterval)
-		p.dev.SetState(devices.Offline, fmt.Errorf("%w; reopening %s every %v", lost, p.path, p.opts.RetryInterval))
+		p.dev.SetState(devices.Offline, fmt.Errorf("%w; reopening every %v", lost, p.opts.RetryInterval))
 		if link = p.reopen(ctx); link == nil {
 			return
 		}
@@ -335,7 +335,7 @@ func (c *conn) Read(b []byte) (int, error) {
 			return 0, fmt.Errorf("serial %s: %w", c.path, io.ErrClosedPipe)
 		}
 		if err != nil {
-			return 0, fmt.Errorf("serial %s: read failed, the port was unplugged or its other end closed: %w", c.path, err)
+			return 0, &lostError{path: c.path, op: "read", err: err}
 		}
 	}
 }
@@ -350,7 +350,7 @@ func (c *conn) Write(b []byte) (int, error) {
 			if c.closed.Load() {
 				return total, fmt.Errorf("serial %s: write: %w", c.path, io.ErrClosedPipe)
 			}
-			return total, fmt.Errorf("serial %s: write failed, the port was unplugged or its other end closed: %w", c.path, err)
+			return total, &lostError{path: c.path, op: "write", err: err}
 		}
 		if n == 0 {
 			return total, fmt.Errorf("serial %s: write: %w", c.path, io.ErrShortWrite)
@@ -369,3 +369,21 @@ func (c *conn) Close() error {
 	}
 	return nil
 }
+
+// lostError is a port that failed under a read or a write: unplugged, or
+// the other end of a pty closed.
+type lostError struct {
+	path, op string
+	err      error
+}
+
+func (e *lostError) Error() string {
+	why := e.err.Error()
+	var pe *bugst.PortError
+	if errors.As(e.err, &pe) && pe.Code() == bugst.PortClosed {
+		why = "hung up" // the library's words, "Port has been closed", suggest we closed it
+	}
+	return fmt.Sprintf("serial %s: port unplugged or its other end closed (%s: %s)", e.path, e.op, why)
+}
+
+func (e *lostError) Unwrap() error { return e.err }

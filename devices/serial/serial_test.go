@@ -301,6 +301,11 @@ func (f *fakeDevice) write(b []byte) {
 	f.p.Master.Write(b)
 }
 
+// pad pads a JSON object with spaces before its closing brace to n bytes.
+func pad(obj string, n int) string {
+	return obj[:len(obj)-1] + strings.Repeat(" ", n-len(obj)) + "}"
+}
+
 // piece is one write of a scripted device, then a pause.
 type piece struct {
 	b     string
@@ -343,6 +348,12 @@ func TestGarbageOnTheWire(t *testing.T) {
 		{"an over-long reply to the right id is dropped", func(reply string, id int64) []piece {
 			bogus := fmt.Sprintf(`{"id":%d,"ok":true,"result":"%s"}`, id, long)
 			return []piece{{bogus[:3000], 10 * time.Millisecond}, {bogus[3000:] + "\n", 10 * time.Millisecond}, {reply + "\n", 0}}
+		}, 1, 0, 0},
+		{"a reply of exactly 4096 bytes with its newline", func(reply string, _ int64) []piece {
+			return []piece{{pad(reply, firmware.MaxLine-1) + "\n", 0}}
+		}, 0, 0, 0},
+		{"a reply one byte over the limit is dropped", func(reply string, _ int64) []piece {
+			return []piece{{pad(reply, firmware.MaxLine) + "\n", 10 * time.Millisecond}, {reply + "\n", 0}}
 		}, 1, 0, 0},
 		{"a reply with an unknown id", func(reply string, id int64) []piece {
 			return []piece{{fmt.Sprintf(`{"id":%d,"ok":true,"result":"wrong"}`+"\n", id+1000), 10 * time.Millisecond}, {reply + "\n", 0}}
