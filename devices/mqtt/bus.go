@@ -1,0 +1,522 @@
+// Package mqtt reaches gantry devices through an MQTT broker
+// (docs/protocol.md, section 7). A Bus discovers the devices that announce
+// themselves under a topic prefix and serves them through a devices.Hub;
+// StartBroker runs an embedded broker, so a setup needs nothing installed.
+package mqtt
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/gantry-dev/gantry/devices"
+	"github.com/gantry-dev/gantry/firmware"
+)
+
+// DefaultPrefix is the topic prefix devices use unless told otherwise.
+const DefaultPrefix = "gantry"
+
+// Options configure a Bus. Broker is required.
+type Options struct {
+	// Broker is the broker's URL: tcp://host:port, ssl://host:port,
+	// ws://host:port/path (also mqtt, mqtts, tls, tcps, wss).
+	Broker string
+	// Prefix is the topic prefix, default "gantry"; it may have several
+	// levels ("lab/floor1") but no wildcards.
+	Prefix string
+	// ClientID is the gateway's MQTT client id, default
+	// "gantry-gw-<random>". Two clients with one id knock each other off.
+	ClientID           string
+	Username, Password string
+	TLSConfig          *tls.Config
+	// ConnectTimeout bounds the first connection; default 10 s.
+	ConnectTimeout time.Duration
+	// Logger receives discovery and connection events; default none.
+	Logger *slog.Logger
+	// Timeout is each device call's wait for a reply beyond the duration
+	// its arguments state (devices.Options.Timeout); default 2 s. It also
+	// bounds the wait for the broker to acknowledge a request.
+	Timeout time.Duration
+}
+
+// Paho settings: reconnect quickly, notice a dead broker within seconds.
+const (
+	maxReconnectInterval = time.Second
+	keepAlive            = 10 * time.Second
+	pingTimeout          = 5 * time.Second
+	subscribeTimeout     = 10 * time.Second
+)
+
+// errWentOffline is why a device whose status topic says offline is Offline.
+var errWentOffline = errors.New("device went offline (its status says offline: it shut down, or the broker published its last will)")
+
+// Bus is one connection to an MQTT broker that keeps a hub's MQTT devices:
+// every device announcing itself under the prefix (a retained desc and
+// status) is added to the hub, follows its status topic, and goes
+// Unreachable while the broker connection is down.
+type Bus struct {
+	hub     *devices.Hub
+	opts    Options
+	log     *slog.Logger
+	client  paho.Client
+	filters map[string]byte // subscription filter -> QoS
+	done    chan struct{}   // closed by Close
+	wg      sync.WaitGroup  // goroutines waiting on subscribe tokens
+	closedA atomic.Bool     // Close was called (read on the hot path)
+
+	mu     sync.RWMutex
+	devs   map[string]*devices.Device // the devices this bus added, by name
+	status map[string]bool            // last status per device name (true: online), desc or not
+	up     bool                       // connected and subscribing
+	conns  int                        // connections made so far
+	closed bool
+}
+
+// Connect connects to the broker and starts discovering devices into hub.
+// It returns once connected; devices appear as their retained
+// announcements arrive (wait for them with Wait). The bus reconnects by
+// itself until Close.
+func Connect(ctx context.Context, hub *devices.Hub, opts Options) (*Bus, error) {
+	if hub == nil {
+		return nil, errors.New("mqtt: connect: hub is nil")
+	}
+	if err := checkBrokerURL(opts.Broker); err != nil {
+		return nil, fmt.Errorf("mqtt: connect: %w", err)
+	}
+	if opts.Prefix == "" {
+		opts.Prefix = DefaultPrefix
+	}
+	if err := checkPrefix(opts.Prefix); err != nil {
+		return nil, fmt.Errorf("mqtt: connect: %w", err)
+	}
+	if opts.ClientID == "" {
+		var rnd [6]byte
+		_, _ = rand.Read(rnd[:])
+		opts.ClientID = "gantry-gw-" + hex.EncodeToString(rnd[:])
+	}
+	if opts.ConnectTimeout <= 0 {
+		opts.ConnectTimeout = 10 * time.Second
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 2 * time.Second
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	b := &Bus{
+		hub: hub, opts: opts, log: log.With("broker", opts.Broker, "prefix", opts.Prefix),
+		done: make(chan struct{}), devs: map[string]*devices.Device{}, status: map[string]bool{},
+		filters: map[string]byte{
+			opts.Prefix + "/+/desc":   1,
+			opts.Prefix + "/+/status": 1,
+			opts.Prefix + "/+/res":    1,
+			opts.Prefix + "/+/evt":    0,
+		},
+	}
+	co := paho.NewClientOptions().
+		AddBroker(opts.Broker).
+		SetClientID(opts.ClientID).
+		SetUsername(opts.Username).
+		SetPassword(opts.Password).
+		SetTLSConfig(opts.TLSConfig).
+		SetOrderMatters(false).
+		SetCleanSession(true).
+		SetAutoReconnect(true).
+		SetMaxReconnectInterval(maxReconnectInterval).
+		SetConnectTimeout(opts.ConnectTimeout).
+		SetKeepAlive(keepAlive).
+		SetPingTimeout(pingTimeout).
+		SetOnConnectHandler(b.onConnect).
+		SetConnectionLostHandler(b.onLost)
+	b.client = paho.NewClient(co)
+
+	t := b.client.Connect()
+	timer := time.NewTimer(opts.ConnectTimeout)
+	defer timer.Stop()
+	var err error
+	select {
+	case <-t.Done():
+		if err = t.Error(); err != nil {
+			err = fmt.Errorf("mqtt: connect to %s: %w", opts.Broker, err)
+		}
+	case <-timer.C:
+		err = fmt.Errorf("mqtt: connect to %s: no answer within %v", opts.Broker, opts.ConnectTimeout)
+	case <-ctx.Done():
+		err = fmt.Errorf("mqtt: connect to %s: %w", opts.Broker, context.Cause(ctx))
+	}
+	if err != nil {
+		b.shutdown()
+		return nil, err
+	}
+	b.log.Info("connected", "client_id", opts.ClientID)
+	return b, nil
+}
+
+func checkBrokerURL(s string) error {
+	if s == "" {
+		return errors.New("no broker URL (want tcp://host:port, ssl://host:port or ws://host:port/path)")
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return fmt.Errorf("broker URL %q: %w", s, err)
+	}
+	switch u.Scheme {
+	case "tcp", "mqtt", "ssl", "tls", "mqtts", "tcps", "ws", "wss":
+	default:
+		return fmt.Errorf("broker URL %q: scheme %q is not one of tcp, ssl, ws (or mqtt, mqtts, tls, tcps, wss)", s, u.Scheme)
+	}
+	if u.Host == "" {
+		return fmt.Errorf("broker URL %q has no host:port", s)
+	}
+	return nil
+}
+
+// Wait waits until every device named is in the hub, described and online.
+func (b *Bus) Wait(ctx context.Context, names ...string) error {
+	return b.hub.Wait(ctx, names...)
+}
+
+// Close disconnects from the broker and removes the bus's devices from
+// the hub; their calls in flight fail. It is safe to call more than once.
+func (b *Bus) Close() error {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return nil
+	}
+	b.closed = true
+	b.closedA.Store(true)
+	b.mu.Unlock()
+	b.shutdown()
+
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for name, d := range b.devs {
+		b.removeLocked(name, d)
+	}
+	return nil
+}
+
+// shutdown ends the connection and waits for the bus's goroutines.
+func (b *Bus) shutdown() {
+	b.closedA.Store(true)
+	select {
+	case <-b.done:
+	default:
+		close(b.done)
+	}
+	b.client.Disconnect(250)
+	b.wg.Wait()
+}
+
+// onConnect runs on every (re)connection: it subscribes (subscriptions do
+// not survive a clean session) and, after a reconnection, makes sure no
+// device is left Online from before it: each waits for its retained status.
+func (b *Bus) onConnect(c paho.Client) {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return
+	}
+	b.conns++
+	if b.conns > 1 {
+		// The lost handler runs concurrently with the reconnection and may
+		// not have marked the devices yet.
+		b.unreachableLocked(errors.New("broker connection lost; reconnected, waiting for the device's status"))
+	}
+	b.up = true
+	b.mu.Unlock()
+	b.log.Debug("subscribing")
+	t := c.SubscribeMultiple(b.filters, b.onMessage)
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		timer := time.NewTimer(subscribeTimeout)
+		defer timer.Stop()
+		select {
+		case <-t.Done():
+			b.log.Debug("subscribed", "err", t.Error())
+			if err := t.Error(); err != nil {
+				b.log.Error("subscribe failed; devices will not be discovered until the next reconnection", "err", err)
+			}
+		case <-timer.C:
+			b.log.Error("subscribe not acknowledged", "after", subscribeTimeout)
+		case <-b.done:
+		}
+	}()
+}
+
+// onLost marks the devices Unreachable: requests in flight wait, and are
+// sent again when the device's status says online after the reconnection.
+func (b *Bus) onLost(c paho.Client, err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed || c.IsConnectionOpen() {
+		return // closing, or already reconnected (onConnect took care of it)
+	}
+	b.log.Warn("broker connection lost", "err", err)
+	b.up = false
+	b.unreachableLocked(fmt.Errorf("broker connection lost: %w", err))
+}
+
+func (b *Bus) unreachableLocked(err error) {
+	for _, d := range b.devs {
+		if st, _ := d.State(); st == devices.Online {
+			d.SetState(devices.Unreachable, err)
+		}
+	}
+}
+
+// onMessage is paho's handler for every subscription. It never blocks:
+// paho runs it on a goroutine of its own per message.
+func (b *Bus) onMessage(_ paho.Client, m paho.Message) {
+	name, kind, ok := splitTopic(b.opts.Prefix, m.Topic())
+	if !ok {
+		b.log.Debug("ignoring message on a topic that names no device", "topic", m.Topic())
+		return
+	}
+	p := m.Payload()
+	switch kind {
+	case kindRes, kindEvt:
+		b.onData(name, p)
+	case kindDesc:
+		b.onDesc(name, p)
+	case kindStatus:
+		b.onStatus(name, p)
+	}
+}
+
+// tooLong stands in for an over-long payload so that the device counts
+// it as garbage.
+var tooLong = []byte("payload too long")
+
+func (b *Bus) onData(name string, p []byte) {
+	b.mu.RLock()
+	d := b.devs[name]
+	b.mu.RUnlock()
+	if d == nil {
+		return // not a device we know (yet): nobody waits for it
+	}
+	if len(p)+1 > firmware.MaxLine {
+		b.log.Debug("dropping an over-long payload", "device", name, "bytes", len(p), "max", firmware.MaxLine-1)
+		d.Receive(tooLong)
+		return
+	}
+	d.Receive(p)
+}
+
+func (b *Bus) onDesc(name string, p []byte) {
+	if len(p) == 0 {
+		b.forget(name, "description cleared")
+		return
+	}
+	if len(p)+1 > firmware.MaxLine {
+		b.log.Warn("ignoring an over-long description", "device", name, "bytes", len(p), "max", firmware.MaxLine-1)
+		return
+	}
+	desc, err := devices.ParseDescription(p)
+	if err != nil {
+		b.log.Warn("ignoring a description", "device", name, "err", err)
+		return
+	}
+	if desc.Name != name {
+		b.log.Warn("ignoring a description published under another device's topic", "topic_device", name, "described", desc.Name)
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return
+	}
+	if d := b.devs[name]; d != nil {
+		if err := d.SetDescription(desc); err != nil {
+			b.log.Warn("ignoring a description", "device", name, "err", err)
+		}
+		return
+	}
+	d := b.hub.NewDevice(name, devices.Options{Timeout: b.opts.Timeout, Logger: b.opts.Logger})
+	if err := d.SetDescription(desc); err != nil {
+		b.log.Warn("ignoring a description", "device", name, "err", err)
+		return
+	}
+	req, _, _, _, _ := firmware.Topics(b.opts.Prefix, name)
+	d.Attach(&link{bus: b, topic: req})
+	if online, known := b.status[name]; known {
+		b.applyLocked(d, online)
+	}
+	if old, ok := b.hub.Device(name); ok {
+		b.log.Warn("replacing a device of the same name in the hub", "device", name, "old_state", stateOf(old))
+	}
+	b.devs[name] = d
+	if err := b.hub.Add(d); err != nil {
+		delete(b.devs, name)
+		b.log.Warn("cannot add device", "device", name, "err", err)
+		return
+	}
+	b.log.Info("device discovered", "device", name, "state", stateOf(d))
+}
+
+func stateOf(d *devices.Device) devices.State {
+	st, _ := d.State()
+	return st
+}
+
+func (b *Bus) onStatus(name string, p []byte) {
+	if len(p) == 0 {
+		b.forget(name, "status cleared")
+		return
+	}
+	if len(p)+1 > firmware.MaxLine {
+		b.log.Warn("ignoring an over-long status", "device", name, "bytes", len(p))
+		return
+	}
+	online, err := parseStatus(p)
+	if err != nil {
+		b.log.Warn("ignoring a status", "device", name, "err", err)
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return
+	}
+	b.status[name] = online
+	if d := b.devs[name]; d != nil {
+		b.applyLocked(d, online)
+	}
+}
+
+// applyLocked sets d's state from its status topic. While the broker
+// connection is down an online status is only remembered: the retained
+// status comes again after the reconnection.
+func (b *Bus) applyLocked(d *devices.Device, online bool) {
+	switch {
+	case !online:
+		d.SetState(devices.Offline, errWentOffline)
+	case b.up:
+		d.SetState(devices.Online, nil)
+	}
+}
+
+// forget removes a device whose retained announcement was cleared.
+func (b *Bus) forget(name, why string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.status, name)
+	if d := b.devs[name]; d != nil {
+		b.log.Info("device removed", "device", name, "why", why)
+		b.removeLocked(name, d)
+	}
+}
+
+// removeLocked takes d out of the bus and, if it is still the hub's device
+// of that name, out of the hub; either way d is closed.
+func (b *Bus) removeLocked(name string, d *devices.Device) {
+	delete(b.devs, name)
+	if cur, ok := b.hub.Device(name); ok && cur == d {
+		b.hub.Remove(name)
+		return
+	}
+	d.Close()
+}
+
+// link is a device's way out: requests published on its req topic.
+type link struct {
+	bus   *Bus
+	topic string
+}
+
+// Send publishes msg (QoS 1) and waits for the broker's acknowledgement,
+// at most the bus's Timeout and never past ctx.
+func (l *link) Send(ctx context.Context, msg []byte) error {
+	if len(msg)+1 > firmware.MaxLine {
+		return fmt.Errorf("publish to %s: request is %d bytes, the protocol allows %d", l.topic, len(msg), firmware.MaxLine-1)
+	}
+	if l.bus.closedA.Load() {
+		return fmt.Errorf("publish to %s: %w", l.topic, devices.ErrClosed)
+	}
+	t := l.bus.client.Publish(l.topic, 1, false, msg)
+	select {
+	case <-t.Done(): // the common case: no timer needed
+		return publishErr(l.topic, t)
+	default:
+	}
+	timer := time.NewTimer(l.bus.opts.Timeout)
+	defer timer.Stop()
+	select {
+	case <-t.Done():
+		return publishErr(l.topic, t)
+	case <-timer.C:
+		return fmt.Errorf("publish to %s: the broker did not acknowledge within %v; the request may still be delivered", l.topic, l.bus.opts.Timeout)
+	case <-ctx.Done():
+		return fmt.Errorf("publish to %s: %w", l.topic, context.Cause(ctx))
+	case <-l.bus.done:
+		return fmt.Errorf("publish to %s: %w", l.topic, devices.ErrClosed)
+	}
+}
+
+func publishErr(topic string, t paho.Token) error {
+	if err := t.Error(); err != nil {
+		return fmt.Errorf("publish to %s: %w", topic, err)
+	}
+	return nil
+}
+
+// Close does nothing: the bus owns the connection.
+func (l *link) Close() error { return nil }
+
+// The last topic level of each kind of message.
+const (
+	kindRes    = "res"
+	kindEvt    = "evt"
+	kindDesc   = "desc"
+	kindStatus = "status"
+)
+
+// splitTopic splits "<prefix>/<device>/<kind>" into the device's name and
+// the kind (res, evt, desc, status); ok is false for any other topic or a
+// name that is not a protocol identifier.
+func splitTopic(prefix, topic string) (name, kind string, ok bool) {
+	rest, found := strings.CutPrefix(topic, prefix)
+	if !found || len(rest) == 0 || rest[0] != '/' {
+		return "", "", false
+	}
+	name, kind, found = strings.Cut(rest[1:], "/")
+	if !found || !firmware.IsIdent(name) {
+		return "", "", false
+	}
+	switch kind {
+	case kindRes, kindEvt, kindDesc, kindStatus:
+		return name, kind, true
+	}
+	return "", "", false
+}
+
+// checkPrefix accepts a topic prefix of one or more non-empty levels with
+// no wildcards.
+func checkPrefix(p string) error {
+	if strings.ContainsAny(p, "+#\x00") {
+		return fmt.Errorf("topic prefix %q: wildcards (+ #) and NUL are not allowed", p)
+	}
+	for _, level := range strings.Split(p, "/") {
+		if level == "" {
+			return fmt.Errorf("topic prefix %q: empty level (a leading, trailing or double /)", p)
+		}
+	}
+	if strings.HasPrefix(p, "$") {
+		return fmt.Errorf("topic prefix %q: topics starting with $ are the broker's", p)
+	}
+	return nil
+}

@@ -1,0 +1,558 @@
+package mqtt_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/gantry-dev/gantry/devices"
+	"github.com/gantry-dev/gantry/devices/mqtt"
+	"github.com/gantry-dev/gantry/firmware"
+	"github.com/gantry-dev/gantry/internal/testenv"
+	"github.com/gantry-dev/gantry/tool"
+)
+
+func TestDiscovery(t *testing.T) {
+	for _, k := range brokerKinds() {
+		for _, prefix := range []string{"", "lab/floor1"} {
+			t.Run(fmt.Sprintf("%s/prefix=%q", k.name, prefix), func(t *testing.T) {
+				br := k.start(t)
+				r := serveRover(t, br.url, firmware.Options{Clock: firmware.ScaledClock(20)}, firmware.MQTTOptions{Prefix: prefix})
+				hub := devices.NewHub(devices.HubOptions{})
+				bus := connectBus(t, br.url, hub, mqtt.Options{Prefix: prefix})
+				waitDevices(t, bus, "rover")
+
+				d, _ := hub.Device("rover")
+				got, _ := json.Marshal(d.Description())
+				want, _ := json.Marshal(r.Description())
+				if string(got) != string(want) {
+					t.Errorf("description\n got %s\nwant %s", got, want)
+				}
+				if st, err := d.State(); st != devices.Online {
+					t.Errorf("state %v (%v), want online", st, err)
+				}
+
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				reg := tool.NewRegistry()
+				if err := devices.RegisterTools(reg, hub); err != nil {
+					t.Fatal(err)
+				}
+				if _, ok := reg.Lookup("rover.drive"); !ok {
+					t.Fatal("no tool rover.drive")
+				}
+				v, err := reg.Call(ctx, "rover.drive", nil, map[string]any{"speed": 0.5, "ms": int64(400)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				m, _ := v.(map[string]any)
+				if moved, _ := m["moved"].(float64); moved < 0.15 || moved > 0.25 {
+					t.Errorf("drive result %v: moved should be about 0.2 m", v)
+				}
+				if _, err := hub.Call(ctx, "rover", "ping", nil); err != nil {
+					t.Fatal(err)
+				}
+
+				events := make(chan devices.Event, 64)
+				unsub := d.Subscribe(func(e devices.Event) {
+					select {
+					case events <- e:
+					default:
+					}
+				})
+				defer unsub()
+				if _, err := hub.Call(ctx, "rover", "telemetry", map[string]any{"hz": 20.0}); err != nil {
+					t.Fatal(err)
+				}
+				for i := 0; i < 3; i++ {
+					select {
+					case e := <-events:
+						data, _ := e.Data.(map[string]any)
+						if e.Event != "telemetry" || data["pose"] == nil {
+							t.Errorf("event %+v", e)
+						}
+					case <-time.After(5 * time.Second):
+						t.Fatalf("%d telemetry events, want 3", i)
+					}
+				}
+				if _, err := hub.Call(ctx, "rover", "telemetry", map[string]any{"hz": 0.0}); err != nil {
+					t.Fatal(err)
+				}
+				if s := d.Stats(); s.Requests != 4 || s.Replies != 4 || s.Garbage != 0 || s.Events < 3 {
+					t.Errorf("stats %+v", s)
+				}
+			})
+		}
+	}
+}
+
+// A long drive is in flight when the broker dies and comes back: the rover
+// executes it once, the call ends with its result or a clear error, and the
+// bus and the rover reconnect by themselves.
+func TestBrokerRestart(t *testing.T) {
+	for _, k := range brokerKinds() {
+		t.Run(k.name, func(t *testing.T) {
+			br := k.start(t)
+			r := serveRover(t, br.url, firmware.Options{}, firmware.MQTTOptions{}) // real time
+			hub := devices.NewHub(devices.HubOptions{})
+			bus := connectBus(t, br.url, hub, mqtt.Options{Timeout: 3 * time.Second})
+			waitDevices(t, bus, "rover")
+			d, _ := hub.Device("rover")
+
+			before := r.Executed()
+			type result struct {
+				v   any
+				err error
+			}
+			done := make(chan result, 1)
+			go func() {
+				v, err := hub.Call(context.Background(), "rover", "drive", map[string]any{"speed": 0.2, "ms": int64(1500)})
+				done <- result{v, err}
+			}()
+			eventually(t, 2*time.Second, "the rover never started the drive", func() bool { return r.Executed() == before+1 })
+			br.kill()
+			eventually(t, 2*time.Second, "the device never became unreachable", func() bool { return state(d) != devices.Online })
+			br.start()
+
+			var res result
+			select {
+			case res = <-done:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the call never ended")
+			}
+			switch {
+			case res.err == nil:
+				t.Logf("the drive completed across the restart: %v", res.v)
+			case errors.Is(res.err, devices.ErrTimeout) || errors.Is(res.err, devices.ErrLost):
+				t.Logf("the drive failed with a clear error: %v", res.err)
+			default:
+				t.Errorf("the drive failed with an unclear error: %v", res.err)
+			}
+
+			waitDevices(t, bus, "rover")
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if _, err := hub.Call(ctx, "rover", "ping", nil); err != nil {
+				t.Fatalf("a call after the restart: %v", err)
+			}
+			if n := r.Executed() - before; n != 2 {
+				t.Errorf("the rover executed %d requests (drive + ping), want 2: the drive ran more than once", n)
+			}
+		})
+	}
+}
+
+// The device's process dies mid-command: its last will fails the call with
+// ErrLost long before the call's timeout.
+func TestDeviceKilled(t *testing.T) {
+	for _, k := range brokerKinds() {
+		t.Run(k.name, func(t *testing.T) {
+			br := k.start(t)
+			child := startChild(t, br.url, "kid")
+			hub := devices.NewHub(devices.HubOptions{})
+			bus := connectBus(t, br.url, hub, mqtt.Options{Timeout: 2 * time.Second})
+			waitDevices(t, bus, "kid")
+			d, _ := hub.Device("kid")
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if _, err := hub.Call(ctx, "kid", "ping", nil); err != nil {
+				t.Fatal(err)
+			}
+
+			done := make(chan error, 1)
+			go func() {
+				_, err := hub.Call(ctx, "kid", "drive", map[string]any{"speed": 0.2, "ms": int64(3000)}) // waits up to 5 s
+				done <- err
+			}()
+			eventually(t, 2*time.Second, "the drive was never sent", func() bool { return d.Stats().Requests == 2 })
+			time.Sleep(200 * time.Millisecond) // the request reaches the rover
+			killed := time.Now()
+			if err := child.Process.Kill(); err != nil {
+				t.Fatal(err)
+			}
+			var err error
+			select {
+			case err = <-done:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the call never ended")
+			}
+			took := time.Since(killed)
+			if !errors.Is(err, devices.ErrLost) {
+				t.Fatalf("err = %v, want ErrLost", err)
+			}
+			if took > 2*time.Second {
+				t.Errorf("the call failed %v after the kill; the will should end it well before its 5 s timeout", took)
+			}
+			t.Logf("failed %v after the kill: %v", took.Round(time.Millisecond), err)
+			if st, why := d.State(); st != devices.Offline {
+				t.Errorf("state %v (%v), want offline", st, why)
+			}
+			start := time.Now()
+			_, err = hub.Call(ctx, "kid", "ping", nil)
+			if !errors.Is(err, devices.ErrOffline) {
+				t.Errorf("a call to the dead device: %v, want ErrOffline", err)
+			}
+			if took := time.Since(start); took > 100*time.Millisecond {
+				t.Errorf("a call to the dead device took %v; it should fail at once", took)
+			}
+		})
+	}
+}
+
+// A device that announces itself but never answers: calls time out.
+func TestSilentDevice(t *testing.T) {
+	for _, k := range brokerKinds() {
+		t.Run(k.name, func(t *testing.T) {
+			br := k.start(t)
+			raw := rawClient(t, br.url, "mute-device")
+			publish(t, raw, "gantry/mute/desc", 1, true, describe(t, "mute"))
+			publish(t, raw, "gantry/mute/status", 1, true, []byte(`{"state":"online"}`))
+			hub := devices.NewHub(devices.HubOptions{})
+			const timeout = 300 * time.Millisecond
+			bus := connectBus(t, br.url, hub, mqtt.Options{Timeout: timeout})
+			waitDevices(t, bus, "mute")
+
+			start := time.Now()
+			_, err := hub.Call(context.Background(), "mute", "ping", nil)
+			took := time.Since(start)
+			if !errors.Is(err, devices.ErrTimeout) {
+				t.Fatalf("err = %v, want ErrTimeout", err)
+			}
+			if took < timeout || took > timeout+700*time.Millisecond {
+				t.Errorf("timed out after %v, want about %v", took, timeout)
+			}
+		})
+	}
+}
+
+// Garbage on a device's reply and event topics is counted and dropped.
+func TestGarbage(t *testing.T) {
+	huge := `{"id":1,"ok":true,"result":"` + strings.Repeat("x", 2*firmware.MaxLine) + `"}`
+	cases := []struct {
+		topic, payload string
+		garbage, stale int64
+	}{
+		{"res", "not json", 1, 0},
+		{"res", `[1,2,3]`, 1, 0},
+		{"res", `{}`, 1, 0}, // neither a reply nor an event
+		{"res", `{"id":12345,"ok":true,"result":1}`, 0, 1},
+		{"res", `{"id":null,"ok":false,"error":{"code":"bad_request","message":"?"}}`, 0, 1},
+		{"res", `{"id":"7","ok":true}`, 1, 0},
+		{"res", huge, 1, 0}, // valid JSON, but over the protocol's limit
+		{"res", "", 1, 0},
+		{"evt", "{bad", 1, 0},
+		{"evt", huge, 1, 0},
+		{"evt", "\x00\xff", 1, 0},
+	}
+	for _, k := range brokerKinds() {
+		t.Run(k.name, func(t *testing.T) {
+			br := k.start(t)
+			serveRover(t, br.url, firmware.Options{Clock: firmware.ScaledClock(20)}, firmware.MQTTOptions{})
+			hub := devices.NewHub(devices.HubOptions{})
+			bus := connectBus(t, br.url, hub, mqtt.Options{})
+			waitDevices(t, bus, "rover")
+			d, _ := hub.Device("rover")
+			raw := rawClient(t, br.url, "vandal")
+			var garbage, stale int64
+			for _, c := range cases {
+				publish(t, raw, "gantry/rover/"+c.topic, 1, false, []byte(c.payload))
+				garbage += c.garbage
+				stale += c.stale
+			}
+			publish(t, raw, "gantry/rover/status", 1, false, []byte(`{"state":"asleep"}`)) // ignored
+			publish(t, raw, "gantry/rover/status", 1, false, []byte(`nonsense`))           // ignored
+			eventually(t, 5*time.Second, "garbage not counted", func() bool {
+				s := d.Stats()
+				return s.Garbage == garbage && s.Stale == stale
+			})
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if _, err := hub.Call(ctx, "rover", "ping", nil); err != nil {
+				t.Fatalf("a call after the garbage: %v", err)
+			}
+			if s := d.Stats(); s.Garbage != garbage || s.Stale != stale || s.Replies != 1 {
+				t.Errorf("stats %+v, want garbage %d, stale %d, replies 1", s, garbage, stale)
+			}
+		})
+	}
+}
+
+// A flood of events on a device's topic does not starve its calls, and
+// leaves no goroutine behind.
+func TestEventFlood(t *testing.T) {
+	for _, k := range brokerKinds() {
+		t.Run(k.name, func(t *testing.T) {
+			ignore := goleak.IgnoreCurrent()
+			t.Cleanup(func() { goleak.VerifyNone(t, ignore) }) // runs after every other cleanup
+			br := k.start(t)
+			serveRover(t, br.url, firmware.Options{Clock: firmware.ScaledClock(20)}, firmware.MQTTOptions{})
+			hub := devices.NewHub(devices.HubOptions{})
+			bus := connectBus(t, br.url, hub, mqtt.Options{})
+			waitDevices(t, bus, "rover")
+			d, _ := hub.Device("rover")
+			var got atomic.Int64
+			defer d.Subscribe(func(e devices.Event) {
+				if e.Event == "flood" {
+					got.Add(1)
+				}
+			})()
+
+			const n = 20000
+			raw := rawClient(t, br.url, "flooder")
+			flooded := make(chan struct{})
+			go func() {
+				defer close(flooded)
+				for i := 0; i < n; i++ {
+					raw.Publish("gantry/rover/evt", 0, false, fmt.Sprintf(`{"event":"flood","ts":%d,"data":{"i":%d}}`, i, i))
+				}
+			}()
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			var slowest time.Duration
+			for i := 0; i < 30; i++ {
+				start := time.Now()
+				if _, err := hub.Call(ctx, "rover", "ping", nil); err != nil {
+					t.Fatalf("call %d during the flood: %v", i, err)
+				}
+				slowest = max(slowest, time.Since(start))
+			}
+			<-flooded
+			// Events are best effort: wait until they stop arriving.
+			last := int64(-1)
+			for got.Load() != last && got.Load() < n {
+				last = got.Load()
+				time.Sleep(200 * time.Millisecond)
+			}
+			t.Logf("%d of %d events delivered; slowest call during the flood %v", got.Load(), n, slowest)
+			if got.Load() == 0 {
+				t.Error("no event delivered")
+			}
+			if _, err := hub.Call(ctx, "rover", "ping", nil); err != nil {
+				t.Fatalf("a call after the flood: %v", err)
+			}
+		})
+	}
+}
+
+// Invalid descriptions add no device and do not replace a valid one.
+func TestInvalidDescription(t *testing.T) {
+	valid := func(name string) map[string]any {
+		var m map[string]any
+		if err := json.Unmarshal(describe(t, name), &m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	encode := func(m map[string]any) string {
+		b, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	wrongProtocol := valid("bad2")
+	wrongProtocol["protocol"] = "gantry/9"
+	tooLong := valid("bad4")
+	tooLong["description"] = strings.Repeat("long ", firmware.MaxLine/5)
+	noPing := valid("bad5")
+	delete(noPing["actions"].(map[string]any), "ping")
+	badName := valid("bad6")
+	badName["name"] = "bad 6"
+	cases := []struct{ device, payload string }{
+		{"bad1", "not json"},
+		{"bad2", encode(wrongProtocol)},
+		{"bad3", string(describe(t, "other"))}, // names another device
+		{"bad4", encode(tooLong)},
+		{"bad5", encode(noPing)},
+		{"bad6", encode(badName)},
+		{"bad7", `{"protocol":"gantry/1","name":"bad7","actions":null}`},
+		{"bad8", `null`},
+	}
+	for _, k := range brokerKinds() {
+		t.Run(k.name, func(t *testing.T) {
+			br := k.start(t)
+			raw := rawClient(t, br.url, "liar")
+			for _, c := range cases {
+				publish(t, raw, "gantry/"+c.device+"/desc", 1, true, []byte(c.payload))
+				publish(t, raw, "gantry/"+c.device+"/status", 1, true, []byte(`{"state":"online"}`))
+			}
+			publish(t, raw, "gantry/good/desc", 1, true, describe(t, "good"))
+			publish(t, raw, "gantry/good/status", 1, true, []byte(`{"state":"online"}`))
+			hub := devices.NewHub(devices.HubOptions{})
+			bus := connectBus(t, br.url, hub, mqtt.Options{})
+			waitDevices(t, bus, "good")
+			time.Sleep(200 * time.Millisecond) // the invalid ones had time to arrive
+			names := func() []string {
+				var out []string
+				for _, d := range hub.Devices() {
+					out = append(out, d.Name())
+				}
+				return out
+			}
+			if got := names(); len(got) != 1 || got[0] != "good" {
+				t.Errorf("devices %v, want [good]", got)
+			}
+			// An invalid update leaves the device as it was.
+			publish(t, raw, "gantry/good/desc", 1, false, []byte(encode(wrongProtocol)))
+			publish(t, raw, "gantry/good/desc", 1, false, []byte("{"))
+			time.Sleep(200 * time.Millisecond)
+			d, _ := hub.Device("good")
+			if desc := d.Description(); desc.Protocol != firmware.Version || desc.Name != "good" {
+				t.Errorf("description replaced by an invalid one: %+v", desc)
+			}
+			if st := state(d); st != devices.Online {
+				t.Errorf("state %v, want online", st)
+			}
+		})
+	}
+}
+
+// The status topic drives the device's state, whatever the order of the
+// retained desc and status; a cleared status removes the device.
+func TestStatusLifecycle(t *testing.T) {
+	for _, k := range brokerKinds() {
+		t.Run(k.name, func(t *testing.T) {
+			br := k.start(t)
+			hub := devices.NewHub(devices.HubOptions{})
+			bus := connectBus(t, br.url, hub, mqtt.Options{Timeout: 300 * time.Millisecond})
+			raw := rawClient(t, br.url, "puppet")
+			publish(t, raw, "gantry/fake/status", 1, true, []byte(`{"state":"online"}`)) // status before desc
+			publish(t, raw, "gantry/fake/desc", 1, true, describe(t, "fake"))
+			waitDevices(t, bus, "fake")
+			d, _ := hub.Device("fake")
+
+			publish(t, raw, "gantry/fake/status", 1, true, []byte(`{"state":"offline"}`))
+			eventually(t, 5*time.Second, "not offline", func() bool { return state(d) == devices.Offline })
+			if _, err := hub.Call(context.Background(), "fake", "ping", nil); !errors.Is(err, devices.ErrOffline) {
+				t.Errorf("call to an offline device: %v, want ErrOffline", err)
+			}
+			publish(t, raw, "gantry/fake/status", 1, true, []byte(`{"state":"online","since":12}`))
+			eventually(t, 5*time.Second, "not online again", func() bool { return state(d) == devices.Online })
+
+			publish(t, raw, "gantry/fake/status", 1, true, nil) // cleared: the device is gone
+			eventually(t, 5*time.Second, "not removed", func() bool { _, ok := hub.Device("fake"); return !ok })
+			if st, _ := d.State(); st != devices.Offline {
+				t.Errorf("removed device is %v, want offline", st)
+			}
+
+			publish(t, raw, "gantry/fake/desc", 1, true, describe(t, "fake")) // back
+			publish(t, raw, "gantry/fake/status", 1, true, []byte(`{"state":"online"}`))
+			waitDevices(t, bus, "fake")
+			publish(t, raw, "gantry/fake/desc", 1, true, nil) // a cleared description removes it too
+			eventually(t, 5*time.Second, "not removed", func() bool { _, ok := hub.Device("fake"); return !ok })
+		})
+	}
+}
+
+func TestClose(t *testing.T) {
+	br := startEmbedded(t)
+	serveRover(t, br.url, firmware.Options{Clock: firmware.ScaledClock(20)}, firmware.MQTTOptions{})
+	hub := devices.NewHub(devices.HubOptions{})
+	bus := connectBus(t, br.url, hub, mqtt.Options{})
+	waitDevices(t, bus, "rover")
+	d, _ := hub.Device("rover")
+	if err := bus.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := hub.Device("rover"); ok {
+		t.Error("the bus's device is still in the hub after Close")
+	}
+	if _, err := d.Call(context.Background(), "ping", nil); !errors.Is(err, devices.ErrClosed) {
+		t.Errorf("call after Close: %v, want ErrClosed", err)
+	}
+	if err := bus.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+}
+
+func TestConnectErrors(t *testing.T) {
+	hub := devices.NewHub(devices.HubOptions{})
+	nobody := fmt.Sprintf("tcp://127.0.0.1:%d", testenv.FreePort(t))
+	cases := []struct {
+		name string
+		hub  *devices.Hub
+		opts mqtt.Options
+		want string
+	}{
+		{"nil hub", nil, mqtt.Options{Broker: nobody}, "hub is nil"},
+		{"no broker", hub, mqtt.Options{}, "no broker URL"},
+		{"bad scheme", hub, mqtt.Options{Broker: "http://127.0.0.1:1883"}, `scheme "http"`},
+		{"no host", hub, mqtt.Options{Broker: "tcp://"}, "no host"},
+		{"unparsable", hub, mqtt.Options{Broker: "tcp://[::1"}, "broker URL"},
+		{"wildcard prefix", hub, mqtt.Options{Broker: nobody, Prefix: "lab/+"}, "wildcards"},
+		{"empty level", hub, mqtt.Options{Broker: nobody, Prefix: "lab//x"}, "empty level"},
+		{"trailing slash", hub, mqtt.Options{Broker: nobody, Prefix: "lab/"}, "empty level"},
+		{"sys prefix", hub, mqtt.Options{Broker: nobody, Prefix: "$SYS"}, "broker's"},
+		{"nobody listening", hub, mqtt.Options{Broker: nobody, ConnectTimeout: 3 * time.Second}, "connect to " + nobody},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			bus, err := mqtt.Connect(context.Background(), c.hub, c.opts)
+			if err == nil {
+				bus.Close()
+				t.Fatal("no error")
+			}
+			if !strings.Contains(err.Error(), c.want) {
+				t.Errorf("error %q does not say %q", err, c.want)
+			}
+		})
+	}
+}
+
+func TestStartBroker(t *testing.T) {
+	t.Run("errors", func(t *testing.T) {
+		busy, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer busy.Close()
+		for _, c := range []struct{ addr, want string }{
+			{"", "no address"},
+			{"localhost", "missing port"},
+			{busy.Addr().String(), "listen on"},
+		} {
+			if b, err := mqtt.StartBroker(context.Background(), c.addr, nil); err == nil {
+				b.Close()
+				t.Errorf("StartBroker(%q): no error", c.addr)
+			} else if !strings.Contains(err.Error(), c.want) {
+				t.Errorf("StartBroker(%q): %q does not say %q", c.addr, err, c.want)
+			}
+		}
+	})
+	t.Run("url", func(t *testing.T) {
+		b, err := mqtt.StartBroker(context.Background(), "0.0.0.0:0", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer b.Close()
+		if !strings.HasPrefix(b.URL(), "tcp://127.0.0.1:") || strings.HasSuffix(b.URL(), ":0") {
+			t.Errorf("URL %q", b.URL())
+		}
+	})
+	t.Run("ctx ends", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		b, err := mqtt.StartBroker(ctx, "127.0.0.1:0", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+		// Not by dialling: mochi races with itself (a WaitGroup) when a
+		// client connects while it closes.
+		eventually(t, 2*time.Second, "the port is still taken after ctx ended", func() bool {
+			l, err := net.Listen("tcp", b.Addr())
+			if err == nil {
+				l.Close()
+			}
+			return err == nil
+		})
+		b.Close() // harmless after ctx closed it
+	})
+}

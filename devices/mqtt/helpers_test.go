@@ -1,0 +1,314 @@
+package mqtt_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+	"go.uber.org/goleak"
+
+	"github.com/gantry-dev/gantry/devices"
+	"github.com/gantry-dev/gantry/devices/mqtt"
+	"github.com/gantry-dev/gantry/firmware"
+	"github.com/gantry-dev/gantry/internal/testenv"
+)
+
+// The helper process: the test binary re-executed with childBroker set
+// runs a rover on MQTT until it is killed (TestDeviceKilled).
+const (
+	childBroker = "GANTRY_MQTT_TEST_CHILD_BROKER"
+	childName   = "GANTRY_MQTT_TEST_CHILD_NAME"
+)
+
+func TestMain(m *testing.M) {
+	if url := os.Getenv(childBroker); url != "" {
+		os.Exit(runChild(url, os.Getenv(childName)))
+	}
+	goleak.VerifyTestMain(m)
+}
+
+func runChild(url, name string) int {
+	r := firmware.NewRover(firmware.Options{Name: name})
+	defer r.Close()
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	if err := r.ServeMQTT(ctx, url, firmware.MQTTOptions{ConnectTimeout: 5 * time.Second}); err != nil {
+		fmt.Fprintln(os.Stderr, "child rover:", err)
+		return 1
+	}
+	return 0
+}
+
+// startChild runs a rover named name in a child process.
+func startChild(t *testing.T, url, name string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childBroker+"="+url, childName+"="+name)
+	var out lockedBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start child rover: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if t.Failed() && out.Len() > 0 {
+			t.Logf("child rover output:\n%s", out.String())
+		}
+	})
+	return cmd
+}
+
+// testBroker is a running broker that a test can kill and start again on
+// the same address.
+type testBroker struct {
+	url   string
+	kill  func() // stop abruptly (SIGKILL for mosquitto)
+	start func() // start again on the same port
+}
+
+type brokerKind struct {
+	name  string
+	start func(testing.TB) *testBroker
+}
+
+func brokerKinds() []brokerKind {
+	return []brokerKind{{"mosquitto", startMosquitto}, {"embedded", startEmbedded}}
+}
+
+// startMosquitto runs mosquitto on a free loopback port (skipped, or
+// failed under GANTRY_TEST_STRICT=1, when mosquitto is not installed).
+func startMosquitto(t testing.TB) *testBroker {
+	t.Helper()
+	path := testenv.LookPath(t, "mosquitto")
+	port := testenv.FreePort(t)
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	conf := filepath.Join(t.TempDir(), "mosquitto.conf")
+	cfg := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\nset_tcp_nodelay true\nlog_dest stderr\n", port)
+	if err := os.WriteFile(conf, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu   sync.Mutex
+		cmd  *exec.Cmd
+		logs lockedBuffer
+	)
+	tb := &testBroker{url: "tcp://" + addr}
+	tb.start = func() {
+		t.Helper()
+		c := exec.Command(path, "-c", conf)
+		c.Stdout, c.Stderr = &logs, &logs
+		if err := c.Start(); err != nil {
+			t.Fatalf("start mosquitto: %v", err)
+		}
+		mu.Lock()
+		cmd = c
+		mu.Unlock()
+		waitListening(t, addr)
+	}
+	tb.kill = func() {
+		mu.Lock()
+		c := cmd
+		cmd = nil
+		mu.Unlock()
+		if c != nil {
+			_ = c.Process.Signal(syscall.SIGKILL)
+			_ = c.Wait()
+		}
+	}
+	t.Cleanup(func() {
+		tb.kill()
+		if t.Failed() {
+			t.Logf("mosquitto log:\n%s", logs.String())
+		}
+	})
+	tb.start()
+	return tb
+}
+
+// startEmbedded runs the embedded broker on a free loopback port.
+func startEmbedded(t testing.TB) *testBroker {
+	t.Helper()
+	var mu sync.Mutex
+	b, err := mqtt.StartBroker(context.Background(), "127.0.0.1:0", testLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := b.Addr()
+	tb := &testBroker{url: b.URL()}
+	tb.kill = func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if b != nil {
+			b.Close()
+			b = nil
+		}
+	}
+	tb.start = func() {
+		t.Helper()
+		nb, err := mqtt.StartBroker(context.Background(), addr, testLogger())
+		if err != nil {
+			t.Fatalf("restart embedded broker: %v", err)
+		}
+		mu.Lock()
+		b = nb
+		mu.Unlock()
+	}
+	t.Cleanup(tb.kill)
+	return tb
+}
+
+func waitListening(t testing.TB, addr string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("broker not listening on %s: %v", addr, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// testLogger logs to stderr when GANTRY_TEST_LOG is set (debug with
+// GANTRY_TEST_LOG=debug), else nowhere.
+func testLogger() *slog.Logger {
+	switch os.Getenv("GANTRY_TEST_LOG") {
+	case "":
+		return nil
+	case "debug":
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, nil))
+}
+
+// serveRover serves a rover on the broker until the test ends.
+func serveRover(t testing.TB, url string, opts firmware.Options, mo firmware.MQTTOptions) *firmware.Rover {
+	t.Helper()
+	r := firmware.NewRover(opts)
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- r.ServeMQTT(ctx, url, mo) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-errc; err != nil {
+			t.Errorf("rover %s: ServeMQTT: %v", r.Name(), err)
+		}
+		r.Close()
+	})
+	return r
+}
+
+// connectBus connects a bus for hub, closed when the test ends.
+func connectBus(t testing.TB, url string, hub *devices.Hub, opts mqtt.Options) *mqtt.Bus {
+	t.Helper()
+	opts.Broker = url
+	if opts.Logger == nil {
+		opts.Logger = testLogger()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	bus, err := mqtt.Connect(ctx, hub, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { bus.Close() })
+	return bus
+}
+
+func waitDevices(t testing.TB, bus *mqtt.Bus, names ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := bus.Wait(ctx, names...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// rawClient is a bare paho client, disconnected when the test ends.
+func rawClient(t testing.TB, url, id string) paho.Client {
+	t.Helper()
+	c := paho.NewClient(paho.NewClientOptions().AddBroker(url).SetClientID(id).
+		SetOrderMatters(false).SetCleanSession(true).SetAutoReconnect(false))
+	if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("raw client %s: connect: %v", id, tok.Error())
+	}
+	t.Cleanup(func() { c.Disconnect(100) })
+	return c
+}
+
+func publish(t testing.TB, c paho.Client, topic string, qos byte, retained bool, payload []byte) {
+	t.Helper()
+	if tok := c.Publish(topic, qos, retained, payload); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("publish to %s: %v", topic, tok.Error())
+	}
+}
+
+// describe returns the JSON description of a rover named name.
+func describe(t testing.TB, name string) []byte {
+	t.Helper()
+	r := firmware.NewRover(firmware.Options{Name: name})
+	defer r.Close()
+	b, err := json.Marshal(r.Description())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// eventually polls cond until it holds or timeout passes.
+func eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("after %v: %s", timeout, what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func state(d *devices.Device) devices.State {
+	st, _ := d.State()
+	return st
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func (l *lockedBuffer) Len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Len()
+}
