@@ -60,6 +60,16 @@ func ToolList(reg *tool.Registry, format Format) string {
 		i++
 		var b strings.Builder
 		fmt.Fprintf(&b, "[%d] %s\n%s", i, t.Signature(), t.Doc)
+		// Units, bounds and allowed values (device tools have them; MINT's
+		// ALFWorld tools do not, so their listing stays verbatim).
+		for _, p := range t.Params {
+			if c := p.Constraints(); c != "" {
+				if p.Doc != "" {
+					c = p.Doc + "; " + c
+				}
+				fmt.Fprintf(&b, "\n  %s: %s", p.Name, c)
+			}
+		}
 		switch {
 		case format == JSON:
 			fmt.Fprintf(&b, "\nFor example: {\"tool\": %q, \"args\": {%s}}", t.Name, jsonArgsExample(t))

@@ -80,8 +80,16 @@ func Tools(h *Hub, d *Device) ([]tool.Tool, error) {
 		if a.Returns != nil {
 			t.Returns = toolType(a.Returns.Type)
 			t.ReturnDoc = a.Returns.Description
-			if a.Returns.Unit != "" {
-				t.ReturnDoc = joinDoc(t.ReturnDoc, "in "+a.Returns.Unit)
+			switch {
+			case a.Returns.Unit != "" && t.ReturnDoc == "":
+				t.ReturnDoc = "a " + a.Returns.Type + " in " + a.Returns.Unit
+			case a.Returns.Unit != "":
+				t.ReturnDoc += ", in " + a.Returns.Unit
+			}
+			if t.ReturnDoc != "" {
+				// Prompts list a tool as signature and doc: say what comes back.
+				t.Doc = joinDoc(t.Doc, "returns "+t.ReturnDoc)
+				t.ReturnDoc = ""
 			}
 		}
 		names := sortedKeys(a.Params)

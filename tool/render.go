@@ -65,6 +65,20 @@ func (t *Tool) Help() string {
 }
 
 func paramExtras(p Param) string {
+	c := p.Constraints()
+	if c == "" {
+		return ""
+	}
+	sep := " "
+	if p.Doc == "" {
+		sep = ""
+	}
+	return sep + "(" + c + ")"
+}
+
+// Constraints describes p's unit, bounds and allowed values, e.g.
+// "unit m/s; -1.0 to 1.0"; it is empty when p has none.
+func (p Param) Constraints() string {
 	var parts []string
 	if p.Unit != "" {
 		parts = append(parts, "unit "+p.Unit)
@@ -80,14 +94,7 @@ func paramExtras(p Param) string {
 	if len(p.Enum) > 0 {
 		parts = append(parts, "one of "+quoteList(p.Enum))
 	}
-	if len(parts) == 0 {
-		return ""
-	}
-	sep := " "
-	if p.Doc == "" {
-		sep = ""
-	}
-	return sep + "(" + strings.Join(parts, "; ") + ")"
+	return strings.Join(parts, "; ")
 }
 
 // PromptDocs renders every tool's Help, in registration order, separated by

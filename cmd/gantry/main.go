@@ -38,6 +38,7 @@ func newRootCmd() *cobra.Command {
 		newEvalCmd(),
 		newReplayCmd(),
 		newSceneCmd(),
+		newDevicesCmd(),
 	)
 	return root
 }

@@ -98,15 +98,7 @@ func (f *episodeFlags) spec(stream io.Writer) (agent.ALFWorldSpec, error) {
 			return &agent.ExpertPolicy{Env: env, Format: format}, nil
 		}
 	case "openai":
-		key := os.Getenv("OPENAI_API_KEY")
-		if k := os.Getenv("GANTRY_API_KEY"); k != "" {
-			key = k
-		}
-		cfg := agent.OpenAIConfig{BaseURL: f.model.baseURL, APIKey: key, Model: f.model.model, Temperature: f.model.temperature,
-			MaxTokens: f.model.maxTokens, Timeout: f.model.timeout, Retries: f.model.retries, Stream: stream}
-		if format == agent.Code {
-			cfg.Stop = []string{"</execute>"}
-		}
+		cfg := f.openAIConfig(format, stream)
 		if _, err := agent.NewOpenAIPolicy(cfg); err != nil {
 			return spec, err
 		}
@@ -132,6 +124,20 @@ func (f *episodeFlags) spec(stream io.Writer) (agent.ALFWorldSpec, error) {
 	return spec, nil
 }
 
+// openAIConfig is the model configuration the flags say.
+func (f *episodeFlags) openAIConfig(format agent.Format, stream io.Writer) agent.OpenAIConfig {
+	key := os.Getenv("OPENAI_API_KEY")
+	if k := os.Getenv("GANTRY_API_KEY"); k != "" {
+		key = k
+	}
+	cfg := agent.OpenAIConfig{BaseURL: f.model.baseURL, APIKey: key, Model: f.model.model, Temperature: f.model.temperature,
+		MaxTokens: f.model.maxTokens, Timeout: f.model.timeout, Retries: f.model.retries, Stream: stream}
+	if format == agent.Code {
+		cfg.Stop = []string{"</execute>"}
+	}
+	return cfg
+}
+
 func newRunCmd() *cobra.Command {
 	var (
 		f          episodeFlags
@@ -141,13 +147,19 @@ func newRunCmd() *cobra.Command {
 		seed       int64
 		transcript string
 		configPath string
+		env        string
+		rf         roverFlags
 	)
 	cfg := loadConfigFromArgs(os.Args)
 	cmd := &cobra.Command{
 		Use:   "run",
-		Short: "Run one ALFWorld episode and print the conversation",
-		Long: `run plays one ALFWorld episode. With no flags: the first game of the
-valid_unseen split (embedded), the built-in expert policy, code actions, Starlark.`,
+		Short: "Run one episode (ALFWorld, or a rover over MQTT) and print the conversation",
+		Long: `run plays one episode. With no flags: the first ALFWorld game of the
+valid_unseen split (embedded), the built-in expert policy, code actions, Starlark.
+
+With --env rover: a device task on a rover reached over MQTT through the guard.
+Without --broker, gantry starts an embedded broker and a simulated rover (the
+reference firmware) on it, so this too runs with no setup.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if cfg.err != nil {
@@ -158,6 +170,13 @@ valid_unseen split (embedded), the built-in expert policy, code actions, Starlar
 			var stream io.Writer
 			if f.policy == "openai" {
 				stream = out
+			}
+			switch env {
+			case "alfworld":
+			case "rover":
+				return runRover(ctx, out, &f, &rf, stream, transcript)
+			default:
+				return fmt.Errorf("unknown --env %q (alfworld or rover)", env)
 			}
 			spec, err := f.spec(stream)
 			if err != nil {
@@ -213,6 +232,8 @@ valid_unseen split (embedded), the built-in expert policy, code actions, Starlar
 	fl.StringVar(&taskType, "task-type", cfg.str("task_type", ""), "draw a game of this task type (put, clean, heat, cool, examine, puttwo)")
 	fl.Int64Var(&seed, "seed", 0, "draw the game with this seed (0: the first game)")
 	fl.StringVar(&transcript, "transcript", "", "append the episode's transcript (JSON) to this file")
+	fl.StringVar(&env, "env", cfg.str("env", "alfworld"), "environment: alfworld, or rover (a device task over MQTT)")
+	rf.register(fl, cfg)
 	return cmd
 }
 

@@ -1,0 +1,176 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// simBroker starts the embedded broker with simulated rovers for a test.
+func simBroker(t *testing.T, names ...string) string {
+	t.Helper()
+	sim, err := startSimulation(context.Background(), "127.0.0.1:0", 20, slog.New(slog.DiscardHandler), names...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sim.Close)
+	return sim.broker.URL()
+}
+
+func TestDevicesCLI(t *testing.T) {
+	url := simBroker(t, "rover", "scout")
+	audit := filepath.Join(t.TempDir(), "audit.jsonl")
+	dev := func(args ...string) (string, error) {
+		return runCLI(t, "", append([]string{"devices", "--broker", url, "--audit", audit}, args...)...)
+	}
+	tests := []struct {
+		name    string
+		args    []string
+		want    []string // substrings of the output
+		wantErr string
+	}{
+		{"list", []string{"list"}, []string{"rover   online", "scout   online", "describe distance drive"}, ""},
+		{"describe", []string{"describe", "rover"}, []string{"rover.drive(speed: float, ms: int = 500) -> dict", "speed: negative backs up (unit m/s; -1.0 to 1.0)", "battery: number [%]", "bump: Bumper hit"}, ""},
+		{"describe json", []string{"describe", "--json", "scout"}, []string{`"protocol": "gantry/1"`, `"name": "scout"`}, ""},
+		{"call", []string{"call", "rover", "drive", "speed=0.5", "ms=200"}, []string{`"moved":0.1`, `"reason":"done"`}, ""},
+		{"call json args", []string{"call", "rover", "get", "--args", `{"name":"odometer"}`}, []string{"0.1"}, ""},
+		{"bounds checked before sending", []string{"call", "rover", "drive", "speed=3"}, nil, "speed must be <= 1.0, got 3"},
+		{"unknown device", []string{"--discover", "300ms", "call", "nosuch", "ping"}, nil, "waiting for devices nosuch"},
+		{"bad pair", []string{"call", "rover", "drive", "speed"}, nil, `argument "speed": want name=value`},
+		{"stop", []string{"stop", "--reason", "test"}, []string{`rover: {"cancelled":false`, `scout: {"cancelled":false`}, ""},
+		{"latched", []string{"call", "rover", "drive", "speed=0.1"}, nil, "stopped: emergency stop is latched"},
+		{"reset one", []string{"reset", "rover"}, []string{`rover: {"stopped":false}`}, ""},
+		{"moves again", []string{"call", "rover", "turn", "degrees=10"}, []string{`"heading":10`}, ""},
+		{"scout still latched", []string{"call", "scout", "turn", "degrees=10"}, nil, "latched"},
+		{"dry run", []string{"--dry-run", "call", "scout", "turn", "degrees=10"}, []string{`"dry_run":true`}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := dev(tc.args...)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("got %v (output %q), want an error containing %q", err, out, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+	data, err := os.ReadFile(audit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var outcomes, stops []string
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		var rec struct{ Device, Action, Outcome, Session string }
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("audit line %q: %v", line, err)
+		}
+		if !strings.HasPrefix(rec.Session, "cli:") {
+			t.Errorf("session %q", rec.Session)
+		}
+		switch rec.Action {
+		case "drive", "turn":
+			outcomes = append(outcomes, rec.Device+"."+rec.Action+":"+rec.Outcome)
+		case "stop":
+			stops = append(stops, rec.Device+":"+rec.Outcome)
+		}
+	}
+	want := []string{"rover.drive:sent", "rover.drive:ok", "rover.drive:sent", "rover.drive:error",
+		"rover.turn:sent", "rover.turn:ok", "scout.turn:sent", "scout.turn:error", "scout.turn:dry_run"}
+	if !reflect.DeepEqual(outcomes, want) {
+		t.Errorf("audit outcomes\n got %v\nwant %v", outcomes, want)
+	}
+	// The two stops run at once: compare them as a set.
+	sort.Strings(stops)
+	if want := []string{"rover:ok", "rover:sent", "scout:ok", "scout:sent"}; !reflect.DeepEqual(stops, want) {
+		t.Errorf("audit of the stops: got %v, want %v", stops, want)
+	}
+}
+
+func TestDevicesPolicyFile(t *testing.T) {
+	url := simBroker(t, "rover")
+	policy := filepath.Join(t.TempDir(), "policy.yaml")
+	if err := os.WriteFile(policy, []byte("devices:\n  rover:\n    allow: [drive, distance]\n    bounds: {drive: {speed: {max: 0.2}}}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	base := []string{"devices", "--broker", url, "--policy", policy}
+	if _, err := runCLI(t, "", append(base, "call", "rover", "drive", "speed=0.5")...); err == nil || !strings.Contains(err.Error(), "speed must be <= 0.2, got 0.5") {
+		t.Errorf("policy bound: %v", err)
+	}
+	if _, err := runCLI(t, "", append(base, "call", "rover", "turn", "degrees=5")...); err == nil || !strings.Contains(err.Error(), "turn is not allowed on rover (allowed: describe, distance, drive, stop)") {
+		t.Errorf("allow-list: %v", err)
+	}
+	if out, err := runCLI(t, "", append(base, "call", "rover", "drive", "speed=0.2", "ms=50")...); err != nil {
+		t.Errorf("allowed drive: %v %s", err, out)
+	}
+	if _, err := runCLI(t, "", "devices", "list"); err == nil || !strings.Contains(err.Error(), "--broker") {
+		t.Errorf("no transport: %v", err)
+	}
+}
+
+func TestRunRover(t *testing.T) {
+	out, err := runCLI(t, "", "run", "--env", "rover", "--sim-speed", "20")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for _, w := range []string{"embedded broker tcp://127.0.0.1:", "rover.drive(speed: float, ms: int = 500) -> dict", "final distance 0.3", "Your answer is correct.", "WON"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("output lacks %q:\n%s", w, out)
+		}
+	}
+}
+
+func TestParseCallArgs(t *testing.T) {
+	tests := []struct {
+		pairs []string
+		js    string
+		want  map[string]any
+	}{
+		{[]string{"speed=0.3", "ms=800"}, "", map[string]any{"speed": 0.3, "ms": int64(800)}},
+		{[]string{"state=open", "flag=true", "x=null"}, "", map[string]any{"state": "open", "flag": true, "x": nil}},
+		{[]string{"list=[1,2]", "text=a=b"}, "", map[string]any{"list": []any{int64(1), int64(2)}, "text": "a=b"}},
+		{[]string{"ms=5"}, `{"speed":1,"ms":1}`, map[string]any{"speed": int64(1), "ms": int64(5)}},
+		{[]string{"s=1 2"}, "", map[string]any{"s": "1 2"}},
+	}
+	for _, tc := range tests {
+		got, err := parseCallArgs(tc.pairs, tc.js)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%v %q: got %#v, want %#v", tc.pairs, tc.js, got, tc.want)
+		}
+	}
+	if _, err := parseCallArgs(nil, "{"); err == nil {
+		t.Error("bad --args accepted")
+	}
+}
+
+func FuzzParseCallArgs(f *testing.F) {
+	f.Add("speed=0.3", `{"a":1}`)
+	f.Add("x=[1,{\"b\":2}]", "")
+	f.Add("=", "null")
+	f.Fuzz(func(t *testing.T, pair, js string) {
+		args, err := parseCallArgs([]string{pair}, js)
+		if err != nil {
+			return
+		}
+		if _, err := json.Marshal(args); err != nil {
+			t.Fatalf("arguments %#v do not encode: %v", args, err)
+		}
+	})
+}

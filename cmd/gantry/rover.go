@@ -1,0 +1,181 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/gantry-dev/gantry/agent"
+	dmqtt "github.com/gantry-dev/gantry/devices/mqtt"
+	"github.com/gantry-dev/gantry/firmware"
+	"github.com/gantry-dev/gantry/tool"
+)
+
+// roverFlags are run's flags for --env rover.
+type roverFlags struct {
+	dev    deviceFlags
+	device string
+	speed  float64
+}
+
+func (r *roverFlags) register(fl *pflag.FlagSet, cfg *fileConfig) {
+	fl.StringVar(&r.dev.broker, "broker", cfg.str("broker", os.Getenv("GANTRY_BROKER")), "--env rover: MQTT broker URL (default: an embedded broker with a simulated rover)")
+	fl.StringVar(&r.device, "device", cfg.str("device", "rover"), "--env rover: the rover's device name")
+	fl.Float64Var(&r.speed, "sim-speed", cfg.float("sim_speed", 4), "--env rover: clock speed-up of the simulated rover")
+	fl.StringVar(&r.dev.policy, "device-policy", cfg.str("device_policy", ""), "--env rover: YAML policy file for the guard")
+	fl.StringVar(&r.dev.audit, "audit", cfg.str("audit", ""), "--env rover: append an audit record of every device action to this JSONL file")
+	fl.BoolVar(&r.dev.dryRun, "dry-run", cfg.bool("dry_run", false), "--env rover: answer device actions that are not safe without sending them")
+	r.dev.prefix = "gantry"
+	r.dev.discover = 10 * time.Second
+	r.dev.timeout = 2 * time.Second
+}
+
+// simulation is an embedded broker with simulated rovers on it.
+type simulation struct {
+	broker *dmqtt.Broker
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	rovers []*firmware.Rover
+}
+
+// startSimulation starts an embedded broker on listen and serves a
+// simulated rover for each name on it.
+func startSimulation(ctx context.Context, listen string, speed float64, log *slog.Logger, names ...string) (*simulation, error) {
+	b, err := dmqtt.StartBroker(ctx, listen, log)
+	if err != nil {
+		return nil, fmt.Errorf("embedded broker: %w", err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	s := &simulation{broker: b, cancel: cancel}
+	for _, name := range names {
+		r := firmware.NewRover(firmware.Options{Name: name, Clock: firmware.ScaledClock(speed), Logger: log})
+		s.rovers = append(s.rovers, r)
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			if err := r.ServeMQTT(ctx, b.URL(), firmware.MQTTOptions{}); err != nil {
+				log.Error("simulated rover", "device", name, "err", err)
+			}
+		}()
+	}
+	return s, nil
+}
+
+func (s *simulation) Close() {
+	s.cancel()
+	s.wg.Wait()
+	for _, r := range s.rovers {
+		r.Close()
+	}
+	s.broker.Close()
+}
+
+// runRover plays one rover episode and prints it.
+func runRover(ctx context.Context, out io.Writer, f *episodeFlags, rf *roverFlags, stream io.Writer, transcript string) error {
+	format, err := agent.ParseFormat(f.format)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	dev := rf.dev
+	if dev.broker == "" {
+		sim, err := startSimulation(ctx, "127.0.0.1:0", rf.speed, log, rf.device)
+		if err != nil {
+			return err
+		}
+		defer sim.Close()
+		dev.broker = sim.broker.URL()
+		fmt.Fprintf(out, "embedded broker %s, simulated rover %q (clock x%g)\n\n", dev.broker, rf.device, rf.speed)
+	}
+	g, err := dev.connect(ctx, log, rf.device)
+	if err != nil {
+		return err
+	}
+	defer g.Close()
+	spec := agent.RoverSpec{
+		Config: agent.Config{Format: format, MaxTurns: f.turns, MaxProposals: f.proposals, MaxTokens: f.maxTokens,
+			WallTime: f.wallTime, StuckAfter: f.stuck, BudgetLine: true},
+		Hub: g.hub, Device: rf.device, PolicyName: f.policy, Runtime: f.rt.Name,
+	}
+	rt := f.rt
+	spec.NewRuntime = func(ctx context.Context, reg *tool.Registry) (agent.Runtime, error) {
+		return newRuntime(ctx, rt, reg)
+	}
+	switch f.policy {
+	case "expert":
+	case "openai":
+		cfg := f.openAIConfig(format, stream)
+		spec.NewPolicy = func(*tool.Registry) (agent.Policy, error) { return agent.NewOpenAIPolicy(cfg) }
+	default:
+		return fmt.Errorf("--env rover plays the expert or openai policy, not %q", f.policy)
+	}
+	id := "rover-" + time.Now().UTC().Format("20060102T150405")
+	ctx = tool.WithSession(ctx, id)
+	ep, cleanup, err := agent.RoverEpisode(ctx, id, spec)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	p := newPrinter(out)
+	p.message(agent.Message{Role: agent.User, Content: ep.Prompt})
+	ep.OnTurn = func(t agent.Turn) {
+		if f.policy != "openai" {
+			p.message(agent.Message{Role: agent.Assistant, Content: t.Assistant})
+		}
+		p.observation(t.Observation, t.Budget)
+	}
+	tr, err := ep.Run(ctx)
+	if tr != nil {
+		p.summary(tr)
+		if transcript != "" {
+			if werr := writeJSONL(transcript, tr); werr != nil {
+				return werr
+			}
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if !tr.Success {
+		return &exitError{code: 2}
+	}
+	return nil
+}
+
+func newBrokerCmd() *cobra.Command {
+	var listen string
+	var rovers []string
+	var speed float64
+	cmd := &cobra.Command{
+		Use:   "broker [--listen ADDR] [--rover NAME ...]",
+		Short: "Run gantry's embedded MQTT broker, optionally with simulated rovers on it",
+		Long: `broker runs the embedded MQTT broker (no setup, anonymous clients allowed: keep
+it on loopback) until interrupted, and serves a simulated rover for each --rover.
+
+  gantry devices broker --rover rover
+  gantry devices --broker tcp://127.0.0.1:1883 list`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+			sim, err := startSimulation(cmd.Context(), listen, speed, log, rovers...)
+			if err != nil {
+				return err
+			}
+			defer sim.Close()
+			fmt.Fprintf(cmd.OutOrStdout(), "broker %s; simulated rovers: %v\n", sim.broker.URL(), rovers)
+			<-cmd.Context().Done()
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:1883", "address to listen on")
+	cmd.Flags().StringSliceVar(&rovers, "rover", nil, "serve a simulated rover of this name (repeatable)")
+	cmd.Flags().Float64Var(&speed, "sim-speed", 1, "clock speed-up of the simulated rovers")
+	return cmd
+}
