@@ -2,52 +2,21 @@ package agent
 
 import (
 	"context"
-	"os"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/gantry-dev/gantry/devices"
 	"github.com/gantry-dev/gantry/firmware"
+	"github.com/gantry-dev/gantry/internal/devtest"
 )
 
 // roverHub serves a simulated rover on a real pseudo-terminal and returns
 // a hub that reaches it.
 func roverHub(t *testing.T, opts firmware.Options) (*devices.Hub, *firmware.Rover) {
 	t.Helper()
-	p, err := firmware.OpenPTY()
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts.Clock = firmware.ScaledClock(20)
-	r := firmware.NewRover(opts)
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- r.ServeLines(ctx, p.Master) }()
 	hub := devices.NewHub(devices.HubOptions{})
-	f, err := os.OpenFile(p.Path, os.O_RDWR|syscall.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := hub.NewDevice("", devices.Options{})
-	d.Attach(devices.NewLineLink(f, d))
-	dctx, dcancel := context.WithTimeout(ctx, 5*time.Second)
-	defer dcancel()
-	if _, err := d.Describe(dctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := hub.Add(d); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		hub.Close()
-		cancel()
-		<-served
-		r.Close()
-		p.Close()
-	})
-	return hub, r
+	t.Cleanup(func() { hub.Close() })
+	return hub, devtest.PTYRover(t, hub, opts)
 }
 
 func TestRoverEpisodeExpert(t *testing.T) {

@@ -5,18 +5,16 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"os"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
-	"time"
 
 	"go.uber.org/goleak"
 
 	"github.com/gantry-dev/gantry/bridge"
 	"github.com/gantry-dev/gantry/devices"
 	"github.com/gantry-dev/gantry/firmware"
+	"github.com/gantry-dev/gantry/internal/devtest"
 	"github.com/gantry-dev/gantry/internal/testenv"
 	"github.com/gantry-dev/gantry/sandbox"
 	"github.com/gantry-dev/gantry/tool"
@@ -30,49 +28,18 @@ type bench struct {
 	rover *firmware.Rover
 	hub   *devices.Hub
 	dev   *devices.Device
-	pty   *firmware.PTY
 	audit *bytes.Buffer
 }
 
 func newBench(t *testing.T, policy devices.Policy, opts firmware.Options) *bench {
 	t.Helper()
-	p, err := firmware.OpenPTY()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if opts.Clock == nil {
-		opts.Clock = firmware.ScaledClock(20) // 20x real time
-	}
-	r := firmware.NewRover(opts)
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- r.ServeLines(ctx, p.Master) }()
-
 	audit := &bytes.Buffer{}
 	var amu sync.Mutex
 	hub := devices.NewHub(devices.HubOptions{Guard: devices.NewGuard(policy), Audit: devices.NewAudit(lockedWriter{&amu, audit})})
-	f, err := os.OpenFile(p.Path, os.O_RDWR|syscall.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := hub.NewDevice("", devices.Options{Timeout: time.Second})
-	d.Attach(devices.NewLineLink(f, d))
-	dctx, dcancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer dcancel()
-	if _, err := d.Describe(dctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := hub.Add(d); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		hub.Close()
-		cancel()
-		<-served
-		r.Close()
-		p.Close()
-	})
-	return &bench{rover: r, hub: hub, dev: d, pty: p, audit: audit}
+	t.Cleanup(func() { hub.Close() })
+	r := devtest.PTYRover(t, hub, opts)
+	d, _ := hub.Device(r.Name())
+	return &bench{rover: r, hub: hub, dev: d, audit: audit}
 }
 
 type lockedWriter struct {

@@ -123,30 +123,7 @@ func runRover(ctx context.Context, out io.Writer, f *episodeFlags, rf *roverFlag
 		return err
 	}
 	defer cleanup()
-	p := newPrinter(out)
-	p.message(agent.Message{Role: agent.User, Content: ep.Prompt})
-	ep.OnTurn = func(t agent.Turn) {
-		if f.policy != "openai" {
-			p.message(agent.Message{Role: agent.Assistant, Content: t.Assistant})
-		}
-		p.observation(t.Observation, t.Budget)
-	}
-	tr, err := ep.Run(ctx)
-	if tr != nil {
-		p.summary(tr)
-		if transcript != "" {
-			if werr := writeJSONL(transcript, tr); werr != nil {
-				return werr
-			}
-		}
-	}
-	if err != nil {
-		return err
-	}
-	if !tr.Success {
-		return &exitError{code: 2}
-	}
-	return nil
+	return playEpisode(ctx, out, ep, f.policy == "openai", transcript)
 }
 
 func newBrokerCmd() *cobra.Command {

@@ -198,30 +198,7 @@ reference firmware) on it, so this too runs with no setup.`,
 				return err
 			}
 			defer cleanup()
-			p := newPrinter(out)
-			p.message(agent.Message{Role: agent.User, Content: ep.Prompt})
-			ep.OnTurn = func(t agent.Turn) {
-				if f.policy != "openai" {
-					p.message(agent.Message{Role: agent.Assistant, Content: t.Assistant})
-				}
-				p.observation(t.Observation, t.Budget)
-			}
-			tr, err := ep.Run(ctx)
-			if tr != nil {
-				p.summary(tr)
-				if transcript != "" {
-					if werr := writeJSONL(transcript, tr); werr != nil {
-						return werr
-					}
-				}
-			}
-			if err != nil {
-				return err
-			}
-			if !tr.Success {
-				return &exitError{code: 2}
-			}
-			return nil
+			return playEpisode(ctx, out, ep, f.policy == "openai", transcript)
 		},
 	}
 	f.register(cmd, cfg)
@@ -235,6 +212,36 @@ reference firmware) on it, so this too runs with no setup.`,
 	fl.StringVar(&env, "env", cfg.str("env", "alfworld"), "environment: alfworld, or rover (a device task over MQTT)")
 	rf.register(fl, cfg)
 	return cmd
+}
+
+// playEpisode runs ep, printing the conversation as it goes (streamed
+// says the policy already prints the assistant's tokens), and appends the
+// transcript to a file when one is named. A lost episode exits with 2.
+func playEpisode(ctx context.Context, out io.Writer, ep *agent.Episode, streamed bool, transcript string) error {
+	p := newPrinter(out)
+	p.message(agent.Message{Role: agent.User, Content: ep.Prompt})
+	ep.OnTurn = func(t agent.Turn) {
+		if !streamed {
+			p.message(agent.Message{Role: agent.Assistant, Content: t.Assistant})
+		}
+		p.observation(t.Observation, t.Budget)
+	}
+	tr, err := ep.Run(ctx)
+	if tr != nil {
+		p.summary(tr)
+		if transcript != "" {
+			if werr := writeJSONL(transcript, tr); werr != nil {
+				return werr
+			}
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if !tr.Success {
+		return &exitError{code: 2}
+	}
+	return nil
 }
 
 // pickGame chooses the game of a run.
