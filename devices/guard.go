@@ -42,9 +42,10 @@ func (g *Guard) Policy() Policy { return g.policy }
 func (g *Guard) DryRun() bool { return g.policy.DryRun }
 
 // Check decides whether device may be asked to run action with args. desc
-// is the device's description of the action (nil for an unknown action).
-// A refusal wraps ErrRefused and says what is allowed.
-func (g *Guard) Check(device, action string, desc *ActionDesc, args map[string]any, actions []string) error {
+// is the device's description of the action (nil for an unknown action);
+// actions lists the device's actions, for refusals that say what is
+// allowed. A refusal wraps ErrRefused.
+func (g *Guard) Check(device, action string, desc *ActionDesc, args map[string]any, actions func() []string) error {
 	refuse := func(format string, a ...any) error {
 		return fmt.Errorf("%w by policy: %s", ErrRefused, fmt.Sprintf(format, a...))
 	}
@@ -57,7 +58,7 @@ func (g *Guard) Check(device, action string, desc *ActionDesc, args map[string]a
 	}
 	rules := g.policy.For(device)
 	if !rules.allows(action) {
-		return refuse("%s is not allowed on %s (allowed: %s)", action, device, rules.allowedOf(actions))
+		return refuse("%s is not allowed on %s (allowed: %s)", action, device, rules.allowedOf(actions()))
 	}
 	for name, r := range rules.Bounds[action] {
 		v, ok := args[name]

@@ -180,9 +180,12 @@ func (h *Hub) CallRaw(ctx context.Context, device, action string, args map[strin
 // guard's checks but not the audit log.
 func (h *Hub) call(ctx context.Context, device, action string, args map[string]any, privileged bool) (json.RawMessage, error) {
 	start := time.Now()
-	caller := tool.CallerOf(ctx)
-	rec := AuditRecord{Time: start.UTC(), Session: caller.Session, Device: device, Action: action, Args: args,
-		CodeSHA256: CodeHash(caller.Code)}
+	var rec AuditRecord
+	if h.audit != nil {
+		caller := tool.CallerOf(ctx)
+		rec = AuditRecord{Time: start.UTC(), Session: caller.Session, Device: device, Action: action, Args: args,
+			CodeSHA256: CodeHash(caller.Code)}
+	}
 	finish := func(outcome string, result json.RawMessage, err error) {
 		if h.audit == nil {
 			return
@@ -204,14 +207,18 @@ func (h *Hub) call(ctx context.Context, device, action string, args map[string]a
 		return nil, err
 	}
 	var ad *ActionDesc
-	var actions []string
-	if desc := d.Description(); desc != nil {
+	desc := d.Description()
+	actions := func() []string {
+		if desc == nil {
+			return nil
+		}
+		return sortedKeys(desc.Actions)
+	}
+	if desc != nil {
 		if a, ok := desc.Actions[action]; ok {
 			ad = &a
-		}
-		actions = sortedKeys(desc.Actions)
-		if ad == nil {
-			err := fmt.Errorf("%s.%s: %s has no action %q (actions: %s)", device, action, device, action, strings.Join(actions, ", "))
+		} else {
+			err := fmt.Errorf("%s.%s: %s has no action %q (actions: %s)", device, action, device, action, strings.Join(actions(), ", "))
 			finish(OutcomeRefused, nil, err)
 			return nil, err
 		}
