@@ -65,6 +65,11 @@ var errWentOffline = errors.New("device went offline (its status says offline: i
 // every device announcing itself under the prefix (a retained desc and
 // status) is added to the hub, follows its status topic, and goes
 // Unreachable while the broker connection is down.
+//
+// Messages are handled concurrently, as they arrive: events may reach
+// subscribers out of order (each carries the device's ts), and two status
+// messages of one device arriving within microseconds of each other may
+// be applied in either order.
 type Bus struct {
 	hub     *devices.Hub
 	opts    Options
@@ -74,6 +79,10 @@ type Bus struct {
 	done    chan struct{}   // closed by Close
 	wg      sync.WaitGroup  // goroutines waiting on subscribe tokens
 	closedA atomic.Bool     // Close was called (read on the hot path)
+	// sendMu is held for reading while a request is handed to paho, and
+	// taken by Close before it disconnects: a publish racing with
+	// Disconnect can block in paho for 30 s.
+	sendMu sync.RWMutex
 
 	mu     sync.RWMutex
 	devs   map[string]*devices.Device // the devices this bus added, by name
@@ -212,6 +221,8 @@ func (b *Bus) Close() error {
 // shutdown ends the connection and waits for the bus's goroutines.
 func (b *Bus) shutdown() {
 	b.closedA.Store(true)
+	b.sendMu.Lock() // wait for publishes under way; later ones see closedA
+	b.sendMu.Unlock()
 	select {
 	case <-b.done:
 	default:
@@ -444,10 +455,13 @@ func (l *link) Send(ctx context.Context, msg []byte) error {
 	if len(msg)+1 > firmware.MaxLine {
 		return fmt.Errorf("publish to %s: request is %d bytes, the protocol allows %d", l.topic, len(msg), firmware.MaxLine-1)
 	}
+	l.bus.sendMu.RLock()
 	if l.bus.closedA.Load() {
+		l.bus.sendMu.RUnlock()
 		return fmt.Errorf("publish to %s: %w", l.topic, devices.ErrClosed)
 	}
 	t := l.bus.client.Publish(l.topic, 1, false, msg)
+	l.bus.sendMu.RUnlock()
 	select {
 	case <-t.Done(): // the common case: no timer needed
 		return publishErr(l.topic, t)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	paho "github.com/eclipse/paho.mqtt.golang"
 	"go.uber.org/goleak"
 
 	"github.com/gantry-dev/gantry/devices"
@@ -555,4 +556,74 @@ func TestStartBroker(t *testing.T) {
 		})
 		b.Close() // harmless after ctx closed it
 	})
+}
+
+// The gateway's own connection to the broker is cut while a request is in
+// flight and unanswered: after the reconnection the request is sent again
+// with the same id (by the core when the retained status brings the device
+// back Online, or by paho if the broker's acknowledgement was cut off), and
+// its answer completes the call.
+func TestGatewayReconnect(t *testing.T) {
+	for _, k := range brokerKinds() {
+		t.Run(k.name, func(t *testing.T) {
+			br := k.start(t)
+			dev := rawClient(t, br.url, "slow-device")
+			reqs := make(chan []byte, 16)
+			if tok := dev.Subscribe("gantry/slow/req", 1, func(_ paho.Client, m paho.Message) {
+				reqs <- m.Payload()
+			}); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+				t.Fatalf("subscribe: %v", tok.Error())
+			}
+			publish(t, dev, "gantry/slow/desc", 1, true, describe(t, "slow"))
+			publish(t, dev, "gantry/slow/status", 1, true, []byte(`{"state":"online"}`))
+			wire := newCutter(t, br.url)
+			hub := devices.NewHub(devices.HubOptions{})
+			bus := connectBus(t, wire.url(), hub, mqtt.Options{Timeout: 5 * time.Second})
+			waitDevices(t, bus, "slow")
+			d, _ := hub.Device("slow")
+
+			type result struct {
+				v   any
+				err error
+			}
+			done := make(chan result, 1)
+			go func() {
+				v, err := hub.Call(context.Background(), "slow", "get", map[string]any{"name": "battery"})
+				done <- result{v, err}
+			}()
+			var first []byte
+			select {
+			case first = <-reqs:
+			case <-time.After(5 * time.Second):
+				t.Fatal("the request never reached the device")
+			}
+
+			wire.cut(200 * time.Millisecond)
+			var again []byte
+			select {
+			case again = <-reqs:
+			case <-time.After(5 * time.Second):
+				t.Fatalf("the request was not sent again after the reconnection (device %v)", state(d))
+			}
+			if string(again) != string(first) {
+				t.Errorf("resent %s, first sent %s: want the same request, same id", again, first)
+			}
+			var req firmware.Request
+			if err := json.Unmarshal(again, &req); err != nil {
+				t.Fatal(err)
+			}
+			publish(t, dev, "gantry/slow/res", 1, false, fmt.Appendf(nil, `{"id":%d,"ok":true,"result":42.5}`, req.ID))
+			select {
+			case r := <-done:
+				if r.err != nil || r.v != 42.5 {
+					t.Errorf("call = %v, %v; want 42.5", r.v, r.err)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("the call never ended")
+			}
+			// paho may have resent the request itself (its acknowledgement
+			// was cut off), ahead of the retained status.
+			eventually(t, 5*time.Second, "the device is not online again", func() bool { return state(d) == devices.Online })
+		})
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -311,4 +313,84 @@ func (l *lockedBuffer) Len() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.Len()
+}
+
+// cutter is a TCP proxy in front of a broker whose connections a test can
+// cut, like a network outage.
+type cutter struct {
+	ln     net.Listener
+	target string
+	wg     sync.WaitGroup
+
+	mu    sync.Mutex
+	conns map[net.Conn]bool
+	until time.Time // connections are refused until then
+}
+
+// newCutter proxies to the broker at url (tcp://host:port) until the test ends.
+func newCutter(t testing.TB, url string) *cutter {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &cutter{ln: ln, target: strings.TrimPrefix(url, "tcp://"), conns: map[net.Conn]bool{}}
+	c.wg.Add(1)
+	go c.serve()
+	t.Cleanup(func() {
+		ln.Close()
+		c.cut(0)
+		c.wg.Wait()
+	})
+	return c
+}
+
+func (c *cutter) url() string { return "tcp://" + c.ln.Addr().String() }
+
+func (c *cutter) serve() {
+	defer c.wg.Done()
+	for {
+		down, err := c.ln.Accept()
+		if err != nil {
+			return
+		}
+		c.mu.Lock()
+		refuse := time.Now().Before(c.until)
+		c.mu.Unlock()
+		if refuse {
+			down.Close()
+			continue
+		}
+		up, err := net.Dial("tcp", c.target)
+		if err != nil {
+			down.Close()
+			continue
+		}
+		c.mu.Lock()
+		c.conns[down], c.conns[up] = true, true
+		c.mu.Unlock()
+		pipe := func(dst, src net.Conn) {
+			defer c.wg.Done()
+			_, _ = io.Copy(dst, src)
+			dst.Close()
+			src.Close()
+			c.mu.Lock()
+			delete(c.conns, dst)
+			delete(c.conns, src)
+			c.mu.Unlock()
+		}
+		c.wg.Add(2)
+		go pipe(up, down)
+		go pipe(down, up)
+	}
+}
+
+// cut closes every proxied connection and refuses new ones for down.
+func (c *cutter) cut(down time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.until = time.Now().Add(down)
+	for conn := range c.conns {
+		conn.Close()
+	}
 }
