@@ -343,7 +343,10 @@ func (d *Device) Call(ctx context.Context, action string, args map[string]any) (
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
 	d.requests.Add(1)
-	if err := link.Send(ctx, msg); err != nil {
+	sctx, cancel := context.WithTimeout(ctx, wait) // a send never outlasts the call
+	err = link.Send(sctx, msg)
+	cancel()
+	if err != nil {
 		return nil, fmt.Errorf("%s.%s: send: %w", name, action, err)
 	}
 	select {
