@@ -61,15 +61,51 @@ func (r *Rover) ServeMQTT(ctx context.Context, brokerURL string, opts MQTTOption
 	log := r.log.With("device", r.name, "broker", brokerURL)
 
 	// publish sends without waiting in the caller (paho handlers must not
-	// block); failures are logged.
+	// block); one goroutine watches the acknowledgements and logs failures.
+	type pending struct {
+		topic string
+		tok   mqtt.Token
+	}
+	acks := make(chan pending, 1024)
+	stop := make(chan struct{})
+	watchDone := make(chan struct{})
+	defer func() { close(stop); <-watchDone }()
+	go func() {
+		defer close(watchDone)
+		timer := time.NewTimer(time.Hour)
+		defer timer.Stop()
+		for {
+			select {
+			case p := <-acks:
+				timer.Reset(10 * time.Second)
+				select {
+				case <-p.tok.Done():
+					if err := p.tok.Error(); err != nil {
+						log.Warn("publish failed", "topic", p.topic, "err", err)
+					}
+				case <-timer.C:
+					log.Warn("publish not acknowledged", "topic", p.topic)
+				case <-stop:
+					return
+				}
+				if !timer.Stop() {
+					select {
+					case <-timer.C:
+					default:
+					}
+				}
+			case <-stop:
+				return
+			}
+		}
+	}()
 	var client mqtt.Client
 	publish := func(topic string, qos byte, retained bool, payload []byte) {
 		t := client.Publish(topic, qos, retained, payload)
-		go func() {
-			if !t.WaitTimeout(10*time.Second) || t.Error() != nil {
-				log.Warn("publish failed", "topic", topic, "err", t.Error())
-			}
-		}()
+		select {
+		case acks <- pending{topic, t}:
+		default: // the watcher is behind: do not block, do not watch
+		}
 	}
 	onReq := func(_ mqtt.Client, m mqtt.Message) {
 		p := m.Payload()
