@@ -95,11 +95,18 @@ func brokerKinds() []brokerKind {
 // failed under GANTRY_TEST_STRICT=1, when mosquitto is not installed).
 func startMosquitto(t testing.TB) *testBroker {
 	t.Helper()
+	return startMosquittoConf(t, "tcp", "allow_anonymous true\n")
+}
+
+// startMosquittoConf starts mosquitto with extra configuration lines for
+// its listener; scheme is the broker URL's (tcp, ssl).
+func startMosquittoConf(t testing.TB, scheme, extra string) *testBroker {
+	t.Helper()
 	path := testenv.LookPath(t, "mosquitto")
 	port := testenv.FreePort(t)
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	conf := filepath.Join(t.TempDir(), "mosquitto.conf")
-	cfg := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\nset_tcp_nodelay true\nlog_dest stderr\n", port)
+	cfg := fmt.Sprintf("listener %d 127.0.0.1\n%spersistence false\nset_tcp_nodelay true\nlog_dest stderr\n", port, extra)
 	if err := os.WriteFile(conf, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +115,7 @@ func startMosquitto(t testing.TB) *testBroker {
 		cmd  *exec.Cmd
 		logs lockedBuffer
 	)
-	tb := &testBroker{url: "tcp://" + addr}
+	tb := &testBroker{url: scheme + "://" + addr}
 	tb.start = func() {
 		t.Helper()
 		c := exec.Command(path, "-c", conf)
