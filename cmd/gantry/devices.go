@@ -230,16 +230,24 @@ guard and audit log that agents go through.
 		return tool.WithSession(ctx, "cli:"+user)
 	}
 
-	list := &cobra.Command{
-		Use:   "list",
-		Short: "List the devices with their state and actions",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			g, err := f.connect(cmd.Context(), logger())
+	// withGateway runs a command with a gateway that waits for the devices
+	// named in its arguments.
+	withGateway := func(run func(cmd *cobra.Command, g *gateway, args []string) error) func(*cobra.Command, []string) error {
+		return func(cmd *cobra.Command, args []string) error {
+			g, err := f.connect(cmd.Context(), logger(), args...)
 			if err != nil {
 				return err
 			}
 			defer g.Close()
+			return run(cmd, g, args)
+		}
+	}
+
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List the devices with their state and actions",
+		Args:  cobra.NoArgs,
+		RunE: withGateway(func(cmd *cobra.Command, g *gateway, args []string) error {
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "DEVICE\tSTATE\tTITLE\tACTIONS")
 			for _, d := range g.hub.Devices() {
@@ -257,7 +265,7 @@ guard and audit log that agents go through.
 				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", d.Name(), st, title, actions)
 			}
 			return w.Flush()
-		},
+		}),
 	}
 
 	var asJSON bool
@@ -265,12 +273,7 @@ guard and audit log that agents go through.
 		Use:   "describe DEVICE",
 		Short: "Show a device's description: its tools with parameters, units and bounds",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			g, err := f.connect(cmd.Context(), logger(), args[0])
-			if err != nil {
-				return err
-			}
-			defer g.Close()
+		RunE: withGateway(func(cmd *cobra.Command, g *gateway, args []string) error {
 			d, _ := g.hub.Device(args[0])
 			out := cmd.OutOrStdout()
 			if asJSON {
@@ -309,7 +312,7 @@ guard and audit log that agents go through.
 				}
 			}
 			return nil
-		},
+		}),
 	}
 	describe.Flags().BoolVar(&asJSON, "json", false, "print the raw description")
 
@@ -363,45 +366,30 @@ they parse as JSON, else strings) or one JSON object with --args.
 	stop := &cobra.Command{
 		Use:   "stop [DEVICE ...]",
 		Short: "Emergency stop: halt every device (or those named) now; motion stays refused until reset",
-		RunE: func(cmd *cobra.Command, args []string) error {
-			g, err := f.connect(cmd.Context(), logger(), args...)
-			if err != nil {
-				return err
-			}
-			defer g.Close()
+		RunE: withGateway(func(cmd *cobra.Command, g *gateway, args []string) error {
 			return broadcast(cmd.Context(), cmd.OutOrStdout(), g.hub, args, func(ctx context.Context) []devices.StopResult {
 				return g.hub.EStop(session(ctx), reason)
 			})
-		},
+		}),
 	}
 	stop.Flags().StringVar(&reason, "reason", "gantry devices stop", "why, for the audit log")
 
 	reset := &cobra.Command{
 		Use:   "reset [DEVICE ...]",
 		Short: "Clear the emergency stop of every device (or those named)",
-		RunE: func(cmd *cobra.Command, args []string) error {
-			g, err := f.connect(cmd.Context(), logger(), args...)
-			if err != nil {
-				return err
-			}
-			defer g.Close()
+		RunE: withGateway(func(cmd *cobra.Command, g *gateway, args []string) error {
 			return broadcast(cmd.Context(), cmd.OutOrStdout(), g.hub, args, func(ctx context.Context) []devices.StopResult {
 				return g.hub.Reset(session(ctx))
 			})
-		},
+		}),
 	}
 
 	watch := &cobra.Command{
 		Use:   "watch [DEVICE ...]",
 		Short: "Print events and state changes of the devices as JSON lines until interrupted",
-		RunE: func(cmd *cobra.Command, args []string) error {
-			g, err := f.connect(cmd.Context(), logger(), args...)
-			if err != nil {
-				return err
-			}
-			defer g.Close()
+		RunE: withGateway(func(cmd *cobra.Command, g *gateway, args []string) error {
 			return watchDevices(cmd.Context(), cmd.OutOrStdout(), g.hub, args)
-		},
+		}),
 	}
 
 	cmd.AddCommand(list, describe, call, stop, reset, watch, newBrokerCmd())

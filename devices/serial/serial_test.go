@@ -18,6 +18,7 @@ import (
 	"github.com/gantry-dev/gantry/devices"
 	"github.com/gantry-dev/gantry/devices/serial"
 	"github.com/gantry-dev/gantry/firmware"
+	"github.com/gantry-dev/gantry/internal/devtest"
 	"github.com/gantry-dev/gantry/tool"
 )
 
@@ -27,24 +28,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // returns it with the pty; the gateway opens p.Path.
 func serveRover(t testing.TB, opts firmware.Options) (*firmware.Rover, *firmware.PTY) {
 	t.Helper()
-	p, err := firmware.OpenPTY()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if opts.Clock == nil {
-		opts.Clock = firmware.ScaledClock(20)
-	}
-	r := firmware.NewRover(opts)
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- r.ServeLines(ctx, p.Master) }()
-	t.Cleanup(func() {
-		cancel()
-		<-served
-		r.Close()
-		p.Close()
-	})
-	return r, p
+	return devtest.ServeRover(t, opts)
 }
 
 // openPort opens path into a fresh hub; the port closes when the test ends.

@@ -19,6 +19,31 @@ import (
 // test ends.
 func PTYRover(t testing.TB, hub *devices.Hub, opts firmware.Options) *firmware.Rover {
 	t.Helper()
+	r, p := ServeRover(t, opts)
+	ctx := context.Background()
+	f, err := os.OpenFile(p.Path, os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := hub.NewDevice("", devices.Options{Timeout: time.Second})
+	d.Attach(devices.NewLineLink(f, d))
+	t.Cleanup(func() { hub.Remove(d.Name()); d.Close() })
+	dctx, dcancel := context.WithTimeout(ctx, 5*time.Second)
+	defer dcancel()
+	if _, err := d.Describe(dctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := hub.Add(d); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// ServeRover serves a rover with opts (on a clock 20 times real time unless
+// opts says otherwise) on a new pseudo-terminal until the test ends; a
+// gateway opens the returned pty's Path.
+func ServeRover(t testing.TB, opts firmware.Options) (*firmware.Rover, *firmware.PTY) {
+	t.Helper()
 	p, err := firmware.OpenPTY()
 	if err != nil {
 		t.Fatal(err)
@@ -36,20 +61,5 @@ func PTYRover(t testing.TB, hub *devices.Hub, opts firmware.Options) *firmware.R
 		r.Close()
 		p.Close()
 	})
-	f, err := os.OpenFile(p.Path, os.O_RDWR|syscall.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := hub.NewDevice("", devices.Options{Timeout: time.Second})
-	d.Attach(devices.NewLineLink(f, d))
-	t.Cleanup(func() { hub.Remove(d.Name()); d.Close() })
-	dctx, dcancel := context.WithTimeout(ctx, 5*time.Second)
-	defer dcancel()
-	if _, err := d.Describe(dctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := hub.Add(d); err != nil {
-		t.Fatal(err)
-	}
-	return r
+	return r, p
 }
