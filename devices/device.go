@@ -185,6 +185,11 @@ func NewDevice(name string, opts Options) *Device {
 // Attach makes l the device's link, closing the one before it.
 func (d *Device) Attach(l Link) {
 	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		l.Close() // a closed device takes no new link
+		return
+	}
 	old := d.link
 	d.link = l
 	d.mu.Unlock()
@@ -308,6 +313,9 @@ func (d *Device) Subscribe(f func(Event)) (cancel func()) {
 // device's Timeout plus the duration the arguments state, bounded by ctx.
 func (d *Device) Call(ctx context.Context, action string, args map[string]any) (json.RawMessage, error) {
 	name := d.Name()
+	if name == "" {
+		name = "(unnamed)"
+	}
 	id := d.opts.IDs.Next()
 	msg, err := json.Marshal(firmware.Request{ID: id, Action: action, Args: args})
 	if err != nil {
@@ -497,6 +505,10 @@ func (d *Device) Receive(msg []byte) {
 // (docs/protocol.md, section 2).
 func (d *Device) SetState(s State, err error) {
 	d.mu.Lock()
+	if d.closed && s != Offline {
+		d.mu.Unlock() // a closed device stays offline
+		return
+	}
 	prev := d.state
 	d.state, d.stateE = s, err
 	close(d.changed)
@@ -524,7 +536,7 @@ func (d *Device) SetState(s State, err error) {
 		if why == nil {
 			why = errors.New("went offline")
 		}
-		c.done <- reply{err: fmt.Errorf("%w: %v; the action may or may not have run", ErrLost, why)}
+		c.done <- reply{err: fmt.Errorf("%w: %w; the action may or may not have run", ErrLost, why)}
 	}
 	if link != nil && len(resend) > 0 {
 		go func() {
