@@ -82,7 +82,7 @@ func TestOpenCallToolsEvents(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			before, ok := num(d0)
+			before, ok := devtest.Num(d0)
 			if !ok || before <= 0.3 {
 				t.Fatalf("distance %#v", d0)
 			}
@@ -99,7 +99,7 @@ func TestOpenCallToolsEvents(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if after, _ := num(d1); after > before-0.15 {
+			if after, _ := devtest.Num(d1); after > before-0.15 {
 				t.Errorf("distance %v before the drive, %v after", before, after)
 			}
 			if _, err := way.call("drive", map[string]any{"speed": -0.5, "ms": int64(400)}); err != nil {
@@ -203,17 +203,6 @@ func TestCloseEndsCalls(t *testing.T) {
 	if _, err := d.Call(context.Background(), "ping", nil); !errors.Is(err, devices.ErrClosed) {
 		t.Errorf("call after Close: %v", err)
 	}
-}
-
-// num reads a decoded JSON number (int64 or float64).
-func num(v any) (float64, bool) {
-	switch x := v.(type) {
-	case float64:
-		return x, true
-	case int64:
-		return float64(x), true
-	}
-	return 0, false
 }
 
 // fakeDevice is a device played by the test on a pty's master side: it

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gantry-dev/gantry/devices"
 	"github.com/gantry-dev/gantry/devices/serial"
+	"github.com/gantry-dev/gantry/internal/devtest"
 )
 
 // openGateway boots the C firmware under QEMU and opens its UART's pty with
@@ -54,14 +55,14 @@ func TestQEMUThroughGateway(t *testing.T) {
 		}
 		return map[string]any{"value": v}
 	}
-	x := func(pose map[string]any) float64 { f, _ := num(pose["x"]); return f }
-	dist := func() float64 { f, _ := num(call("distance", nil)["value"]); return f }
+	x := func(pose map[string]any) float64 { f, _ := devtest.Num(pose["x"]); return f }
+	dist := func() float64 { f, _ := devtest.Num(call("distance", nil)["value"]); return f }
 
 	pose0, dist0 := call("pose", nil), dist()
 	start := time.Now()
 	res := call("drive", map[string]any{"speed": 0.5, "ms": int64(400)})
 	took := time.Since(start)
-	moved, _ := num(res["moved"])
+	moved, _ := devtest.Num(res["moved"])
 	if moved < 0.15 || moved > 0.25 {
 		t.Errorf("drive result %v: moved %v m, want about 0.2", res, res["moved"])
 	}
@@ -99,15 +100,4 @@ func BenchmarkQEMUGatewayRoundTrip(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-}
-
-// num reads a decoded JSON number.
-func num(v any) (float64, bool) {
-	switch x := v.(type) {
-	case float64:
-		return x, true
-	case int64:
-		return float64(x), true
-	}
-	return 0, false
 }

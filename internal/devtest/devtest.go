@@ -63,3 +63,14 @@ func ServeRover(t testing.TB, opts firmware.Options) (*firmware.Rover, *firmware
 	})
 	return r, p
 }
+
+// Num reads a number as hub calls return it (int64 or float64).
+func Num(v any) (float64, bool) {
+	switch x := v.(type) {
+	case float64:
+		return x, true
+	case int64:
+		return float64(x), true
+	}
+	return 0, false
+}
