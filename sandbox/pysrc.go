@@ -257,14 +257,19 @@ func starAt(src string, p int) bool {
 
 // Nesting limits of the source, checked before anything parses it, so
 // that no recursion over the source or its syntax tree can exhaust the
-// stack. The first two are CPython's; Python accepts longer chains of
-// unary operators (up to its compiler's recursion limit) but no real code
-// writes more than a few.
+// stack, and so that deep nesting gets Python's error rather than the
+// Starlark parser's. Python accepts longer chains of unary operators (up
+// to its compiler's recursion limit) but no real code writes more than a
+// few.
 const (
-	// maxBrackets is the deepest nesting of (), [] and {}.
-	maxBrackets = 200
-	// maxIndent is the deepest nesting of indented blocks.
-	maxIndent = 100
+	// maxBrackets is the deepest nesting of (), [] and {}. CPython allows
+	// 200, but the Starlark parser stops at 1000 levels of its own
+	// recursion, about 75 nested brackets; 64 leaves room for the
+	// nesting of blocks and operators around them.
+	maxBrackets = 64
+	// maxIndent is the deepest nesting of indented blocks (CPython's
+	// tokenizer refuses the 100th level).
+	maxIndent = 99
 	// maxUnary is the longest chain of unary operators (not, -, +, ~).
 	maxUnary = 200
 	// maxSyntaxDepth bounds the depth of the parsed syntax tree (nodes
@@ -559,8 +564,11 @@ func rewriteFString(lit literal, raw bool, line int, nested bool) (string, error
 	if len(parts) == 0 {
 		parts = append(parts, `""`)
 	}
-	nl := strings.Count(lit.raw, "\n")
-	return "(" + strings.Join(parts, " + ") + strings.Repeat("\n", nl) + ")", nil
+	// Keep the literal's newlines: those of its fields' expressions are in
+	// parts already.
+	joined := strings.Join(parts, " + ")
+	nl := strings.Count(lit.raw, "\n") - strings.Count(joined, "\n")
+	return "(" + joined + strings.Repeat("\n", max(nl, 0)) + ")", nil
 }
 
 // scanField scans a replacement field after its '{' and returns the

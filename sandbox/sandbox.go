@@ -288,8 +288,8 @@ const maxCallDepth = 1000
 const depthCheck = "_gantry_depth_"
 
 func builtinDepthCheck(thread *starlark.Thread, _ *starlark.Builtin, _ starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
-	// The builtin's own frame is not counted.
-	if thread.CallStackDepth()-1 > maxCallDepth {
+	// The builtin's own frame is not counted; the module's is, as in Python.
+	if thread.CallStackDepth()-1 >= maxCallDepth {
 		return nil, &pyError{typ: "RecursionError", msg: "maximum recursion depth exceeded"}
 	}
 	return starlark.None, nil
