@@ -287,7 +287,8 @@ const (
 
 // scanSource checks the nesting of the Python source src before it is
 // translated and parsed (brackets, indentation, chains of unary
-// operators), and returns the offsets of the list displays that contain
+// operators) and that it does not name the depthCheck builtin, and
+// returns the offsets of the list displays that contain
 // unpacked elements ([*a, b]), which translate rewrites. It takes time
 // linear in len(src) and stops when ctx ends. A string it cannot scan ends
 // the scan without an error: translate reports it.
@@ -392,9 +393,13 @@ func scanSource(ctx context.Context, src string) (map[int]bool, error) {
 			for j < len(src) && isIdentByte(src[j]) {
 				j++
 			}
-			if src[i:j] == "not" {
+			switch src[i:j] {
+			case "not":
 				unary++
-			} else {
+			case depthCheck:
+				// Rebinding it would turn the recursion limit off.
+				return nil, &syntaxError{line: line, typ: "NameError", msg: fmt.Sprintf("name '%s' is reserved by the sandbox", depthCheck)}
+			default:
 				unary = 0
 			}
 			i = j
@@ -567,6 +572,10 @@ func rewriteFString(lit literal, raw bool, line int, nested bool) (string, error
 	// Keep the literal's newlines: those of its fields' expressions are in
 	// parts already.
 	joined := strings.Join(parts, " + ")
+	if len(parts) > 64 {
+		// A long chain of + nests as deep as it is long; a list does not.
+		joined = `"".join([` + strings.Join(parts, ", ") + `])`
+	}
 	nl := strings.Count(lit.raw, "\n") - strings.Count(joined, "\n")
 	return "(" + joined + strings.Repeat("\n", max(nl, 0)) + ")", nil
 }

@@ -58,8 +58,10 @@ func TestHostileSource(t *testing.T) {
 		{"short elif chain", elifs(100), "", "else", 0},
 		{"lambda chain", "f = " + strings.Repeat("lambda: ", 5000) + "1", "RecursionError", msgRecursionCompile, 1},
 		{"conditional chain", "x = " + strings.Repeat("1 if x else ", 5000) + "1", "RecursionError", msgRecursionCompile, 1},
+		{"reserved name", "x = 1\n_gantry_depth_ = lambda: None", "NameError", "name '_gantry_depth_' is reserved by the sandbox", 2},
 		{"format spec nested too deeply", "a = 1\nprint(f'{a:{a:{a}}}')", "SyntaxError", "f-string: expressions nested too deeply", 2},
 		{"many f-strings", "a = 1\nx = [" + strings.Repeat("f'{a}{a!r:>3}', ", 50_000) + "]\nprint(len(x), x[-1])", "", "50000 1  1", 0},
+		{"f-string of many fields", "a = 1\nx = f'" + strings.Repeat("{a}.", 100_000) + "'\nprint(len(x), x[:6])", "", "200000 1.1.1.", 0},
 		{"many unpacking lists", "a = [1]\nx = [" + strings.Repeat("[*a, 2], ", 50_000) + "]\nprint(len(x), x[-1])", "", "50000 [1, 2]", 0},
 		{"many statements", strings.Repeat("x = 1\n", 150_000) + "print(x)", "", "1", 0},
 	}
