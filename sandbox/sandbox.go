@@ -6,8 +6,11 @@
 // express it: f-strings, imports of the provided modules (math, json, time,
 // re, random), Python's print/str/repr output and `is None` comparisons are
 // translated before parsing, keeping line numbers. Every action runs under
-// limits on steps, wall time, output size and memory, and an error comes
-// back as a Python-style traceback a model can act on.
+// limits on code size, steps, wall time, output size, memory and recursion
+// depth (1000 calls, as Python's), and an error comes back as a
+// Python-style traceback a model can act on, cut to a few KiB. The passes
+// before execution (nesting checks, translation, parsing) take time linear
+// in the size of the code and stop at the action's deadline.
 //
 // Starlark has no I/O: code reaches the world only through the tools of the
 // registry, which appear as builtins (dotted tools as modules:
