@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"go.starlark.net/starlark"
 
@@ -16,6 +18,16 @@ import (
 // syntaxErr reports code that could not be parsed, as Python reports a
 // SyntaxError: the line, its text and a caret under the column.
 func syntaxErr(lines []string, line, col int, msg string) *tool.CodeError {
+	return sourceErr("SyntaxError", lines, line, col, msg)
+}
+
+// sourceErr reports an error found in the code before it ran, of Python
+// type typ ("" is SyntaxError), with the line, its text and a caret under
+// the column.
+func sourceErr(typ string, lines []string, line, col int, msg string) *tool.CodeError {
+	if typ == "" {
+		typ = "SyntaxError"
+	}
 	if rest, ok := strings.CutPrefix(msg, "got newline, want "); ok {
 		// The parser notices a missing token at the next line; Python
 		// reports the line that lacks it.
@@ -35,24 +47,109 @@ func syntaxErr(lines []string, line, col int, msg string) *tool.CodeError {
 	if line > 0 {
 		fmt.Fprintf(&b, "  File \"%s\", line %d\n", filename, line)
 		if src != "" {
-			fmt.Fprintf(&b, "    %s\n", src)
+			caret := -1
 			if col > 0 {
 				indent := len(lines[line-1]) - len(strings.TrimLeft(lines[line-1], " \t"))
 				if c := col - 1 - indent; c >= 0 && c <= len(src) {
-					fmt.Fprintf(&b, "    %s^\n", strings.Repeat(" ", c))
+					caret = c
 				}
+			}
+			shown, caret := clipLine(src, caret)
+			fmt.Fprintf(&b, "    %s\n", shown)
+			if caret >= 0 {
+				fmt.Fprintf(&b, "    %s^\n", strings.Repeat(" ", caret))
 			}
 		}
 	}
-	fmt.Fprintf(&b, "SyntaxError: %s", msg)
-	return &tool.CodeError{Type: "SyntaxError", Message: msg, Line: line, Source: src, Traceback: b.String()}
+	msg = clipMessage(msg)
+	fmt.Fprintf(&b, "%s: %s", typ, msg)
+	src, _ = clipLine(src, -1)
+	return &tool.CodeError{Type: typ, Message: msg, Line: line, Source: src, Traceback: b.String()}
 }
 
-func sourceLine(lines []string, line int) string {
-	if line < 1 || line > len(lines) {
-		return ""
+// codeSizeErr refuses code larger than the limit.
+func codeSizeErr(size, limit int) *tool.CodeError {
+	msg := fmt.Sprintf("the action's code is %s (%d bytes), more than the limit of %s (%d bytes) for one action; send less code per action",
+		byteSize(int64(size)), size, byteSize(int64(limit)), limit)
+	return &tool.CodeError{Type: "ValueError", Message: msg, Traceback: "ValueError: " + msg}
+}
+
+// byteSize renders n bytes in the largest binary unit that keeps it
+// readable ("1 MiB", "1.5 MiB", "300 KiB").
+func byteSize(n int64) string {
+	units := []string{"bytes", "KiB", "MiB", "GiB"}
+	v, u := float64(n), 0
+	for v >= 1024 && u < len(units)-1 {
+		v /= 1024
+		u++
 	}
-	return strings.TrimSpace(lines[line-1])
+	if u == 0 {
+		return fmt.Sprintf("%d bytes", n)
+	}
+	return strconv.FormatFloat(math.Round(v*10)/10, 'f', -1, 64) + " " + units[u]
+}
+
+// stopped reports an action whose context ended before its code ran:
+// while it was checked, translated or parsed.
+func (s *Session) stopped(ctx context.Context) *tool.CodeError {
+	typ, msg := "KeyboardInterrupt", "the action was cancelled"
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		typ, msg = "TimeoutError", fmt.Sprintf("the action exceeded its time limit of %s and was stopped (before its code ran)", s.opts.Timeout)
+	}
+	return &tool.CodeError{Type: typ, Message: msg, Traceback: typ + ": " + msg}
+}
+
+// Bounds of what a traceback shows, so that an observation stays small
+// whatever the code did: the longest source line and message shown, and
+// the entries (frames or repetition notes) kept from each end of a long
+// traceback.
+const (
+	maxShownLine    = 160
+	maxShownMessage = 2048
+	maxShownEntries = 8
+	// repeatCutoff is Python's: a line repeated more often is shown this
+	// many times, then "[Previous line repeated N more times]".
+	repeatCutoff = 3
+)
+
+// clipLine cuts a source line longer than maxShownLine to a window around
+// the caret position (-1 for none), marking the cuts with "...", and
+// returns the caret's position in the window.
+func clipLine(src string, caret int) (string, int) {
+	if len(src) <= maxShownLine {
+		return src, caret
+	}
+	start := 0
+	if caret > maxShownLine/2 {
+		start = min(caret-maxShownLine/2, len(src)-maxShownLine)
+	}
+	for start > 0 && !utf8.RuneStart(src[start]) {
+		start--
+	}
+	end := min(start+maxShownLine, len(src))
+	for end < len(src) && !utf8.RuneStart(src[end]) {
+		end--
+	}
+	shown := src[start:end]
+	if start > 0 {
+		shown = "..." + shown
+		if caret >= 0 {
+			caret += 3
+		}
+	}
+	if end < len(src) {
+		shown += "..."
+	}
+	if caret >= 0 {
+		caret -= start
+	}
+	return shown, caret
+}
+
+// clipMessage keeps the head and tail of a long exception message.
+func clipMessage(msg string) string {
+	msg, _ = tool.Truncate(msg, maxShownMessage)
+	return msg
 }
 
 // errorRules map Starlark's runtime messages to Python exception types and
@@ -76,6 +173,8 @@ var errorRules = []struct {
 
 var keyErrorRE = regexp.MustCompile(`^key (".*") not in dict$`)
 
+var resolveErrRE = regexp.MustCompile(`^<action>:(\d+):(\d+): (.*)$`)
+
 var cancelledRE = regexp.MustCompile(`^Starlark computation cancelled: (.*)$`)
 
 // codeError turns a Starlark error into a Python-style report.
@@ -85,7 +184,7 @@ func (s *Session) codeError(err error, lines []string, thread *starlark.Thread) 
 		// Resolver errors: names and scopes, reported before anything ran.
 		msg := err.Error()
 		line := 0
-		if m := regexp.MustCompile(`^<action>:(\d+):(\d+): (.*)$`).FindStringSubmatch(msg); m != nil {
+		if m := resolveErrRE.FindStringSubmatch(msg); m != nil {
 			fmt.Sscan(m[1], &line)
 			msg = m[3]
 		}
@@ -113,10 +212,10 @@ func (s *Session) codeError(err error, lines []string, thread *starlark.Thread) 
 	default:
 		ce.Type, msg = s.classify(msg)
 	}
+	msg = clipMessage(msg)
 	ce.Message = msg
 
-	var b strings.Builder
-	b.WriteString("Traceback (most recent call last):\n")
+	var frames []frame
 	for _, fr := range evalErr.CallStack {
 		if fr.Pos.Filename() != filename {
 			continue
@@ -128,14 +227,15 @@ func (s *Session) codeError(err error, lines []string, thread *starlark.Thread) 
 		case "lambda":
 			name = "<lambda>"
 		}
-		line := int(fr.Pos.Line)
-		fmt.Fprintf(&b, "  File \"%s\", line %d, in %s\n", filename, line, name)
-		if src := sourceLine(lines, line); src != "" {
-			fmt.Fprintf(&b, "    %s\n", src)
-		}
-		ce.Line = line
+		frames = append(frames, frame{line: int(fr.Pos.Line), name: name})
 	}
-	ce.Source = sourceLine(lines, ce.Line)
+	var b strings.Builder
+	b.WriteString("Traceback (most recent call last):\n")
+	writeFrames(&b, frames, lines)
+	if len(frames) > 0 {
+		ce.Line = frames[len(frames)-1].line
+	}
+	ce.Source = shownLine(lines, ce.Line)
 	if msg == "" {
 		b.WriteString(ce.Type)
 	} else {
@@ -162,6 +262,11 @@ func (s *Session) classify(msg string) (string, string) {
 		}
 		return "KeyboardInterrupt", m[1]
 	}
+	if msg == "Starlark stack overflow" {
+		// The interpreter's own bound, should a call chain escape the
+		// depth check.
+		return "RecursionError", "maximum recursion depth exceeded"
+	}
 	if strings.HasPrefix(msg, "fail: ") {
 		return "Exception", strings.TrimPrefix(msg, "fail: ")
 	}
@@ -184,4 +289,76 @@ func (s *Session) classify(msg string) (string, string) {
 		}
 	}
 	return "Error", msg
+}
+
+func sourceLine(lines []string, line int) string {
+	if line < 1 || line > len(lines) {
+		return ""
+	}
+	return strings.TrimSpace(lines[line-1])
+}
+
+// shownLine is sourceLine cut to maxShownLine.
+func shownLine(lines []string, line int) string {
+	s, _ := clipLine(sourceLine(lines, line), -1)
+	return s
+}
+
+// frame is one entry of a traceback.
+type frame struct {
+	line int
+	name string
+}
+
+// writeFrames writes the frames of a traceback as Python does, a line
+// repeated more than repeatCutoff times in a row shown as
+// "[Previous line repeated N more times]", and keeps only the first and
+// last maxShownEntries entries of what remains, so that deep recursion
+// gives a traceback of a few KiB.
+func writeFrames(b *strings.Builder, frames []frame, lines []string) {
+	type entry struct {
+		fr     frame
+		repeat int // > 0: a note that the previous line repeated this many more times
+	}
+	var entries []entry
+	for i := 0; i < len(frames); {
+		j := i + 1
+		for j < len(frames) && frames[j] == frames[i] {
+			j++
+		}
+		for k := 0; k < min(j-i, repeatCutoff); k++ {
+			entries = append(entries, entry{fr: frames[i]})
+		}
+		if n := j - i - repeatCutoff; n > 0 {
+			entries = append(entries, entry{repeat: n})
+		}
+		i = j
+	}
+	write := func(e entry) {
+		if e.repeat > 0 {
+			s := "s"
+			if e.repeat == 1 {
+				s = ""
+			}
+			fmt.Fprintf(b, "  [Previous line repeated %d more time%s]\n", e.repeat, s)
+			return
+		}
+		fmt.Fprintf(b, "  File \"%s\", line %d, in %s\n", filename, e.fr.line, e.fr.name)
+		if src := shownLine(lines, e.fr.line); src != "" {
+			fmt.Fprintf(b, "    %s\n", src)
+		}
+	}
+	if len(entries) <= 2*maxShownEntries+1 {
+		for _, e := range entries {
+			write(e)
+		}
+		return
+	}
+	for _, e := range entries[:maxShownEntries] {
+		write(e)
+	}
+	fmt.Fprintf(b, "  [... %d more entries of the traceback not shown ...]\n", len(entries)-2*maxShownEntries)
+	for _, e := range entries[len(entries)-maxShownEntries:] {
+		write(e)
+	}
 }

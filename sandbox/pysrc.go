@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"context"
 	"fmt"
 	"regexp"
 	"strings"
@@ -10,6 +11,7 @@ import (
 // parses it (constructs Starlark cannot express).
 type syntaxError struct {
 	line int
+	typ  string // the Python exception type; "" is SyntaxError
 	msg  string
 }
 
@@ -41,27 +43,80 @@ var (
 // translate rewrites the Python that models write into Starlark, keeping
 // every statement on its original line: f-strings become calls of _fmt,
 // imports of provided modules become assignments, `is`/`is not` become
-// comparisons, list.sort() becomes _sort(list), and constructs Starlark
-// cannot express are reported with the line they are on.
-func translate(src string) (string, error) { return translateMode(src, false) }
-
-// translateMode is translate; in expression mode (for fragments inside
-// brackets) no statements are recognised.
-func translateMode(src string, expr bool) (string, error) {
+// comparisons, list.sort() becomes _sort(list), list displays with unpacked
+// elements become _concat calls, and constructs Starlark cannot express are
+// reported with the line they are on. stars holds the offsets of the list
+// displays with unpacked elements (from scanSource).
+//
+// It runs in time linear in the size of src (every byte is looked at a
+// bounded number of times) and stops when ctx ends.
+func translate(ctx context.Context, src string, stars map[int]bool) (string, error) {
 	var out strings.Builder
 	out.Grow(len(src) + len(src)/4)
 	line := 1
-	atLineStart := !expr // only whitespace seen on this logical line so far
-	depth := 0           // bracket nesting: statements start only at depth 0
-	i := 0
+	atLineStart := true // only whitespace seen on this logical line so far
+	var stackBuf [16]listFrame
+	stack := stackBuf[:0]    // open brackets: statements start only when empty
+	skipStar := -1           // offset of the '*' of an unpacked element
 	var code strings.Builder // code text since the last string/comment, flushed through rewriteCode
+	var lastCode byte        // last byte other than '\n' written to code since the last flush
 	flush := func() {
-		out.WriteString(rewriteCode(code.String()))
-		code.Reset()
+		if code.Len() > 0 {
+			out.WriteString(rewriteCode(code.String()))
+			code.Reset()
+		}
+		lastCode = 0
 	}
-	for i < len(src) {
+	emit := func(s string) {
+		flush()
+		out.WriteString(s)
+	}
+	// element begins an element of the unpacking list display on top of the
+	// stack at offset k, just after its '[' or a ','.
+	element := func(k int) {
+		top := &stack[len(stack)-1]
+		p := nextSignificant(src, k)
+		switch {
+		case starAt(src, p):
+			if top.run {
+				emit("]")
+				top.run = false
+			}
+			if top.parts > 0 {
+				emit(",")
+			}
+			top.parts++
+			skipStar = p
+		case p < len(src) && src[p] == ']':
+			if top.run {
+				emit(",") // a trailing comma inside the run of plain elements
+			}
+		case top.run:
+			emit(",")
+		default:
+			if top.parts > 0 {
+				emit(",")
+			}
+			emit("[")
+			top.run = true
+			top.parts++
+		}
+	}
+	steps := 0
+	for i := 0; i < len(src); {
+		if steps++; steps&0xffff == 0 {
+			if err := ctx.Err(); err != nil {
+				return "", err
+			}
+		}
 		c := src[i]
-		if atLineStart && depth == 0 && c != ' ' && c != '\t' && c != '\n' && c != '\r' && c != '#' {
+		if i == skipStar {
+			code.WriteByte(' ')
+			lastCode = ' '
+			i++
+			continue
+		}
+		if atLineStart && len(stack) == 0 && c != ' ' && c != '\t' && c != '\n' && c != '\r' && c != '#' {
 			end := strings.IndexByte(src[i:], '\n')
 			var stmt string
 			if end < 0 {
@@ -69,22 +124,25 @@ func translateMode(src string, expr bool) (string, error) {
 			} else {
 				stmt = src[i : i+end]
 			}
+			atLineStart = false
 			if repl, ok, err := rewriteStatement(stmt, line); err != nil {
 				return "", err
 			} else if ok {
 				code.WriteString(repl)
+				lastCode = 0
+				if n := len(repl); n > 0 {
+					lastCode = repl[n-1]
+				}
 				i += len(stmt)
-				atLineStart = false
 				continue
 			}
-			atLineStart = false
 		}
 		switch {
 		case c == '\n':
 			code.WriteByte(c)
 			line++
 			i++
-			if depth == 0 && !strings.HasSuffix(strings.TrimRight(code.String(), "\n"), "\\") {
+			if len(stack) == 0 && lastCode != '\\' {
 				atLineStart = true
 			}
 		case c == '#':
@@ -92,33 +150,36 @@ func translateMode(src string, expr bool) (string, error) {
 			if end < 0 {
 				end = len(src) - i
 			}
-			flush()
-			out.WriteString(src[i : i+end])
+			emit(src[i : i+end])
 			i += end
-		case c == '[':
-			repl, n, ok, err := rewriteStarList(src[i:], line)
-			if err != nil {
-				return "", err
-			}
-			if ok {
-				flush()
-				out.WriteString(repl)
-				line += strings.Count(src[i:i+n], "\n")
-				i += n
-				continue
-			}
-			depth++
-			code.WriteByte(c)
+		case c == '[' && stars[i]:
+			emit("_concat(")
+			stack = append(stack, listFrame{kind: '*'})
+			element(i + 1)
 			i++
-		case c == '(' || c == '{':
-			depth++
+		case c == '(' || c == '[' || c == '{':
+			stack = append(stack, listFrame{kind: c})
 			code.WriteByte(c)
+			lastCode = c
 			i++
 		case c == ')' || c == ']' || c == '}':
-			if depth > 0 {
-				depth--
+			if n := len(stack); n > 0 {
+				top := stack[n-1]
+				stack = stack[:n-1]
+				if top.kind == '*' {
+					if top.run {
+						emit("]")
+					}
+					emit(")")
+					i++
+					continue
+				}
 			}
 			code.WriteByte(c)
+			lastCode = c
+			i++
+		case c == ',' && len(stack) > 0 && stack[len(stack)-1].kind == '*':
+			element(i + 1)
 			i++
 		case c == '\'' || c == '"' || (isPrefixChar(c) && stringStartsAt(src, i)):
 			// A string literal, possibly with a prefix.
@@ -130,6 +191,7 @@ func translateMode(src string, expr bool) (string, error) {
 			if j > i && (j-i > 2 || !identBoundary(src, i)) {
 				// An identifier ending in f/r/b/u, not a prefix.
 				code.WriteString(src[i:j])
+				lastCode = src[j-1]
 				i = j
 				continue
 			}
@@ -137,27 +199,249 @@ func translateMode(src string, expr bool) (string, error) {
 			if err != nil {
 				return "", err
 			}
-			nl := strings.Count(lit.raw, "\n")
 			if strings.Contains(prefix, "f") {
-				flush()
-				repl, err := rewriteFString(lit, strings.Contains(prefix, "r"), line)
+				repl, err := rewriteFString(lit, strings.Contains(prefix, "r"), line, false)
 				if err != nil {
 					return "", err
 				}
-				out.WriteString(repl)
+				emit(repl)
 			} else {
-				flush()
-				out.WriteString(src[i : j+n])
+				emit(src[i : j+n])
 			}
-			line += nl
+			line += strings.Count(lit.raw, "\n")
 			i = j + n
 		default:
 			code.WriteByte(c)
+			lastCode = c
 			i++
 		}
 	}
 	flush()
 	return out.String(), nil
+}
+
+// listFrame is an open bracket during translation: its kind ('(', '[',
+// '{', or '*' for a list display with unpacked elements) and, for the
+// latter, whether a run of plain elements is open and how many parts of
+// the _concat call were begun.
+type listFrame struct {
+	kind  byte
+	run   bool
+	parts int
+}
+
+// nextSignificant returns the offset of the first byte at or after k that
+// is neither whitespace nor part of a comment.
+func nextSignificant(src string, k int) int {
+	for k < len(src) {
+		switch src[k] {
+		case ' ', '\t', '\r', '\n', '\f':
+			k++
+		case '#':
+			end := strings.IndexByte(src[k:], '\n')
+			if end < 0 {
+				return len(src)
+			}
+			k += end
+		default:
+			return k
+		}
+	}
+	return k
+}
+
+// starAt reports whether an unpacking '*' (not '**') is at offset p.
+func starAt(src string, p int) bool {
+	return p < len(src) && src[p] == '*' && (p+1 >= len(src) || src[p+1] != '*')
+}
+
+// Nesting limits of the source, checked before anything parses it, so
+// that no recursion over the source or its syntax tree can exhaust the
+// stack, and so that deep nesting gets Python's error rather than the
+// Starlark parser's. Python accepts longer chains of unary operators (up
+// to its compiler's recursion limit) but no real code writes more than a
+// few.
+const (
+	// maxBrackets is the deepest nesting of (), [] and {}. CPython allows
+	// 200, but the Starlark parser stops at 1000 levels of its own
+	// recursion, about 75 nested brackets; 64 leaves room for the
+	// nesting of blocks and operators around them.
+	maxBrackets = 64
+	// maxIndent is the deepest nesting of indented blocks (CPython's
+	// tokenizer refuses the 100th level).
+	maxIndent = 99
+	// maxUnary is the longest chain of unary operators (not, -, +, ~).
+	maxUnary = 200
+	// maxSyntaxDepth bounds the depth of the parsed syntax tree (nodes
+	// within nodes), which left-nested chains such as 1+1+1+... reach
+	// without any bracket; CPython's compiler stops near 3000 too.
+	maxSyntaxDepth = 3000
+)
+
+// Python's messages for source nested too deeply.
+const (
+	msgTooManyParens    = "too many nested parentheses"
+	msgTooManyIndents   = "too many levels of indentation"
+	msgRecursionCompile = "maximum recursion depth exceeded during compilation"
+)
+
+// scanSource checks the nesting of the Python source src before it is
+// translated and parsed (brackets, indentation, chains of unary
+// operators) and that it does not name the depthCheck builtin, and
+// returns the offsets of the list displays that contain
+// unpacked elements ([*a, b]), which translate rewrites. It takes time
+// linear in len(src) and stops when ctx ends. A string it cannot scan ends
+// the scan without an error: translate reports it.
+func scanSource(ctx context.Context, src string) (map[int]bool, error) {
+	var stars map[int]bool
+	var stackBuf [16]int
+	stack := stackBuf[:0] // offsets of the open brackets
+	var indentBuf [16]int
+	indents := append(indentBuf[:0], 0) // columns of the open blocks, as Python's tokenizer keeps them
+	line := 1
+	atLineStart := true
+	unary := 0 // unary operators in a row
+	cont := false
+	steps := 0
+	// element notes an unpacked element of the list display on top of the
+	// stack, if one begins at k.
+	element := func(k int) {
+		if n := len(stack); n > 0 && src[stack[n-1]] == '[' && starAt(src, nextSignificant(src, k)) {
+			if stars == nil {
+				stars = map[int]bool{}
+			}
+			stars[stack[n-1]] = true
+		}
+	}
+	for i := 0; i < len(src); {
+		if steps++; steps&0xffff == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		if atLineStart {
+			atLineStart = false
+			col, j := 0, i
+		indent:
+			for ; j < len(src); j++ {
+				switch src[j] {
+				case ' ':
+					col++
+				case '\t':
+					col = (col/8 + 1) * 8
+				case '\f':
+					col = 0
+				default:
+					break indent
+				}
+			}
+			if j < len(src) && src[j] != '\n' && src[j] != '\r' && src[j] != '#' {
+				if col > indents[len(indents)-1] {
+					indents = append(indents, col)
+					if len(indents)-1 > maxIndent {
+						return nil, &syntaxError{line: line, msg: msgTooManyIndents}
+					}
+				}
+				for len(indents) > 1 && col < indents[len(indents)-1] {
+					indents = indents[:len(indents)-1]
+				}
+			}
+			i = j
+			continue
+		}
+		c := src[i]
+		switch {
+		case c == '\n':
+			line++
+			i++
+			if len(stack) == 0 && !cont {
+				atLineStart = true
+			}
+			cont = false
+			continue
+		case c == ' ' || c == '\t' || c == '\r' || c == '\f':
+			i++
+			continue
+		case c == '\\' && i+1 < len(src) && src[i+1] == '\n':
+			cont = true
+			i++
+			continue
+		case c == '#':
+			end := strings.IndexByte(src[i:], '\n')
+			if end < 0 {
+				return stars, nil
+			}
+			i += end
+			continue
+		}
+		cont = false
+		switch {
+		case c == '\'' || c == '"' || (isPrefixChar(c) && stringStartsAt(src, i)):
+			j := i
+			for j < len(src) && isPrefixChar(src[j]) {
+				j++
+			}
+			lit, n, err := scanString(src[j:], line)
+			if err != nil {
+				return stars, nil
+			}
+			line += strings.Count(lit.raw, "\n")
+			i = j + n
+			unary = 0
+		case isIdentByte(c):
+			j := i + 1
+			for j < len(src) && isIdentByte(src[j]) {
+				j++
+			}
+			switch src[i:j] {
+			case "not":
+				unary++
+			case depthCheck:
+				// Rebinding it would turn the recursion limit off.
+				return nil, &syntaxError{line: line, typ: "NameError", msg: fmt.Sprintf("name '%s' is reserved by the sandbox", depthCheck)}
+			default:
+				unary = 0
+			}
+			i = j
+		case c == '-' || c == '+' || c == '~':
+			if i+1 < len(src) && (src[i+1] == '=' || src[i+1] == '>') {
+				unary = 0
+				i += 2
+				continue
+			}
+			unary++
+			i++
+		case c == '(' || c == '[' || c == '{':
+			stack = append(stack, i)
+			if len(stack) > maxBrackets {
+				return nil, &syntaxError{line: line, msg: msgTooManyParens}
+			}
+			element(i + 1)
+			unary = 0
+			i++
+		case c == ')' || c == ']' || c == '}':
+			if len(stack) > 0 {
+				stack = stack[:len(stack)-1]
+			}
+			unary = 0
+			i++
+		case c == ',':
+			element(i + 1)
+			unary = 0
+			i++
+		default:
+			unary = 0
+			i++
+		}
+		if unary > maxUnary {
+			return nil, &syntaxError{line: line, typ: "RecursionError", msg: msgRecursionCompile}
+		}
+	}
+	return stars, nil
+}
+
+func isIdentByte(c byte) bool {
+	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c >= 0x80
 }
 
 func isPrefixChar(c byte) bool {
@@ -219,8 +503,10 @@ func scanString(s string, line int) (literal, int, error) {
 
 // rewriteFString turns the f-string lit into a parenthesised concatenation
 // of string literals and _fmt(value, spec, conversion) calls, keeping its
-// newlines so that later lines keep their numbers.
-func rewriteFString(lit literal, raw bool, line int) (string, error) {
+// newlines so that later lines keep their numbers. nested is set for a
+// format spec's own fields, which may not hold fields in turn (as in
+// Python), so that the rewrite is linear.
+func rewriteFString(lit literal, raw bool, line int, nested bool) (string, error) {
 	var parts []string
 	var text strings.Builder
 	emitText := func() {
@@ -261,7 +547,10 @@ func rewriteFString(lit literal, raw bool, line int) (string, error) {
 			}
 			specExpr := starlarkQuote(spec, true)
 			if strings.Contains(spec, "{") {
-				inner, err := rewriteFString(literal{quote: `"`, raw: spec}, true, line)
+				if nested {
+					return "", &syntaxError{line: line, msg: "f-string: expressions nested too deeply"}
+				}
+				inner, err := rewriteFString(literal{quote: `"`, raw: spec}, true, line, true)
 				if err != nil {
 					return "", err
 				}
@@ -280,8 +569,15 @@ func rewriteFString(lit literal, raw bool, line int) (string, error) {
 	if len(parts) == 0 {
 		parts = append(parts, `""`)
 	}
-	nl := strings.Count(lit.raw, "\n")
-	return "(" + strings.Join(parts, " + ") + strings.Repeat("\n", nl) + ")", nil
+	// Keep the literal's newlines: those of its fields' expressions are in
+	// parts already.
+	joined := strings.Join(parts, " + ")
+	if len(parts) > 64 {
+		// A long chain of + nests as deep as it is long; a list does not.
+		joined = `"".join([` + strings.Join(parts, ", ") + `])`
+	}
+	nl := strings.Count(lit.raw, "\n") - strings.Count(joined, "\n")
+	return "(" + joined + strings.Repeat("\n", max(nl, 0)) + ")", nil
 }
 
 // scanField scans a replacement field after its '{' and returns the
@@ -465,114 +761,4 @@ func rewriteCode(code string) string {
 		})
 	}
 	return code
-}
-
-// rewriteStarList rewrites a list display with unpacked elements,
-// [*a, "x", *b], which Starlark lacks, into _concat(a, ["x"], b). s starts
-// at the '['. ok is false when the list has no unpacked element.
-func rewriteStarList(s string, line int) (repl string, n int, ok bool, err error) {
-	depth := 0
-	var commas []int
-	i := 0
-	for i < len(s) {
-		c := s[i]
-		switch {
-		case c == '#':
-			for i < len(s) && s[i] != '\n' {
-				i++
-			}
-			continue
-		case c == '\'' || c == '"' || (isPrefixChar(c) && stringStartsAt(s, i)):
-			j := i
-			for j < len(s) && isPrefixChar(s[j]) {
-				j++
-			}
-			if j > i && (j-i > 2 || !identBoundary(s, i)) {
-				i = j
-				continue
-			}
-			_, m, err := scanString(s[j:], line)
-			if err != nil {
-				return "", 0, false, err
-			}
-			i = j + m
-			continue
-		case c == '(' || c == '[' || c == '{':
-			depth++
-		case c == ')' || c == ']' || c == '}':
-			depth--
-			if depth == 0 {
-				n = i + 1
-			}
-		case c == ',' && depth == 1:
-			commas = append(commas, i)
-		}
-		if n > 0 {
-			break
-		}
-		i++
-	}
-	if n == 0 {
-		return "", 0, false, nil // unbalanced: let the parser report it
-	}
-	// Split the elements.
-	var elems []string
-	start := 1
-	for _, c := range append(commas, n-1) {
-		elems = append(elems, s[start:c])
-		start = c + 1
-	}
-	starred := func(e string) bool {
-		t := strings.TrimLeft(e, " \t\r\n")
-		return strings.HasPrefix(t, "*") && !strings.HasPrefix(t, "**")
-	}
-	any := false
-	for _, e := range elems {
-		if starred(e) {
-			any = true
-		}
-	}
-	if !any {
-		return "", 0, false, nil
-	}
-	var parts []string
-	var run []string
-	flushRun := func() error {
-		if len(run) == 0 {
-			return nil
-		}
-		t, err := translateMode(strings.Join(run, ","), true)
-		if err != nil {
-			return err
-		}
-		parts = append(parts, "["+t+"]")
-		run = nil
-		return nil
-	}
-	for _, e := range elems {
-		if strings.TrimSpace(e) == "" {
-			// A trailing comma; keep its newlines.
-			if len(parts) > 0 || len(run) > 0 {
-				parts = append(parts, "[]"+strings.Repeat("\n", strings.Count(e, "\n")))
-			}
-			continue
-		}
-		if !starred(e) {
-			run = append(run, e)
-			continue
-		}
-		if err := flushRun(); err != nil {
-			return "", 0, false, err
-		}
-		k := strings.Index(e, "*")
-		t, err := translateMode(e[:k]+" "+e[k+1:], true)
-		if err != nil {
-			return "", 0, false, err
-		}
-		parts = append(parts, t)
-	}
-	if err := flushRun(); err != nil {
-		return "", 0, false, err
-	}
-	return "_concat(" + strings.Join(parts, ",") + ")", n, true, nil
 }

@@ -6,8 +6,11 @@
 // express it: f-strings, imports of the provided modules (math, json, time,
 // re, random), Python's print/str/repr output and `is None` comparisons are
 // translated before parsing, keeping line numbers. Every action runs under
-// limits on steps, wall time, output size and memory, and an error comes
-// back as a Python-style traceback a model can act on.
+// limits on code size, steps, wall time, output size, memory and recursion
+// depth (1000 calls, as Python's), and an error comes back as a
+// Python-style traceback a model can act on, cut to a few KiB. The passes
+// before execution (nesting checks, translation, parsing) take time linear
+// in the size of the code and stop at the action's deadline.
 //
 // Starlark has no I/O: code reaches the world only through the tools of the
 // registry, which appear as builtins (dotted tools as modules:
@@ -48,6 +51,9 @@ type Options struct {
 	// this fail before allocating; growth by many small allocations is
 	// caught by a watchdog that samples the heap.
 	MaxMemory int64
+	// MaxCodeSize bounds the size of one action's code, in bytes (default
+	// 1 MiB). Larger code is refused before anything reads it.
+	MaxCodeSize int
 	// Seed seeds the random module, so that runs are reproducible.
 	Seed int64
 }
@@ -64,6 +70,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxMemory == 0 {
 		o.MaxMemory = 256 << 20
+	}
+	if o.MaxCodeSize == 0 {
+		o.MaxCodeSize = 1 << 20
 	}
 	return o
 }
@@ -109,6 +118,7 @@ func New(reg *tool.Registry, opts Options) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
+	g[depthCheck] = starlark.NewBuiltin(depthCheck, builtinDepthCheck)
 	s.globals = g
 	return s, nil
 }
@@ -162,18 +172,30 @@ func (s *Session) Exec(ctx context.Context, code string) (tool.Result, error) {
 const lastValue = "_gantry_last_"
 
 // run translates, parses and executes code, and returns the trailing
-// expression's value.
+// expression's value. Everything before execution (size and nesting
+// checks, translation, parsing, resolution) takes time linear in the size
+// of code and stops when ctx ends.
 func (s *Session) run(ctx context.Context, code string) (starlark.Value, *tool.CodeError) {
+	if len(code) > s.opts.MaxCodeSize {
+		return nil, codeSizeErr(len(code), s.opts.MaxCodeSize)
+	}
 	lines := strings.Split(code, "\n")
-	src, err := translate(code)
+	stars, err := scanSource(ctx, code)
+	if err == nil {
+		code, err = translate(ctx, code, stars)
+	}
 	if err != nil {
 		var se *syntaxError
 		if errors.As(err, &se) {
-			return nil, syntaxErr(lines, se.line, 0, se.msg)
+			return nil, sourceErr(se.typ, lines, se.line, 0, se.msg)
+		}
+		if ctx.Err() != nil {
+			return nil, s.stopped(ctx)
 		}
 		return nil, syntaxErr(lines, 0, 0, err.Error())
 	}
-	f, hasValue, cerr := parse(src, lines)
+	src := code
+	f, hasValue, cerr := s.parse(ctx, src, lines)
 	if cerr != nil {
 		return nil, cerr
 	}
@@ -191,9 +213,15 @@ func (s *Session) run(ctx context.Context, code string) (starlark.Value, *tool.C
 				}
 			}
 		}()
-		if f, hasValue, cerr = parse(src, lines); cerr != nil {
+		if ctx.Err() != nil {
+			return nil, s.stopped(ctx)
+		}
+		if f, hasValue, cerr = s.parse(ctx, src, lines); cerr != nil {
 			return nil, cerr
 		}
+	}
+	if ctx.Err() != nil {
+		return nil, s.stopped(ctx)
 	}
 
 	thread := &starlark.Thread{
@@ -221,18 +249,112 @@ func (s *Session) run(ctx context.Context, code string) (starlark.Value, *tool.C
 	return value, nil
 }
 
-// parse parses translated source and prepares it for execution.
-func parse(src string, lines []string) (*syntax.File, bool, *tool.CodeError) {
+// parse parses translated source and prepares it for execution: it
+// refuses a syntax tree deeper than maxSyntaxDepth before anything
+// recurses over it, and adds the recursion-depth check to every function.
+func (s *Session) parse(ctx context.Context, src string, lines []string) (*syntax.File, bool, *tool.CodeError) {
 	f, err := fileOptions.Parse(filename, src, 0)
 	if err != nil {
 		var se syntax.Error
 		if errors.As(err, &se) {
+			if se.Msg == "excessive nesting" {
+				// The parser's own depth limit (1000 levels of
+				// recursion), reached by nesting the prescan does not
+				// count, such as chains of lambdas or conditionals.
+				return nil, false, sourceErr("RecursionError", lines, int(se.Pos.Line), 0, msgRecursionCompile)
+			}
 			return nil, false, syntaxErr(lines, int(se.Pos.Line), int(se.Pos.Col), se.Msg)
 		}
 		return nil, false, syntaxErr(lines, 0, 0, err.Error())
 	}
+	if ctx.Err() != nil {
+		return nil, false, s.stopped(ctx)
+	}
+	if deep, err := prepare(ctx, f); err != nil {
+		return nil, false, s.stopped(ctx)
+	} else if deep != nil {
+		start, _ := deep.Span()
+		return nil, false, sourceErr("RecursionError", lines, int(start.Line), 0, msgRecursionCompile)
+	}
 	guardOperators(f)
 	return f, captureTrailingExpr(f), nil
+}
+
+// maxCallDepth bounds the depth of the call stack of Starlark functions
+// and builtins, as Python's recursion limit does (sys.getrecursionlimit()
+// is 1000), far below the depth at which the Go stack would overflow.
+const maxCallDepth = 1000
+
+// depthCheck names the builtin that every function calls first (prepare
+// adds the call), which fails with RecursionError on a call stack deeper
+// than maxCallDepth.
+const depthCheck = "_gantry_depth_"
+
+func builtinDepthCheck(thread *starlark.Thread, _ *starlark.Builtin, _ starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
+	// The builtin's own frame is not counted; the module's is, as in Python.
+	if thread.CallStackDepth()-1 >= maxCallDepth {
+		return nil, &pyError{typ: "RecursionError", msg: "maximum recursion depth exceeded"}
+	}
+	return starlark.None, nil
+}
+
+// prepare walks f to a depth of at most maxSyntaxDepth and returns the
+// first node that lies deeper, if any, so that no later recursion over the
+// tree (the operator guard, the resolver, the compiler) can exhaust the
+// stack. On the way it makes every def and lambda begin with a call of the
+// depthCheck builtin. It stops early with ctx's error when ctx ends.
+func prepare(ctx context.Context, f *syntax.File) (deep syntax.Node, err error) {
+	depth, nodes := 0, 0
+	syntax.Walk(f, func(n syntax.Node) bool {
+		if n == nil {
+			depth--
+			return true
+		}
+		if deep != nil || err != nil {
+			return false
+		}
+		if depth >= maxSyntaxDepth {
+			deep = n
+			return false
+		}
+		if nodes++; nodes&0xffff == 0 {
+			if err = ctx.Err(); err != nil {
+				return false
+			}
+		}
+		depth++
+		switch x := n.(type) {
+		case *syntax.DefStmt:
+			pos := x.Def
+			if len(x.Body) > 0 {
+				pos, _ = x.Body[0].Span()
+			}
+			check := &syntax.ExprStmt{X: depthCall(pos)}
+			at := 0
+			if len(x.Body) > 0 && isDocstring(x.Body[0]) {
+				at = 1
+			}
+			x.Body = append(x.Body[:at:at], append([]syntax.Stmt{check}, x.Body[at:]...)...)
+		case *syntax.LambdaExpr:
+			pos, _ := x.Body.Span()
+			x.Body = &syntax.BinaryExpr{OpPos: pos, Op: syntax.OR, X: depthCall(pos), Y: x.Body}
+		}
+		return true
+	})
+	return deep, err
+}
+
+func depthCall(pos syntax.Position) *syntax.CallExpr {
+	return &syntax.CallExpr{Fn: &syntax.Ident{NamePos: pos, Name: depthCheck}, Lparen: pos, Rparen: pos}
+}
+
+func isDocstring(s syntax.Stmt) bool {
+	e, ok := s.(*syntax.ExprStmt)
+	if !ok {
+		return false
+	}
+	lit, ok := e.X.(*syntax.Literal)
+	return ok && lit.Token == syntax.STRING
 }
 
 var undefinedRE = regexp.MustCompile(`^undefined: (\w+)`)

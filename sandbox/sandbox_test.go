@@ -141,7 +141,7 @@ func TestLimits(t *testing.T) {
 		{"repeat assign", Options{MaxMemory: 64 << 20}, "x = [1, 2]\nx *= 50000000", "MemoryError", "memory limit"},
 		{"materialise range", Options{MaxMemory: 64 << 20}, "x = list(range(100000000))", "MemoryError", "memory limit"},
 		{"doubling", Options{MaxMemory: 64 << 20, MaxSteps: 1 << 40}, "s = 'x'\nwhile True:\n    s = s + s", "MemoryError", "memory limit"},
-		{"recursion", Options{MaxSteps: 100_000}, "def f(n):\n    return f(n + 1)\nf(0)", "TimeoutError", "steps"},
+		{"recursion", Options{}, "def f(n):\n    return f(n + 1)\nf(0)", "RecursionError", "maximum recursion depth exceeded"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
