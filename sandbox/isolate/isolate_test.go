@@ -86,7 +86,7 @@ func testTools() *tool.Registry {
 		tool.Tool{
 			Name: "add", Doc: "Add two ints.", Returns: tool.Int,
 			Params: []tool.Param{{Name: "a", Type: tool.Int, Required: true}, {Name: "b", Type: tool.Int, Required: true}},
-			Fn: func(_ context.Context, a tool.Args) (any, error) { return a.Int("a") + a.Int("b"), nil },
+			Fn:     func(_ context.Context, a tool.Args) (any, error) { return a.Int("a") + a.Int("b"), nil },
 		},
 		tool.Tool{
 			Name: "rover.drive", Doc: "Drive.", Returns: tool.Dict,
@@ -426,7 +426,7 @@ func TestWorkerLimitsAndEnv(t *testing.T) {
 		t.Fatal(err)
 	}
 	vars := strings.Split(strings.TrimRight(string(env), "\x00"), "\x00")
-	want := []string{"GOMEMLIMIT=402653184", "GOGC=100", "GOMAXPROCS=2", workerEnv + "=serve"}
+	want := []string{"GOMEMLIMIT=402653184", "GOGC=100", "GOMAXPROCS=1", workerEnv + "=serve"}
 	if strings.Join(vars, " ") != strings.Join(want, " ") {
 		t.Fatalf("environment %q, want %q", vars, want)
 	}

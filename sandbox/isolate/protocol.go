@@ -25,8 +25,11 @@ import (
 //	→ exec    {"type":"exec","id":N,"code":"...","deadline_ns":D}
 //	← call    {"type":"call","id":C,"name":"rover.drive","args":{...}}
 //	→ return  {"type":"return","id":C,"value":...} or {"type":"return","id":C,"error":{...}}
-//	→ cancel  {"type":"cancel","id":N}                        the caller cancelled action N
 //	← result  {"type":"result","id":N,"result":{...},"cause":C}
+//
+// A third pipe, the worker's fd 5, carries the ids of cancelled actions
+// (8 bytes each, big-endian), read by a goroutine of their own in the
+// worker.
 //
 // Frame types.
 const (
@@ -35,7 +38,6 @@ const (
 	typeExec   = "exec"
 	typeCall   = "call"
 	typeReturn = "return"
-	typeCancel = "cancel"
 	typeResult = "result"
 )
 
@@ -102,32 +104,49 @@ var errFrameTooLarge = errors.New("frame too large")
 // errBadFrame reports a frame that is not a valid message.
 var errBadFrame = errors.New("malformed frame")
 
-// readFrame reads one frame (a line) of at most max bytes, without the
+// frameReader reads frames (lines) of at most max bytes, without the
 // newline. It never buffers more than max+1 bytes of a frame: a longer one
-// is an error and the rest of it is left unread.
-func readFrame(r *bufio.Reader, max int) ([]byte, error) {
-	var buf []byte
+// is an error and the rest of it is left unread. A read that fails with a
+// timeout keeps what it read of the frame, and the next one goes on.
+type frameReader struct {
+	r       *bufio.Reader
+	max     int
+	partial []byte
+}
+
+// next returns the next frame; it is valid until the next call.
+func (fr *frameReader) next() ([]byte, error) {
 	for {
-		chunk, err := r.ReadSlice('\n')
-		n := len(buf) + len(chunk)
+		chunk, err := fr.r.ReadSlice('\n')
+		n := len(fr.partial) + len(chunk)
 		if err == nil {
 			n-- // the newline
 		}
-		if n > max {
-			return nil, fmt.Errorf("%w: more than %d bytes", errFrameTooLarge, max)
+		if n > fr.max {
+			return nil, fmt.Errorf("%w: more than %d bytes", errFrameTooLarge, fr.max)
 		}
-		buf = append(buf, chunk...)
+		if err == nil {
+			if len(fr.partial) == 0 {
+				return chunk[:len(chunk)-1], nil
+			}
+			line := append(fr.partial, chunk[:len(chunk)-1]...)
+			fr.partial = nil
+			return line, nil
+		}
+		fr.partial = append(fr.partial, chunk...)
 		switch {
-		case err == nil:
-			return buf[:len(buf)-1], nil
 		case errors.Is(err, bufio.ErrBufferFull):
 			continue
-		case errors.Is(err, io.EOF) && len(buf) > 0:
-			return nil, fmt.Errorf("%w: a frame of %d bytes without its newline", io.ErrUnexpectedEOF, len(buf))
-		default:
-			return nil, err
+		case errors.Is(err, io.EOF) && len(fr.partial) > 0:
+			return nil, fmt.Errorf("%w: a frame of %d bytes without its newline", io.ErrUnexpectedEOF, len(fr.partial))
 		}
+		return nil, err
 	}
+}
+
+// readFrame reads one frame from r (see frameReader).
+func readFrame(r *bufio.Reader, max int) ([]byte, error) {
+	return (&frameReader{r: r, max: max}).next()
 }
 
 // decodeFrame parses a frame strictly: one JSON object of known fields.
@@ -168,8 +187,6 @@ func (f *frame) check() error {
 		if (f.Value == nil) == (f.Error == nil) {
 			return fmt.Errorf("%w: a return carries a value or an error", errBadFrame)
 		}
-	case typeCancel:
-		allowed, required = []string{"id"}, []string{"id"}
 	case typeResult:
 		allowed, required = []string{"id", "result", "cause"}, []string{"id", "result"}
 	default:

@@ -3,6 +3,7 @@ package isolate
 import (
 	"bufio"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -30,24 +31,32 @@ const ExitCPULimit = 3
 const maxInitFrame = 16 << 20
 
 // ServeWorker serves one session over file descriptors 3 (frames from the
-// gateway) and 4 (frames to the gateway), as a worker started by New does.
-// It returns when the gateway closes its pipe or breaks the protocol.
+// gateway), 4 (frames to the gateway) and 5 (cancellations), as a worker
+// started by New does. It returns when the gateway closes its pipe or
+// breaks the protocol.
 func ServeWorker(ctx context.Context) error {
 	in := os.NewFile(3, "gantry-requests")
 	out := os.NewFile(4, "gantry-replies")
-	if in == nil || out == nil {
-		return errors.New("sandbox worker: file descriptors 3 and 4 are not open (this command is started by gantry itself)")
+	cancels := os.NewFile(5, "gantry-cancels")
+	if in == nil || out == nil || cancels == nil {
+		return errors.New("sandbox worker: file descriptors 3, 4 and 5 are not open (this command is started by gantry itself)")
 	}
 	defer in.Close()
 	defer out.Close()
-	return Serve(ctx, in, out)
+	defer cancels.Close()
+	return Serve(ctx, in, out, cancels)
 }
 
 // Serve runs one Starlark session for a gateway: it reads the init frame
 // from in, applies the worker's limits to this process, and then runs the
-// actions the gateway sends, forwarding tool calls to it. It is the
-// worker's main function: the limits are the whole process's.
-func Serve(ctx context.Context, in io.Reader, out io.Writer) error {
+// actions the gateway sends, forwarding tool calls to it. cancels carries
+// the ids of actions the gateway cancels (8 bytes each, big-endian). It is
+// the worker's main function: the limits are the whole process's.
+//
+// Frames are read by the goroutine that runs the actions, with no hand-off
+// between goroutines: a hand-off after a wake-up from the poller costs
+// about 100 µs with GOMAXPROCS=1; a direct read about 10 µs.
+func Serve(ctx context.Context, in io.Reader, out io.Writer, cancels io.Reader) error {
 	r := bufio.NewReaderSize(in, 64<<10)
 	line, err := readFrame(r, maxInitFrame)
 	if err != nil {
@@ -64,12 +73,7 @@ func Serve(ctx context.Context, in io.Reader, out io.Writer) error {
 	if init.MaxFrame <= 0 {
 		init.MaxFrame = defaultMaxFrame
 	}
-	srv := &server{
-		out:      out,
-		maxFrame: init.MaxFrame,
-		execs:    make(chan execReq, 1),
-		returns:  make(chan frame, 1),
-	}
+	srv := &server{r: r, out: out, maxFrame: init.MaxFrame}
 	reg := tool.NewRegistry()
 	for _, spec := range init.Tools {
 		t := tool.Tool{Name: spec.Name, Doc: spec.Doc, Returns: tool.Any, Fn: srv.proxy(spec.Name)}
@@ -105,125 +109,89 @@ func Serve(ctx context.Context, in io.Reader, out io.Writer) error {
 		case <-stop:
 		}
 	}()
+	go srv.readCancels(cancels)
 
 	if err := srv.send(frame{Type: typeReady}); err != nil {
 		return fmt.Errorf("sandbox worker: %w", err)
 	}
-	// The read loop ends when the gateway closes its pipe; Serve returns
-	// then (or earlier, on an error, and the process exits).
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go srv.readLoop(ctx, r)
-
-	for req := range srv.execs {
-		if err := limitCPU(init.MaxCPU); err != nil {
-			req.cancel()
-			return fmt.Errorf("sandbox worker: limits: %w", err)
+	for {
+		line, err := readFrame(r, srv.maxFrame)
+		if errors.Is(err, io.EOF) {
+			return nil // the gateway closed the session
 		}
-		res, err := sess.Exec(req.ctx, req.code)
-		req.cancel()
-		srv.mu.Lock()
-		srv.cur, srv.cancel = 0, nil
-		srv.mu.Unlock()
 		if err != nil {
 			return fmt.Errorf("sandbox worker: %w", err)
 		}
-		if err := srv.sendResult(req.id, res); err != nil {
+		f, err := decodeFrame(line)
+		if err == nil && f.Type != typeExec {
+			err = fmt.Errorf("%w: %s while no action runs", errBadFrame, f.Type)
+		}
+		if err != nil {
+			return fmt.Errorf("sandbox worker: %w", err)
+		}
+		actx, cancel := context.WithCancel(ctx)
+		if f.Deadline > 0 {
+			actx, cancel = context.WithTimeout(ctx, f.Deadline)
+		}
+		srv.begin(f.ID, cancel)
+		if err := limitCPU(init.MaxCPU); err != nil {
+			cancel()
+			return fmt.Errorf("sandbox worker: limits: %w", err)
+		}
+		res, err := sess.Exec(actx, f.Code)
+		srv.begin(0, nil)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("sandbox worker: %w", err)
+		}
+		if srv.broken != nil {
+			return fmt.Errorf("sandbox worker: %w", srv.broken)
+		}
+		if err := srv.sendResult(f.ID, res); err != nil {
 			return fmt.Errorf("sandbox worker: %w", err)
 		}
 	}
-	return srv.readErr
 }
 
 // server is the worker's side of the protocol.
 type server struct {
+	r        *bufio.Reader
 	out      io.Writer
 	maxFrame int
-	execs    chan execReq // actions, from the read loop
-	returns  chan frame   // tool results, from the read loop
-	readErr  error        // why the read loop ended; read after execs is closed
-	nextCall uint64       // id of the last tool call (the action's goroutine only)
+	nextCall uint64 // id of the last tool call
+	broken   error  // a protocol error met during a tool call
 
-	mu     sync.Mutex
-	cur    uint64             // the running action
-	cancel context.CancelFunc // cancels it
+	mu        sync.Mutex
+	cur       uint64             // the running action
+	cancel    context.CancelFunc // cancels it
+	cancelled uint64             // the last action the gateway cancelled
 }
 
-type execReq struct {
-	id     uint64
-	code   string
-	ctx    context.Context
-	cancel context.CancelFunc
+// begin records the running action (0: none). An action cancelled before
+// it began is cancelled at once.
+func (s *server) begin(id uint64, cancel context.CancelFunc) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cur, s.cancel = id, cancel
+	if id != 0 && s.cancelled >= id {
+		cancel()
+	}
 }
 
-// readLoop delivers the gateway's frames until its pipe closes or a frame
-// breaks the protocol; then it cancels the running action.
-func (s *server) readLoop(ctx context.Context, r *bufio.Reader) {
-	defer close(s.execs)
-	defer close(s.returns)
-	fail := func(err error) {
-		s.readErr = err
+// readCancels cancels the actions whose ids arrive on r, until r ends.
+func (s *server) readCancels(r io.Reader) {
+	var buf [8]byte
+	for {
+		if _, err := io.ReadFull(r, buf[:]); err != nil {
+			return
+		}
+		id := binary.BigEndian.Uint64(buf[:])
 		s.mu.Lock()
-		if s.cancel != nil {
+		s.cancelled = max(s.cancelled, id)
+		if s.cur == id && s.cancel != nil {
 			s.cancel()
 		}
 		s.mu.Unlock()
-	}
-	for {
-		line, err := readFrame(r, s.maxFrame)
-		if err != nil {
-			if !errors.Is(err, io.EOF) {
-				fail(err)
-			} else {
-				fail(nil)
-			}
-			return
-		}
-		f, err := decodeFrame(line)
-		if err != nil {
-			fail(err)
-			return
-		}
-		switch f.Type {
-		case typeExec:
-			actx, cancel := context.WithCancel(ctx)
-			if f.Deadline > 0 {
-				actx, cancel = context.WithTimeout(ctx, f.Deadline)
-			}
-			s.mu.Lock()
-			busy := s.cur != 0
-			if !busy {
-				s.cur, s.cancel = f.ID, cancel
-			}
-			s.mu.Unlock()
-			if busy {
-				cancel()
-				fail(fmt.Errorf("%w: exec while an action is running", errBadFrame))
-				return
-			}
-			select {
-			case s.execs <- execReq{id: f.ID, code: f.Code, ctx: actx, cancel: cancel}:
-			case <-ctx.Done():
-				cancel()
-				return
-			}
-		case typeReturn:
-			select {
-			case s.returns <- f:
-			default:
-				fail(fmt.Errorf("%w: return %d that no call waits for", errBadFrame, f.ID))
-				return
-			}
-		case typeCancel:
-			s.mu.Lock()
-			if s.cur == f.ID && s.cancel != nil {
-				s.cancel()
-			}
-			s.mu.Unlock()
-		default:
-			fail(fmt.Errorf("%w: %s from the gateway", errBadFrame, f.Type))
-			return
-		}
 	}
 }
 
@@ -299,12 +267,17 @@ func (s *server) proxy(name string) tool.Func {
 		if _, err := s.out.Write(data); err != nil {
 			return nil, fmt.Errorf("%s: the gateway is gone: %w", name, err)
 		}
-		f, ok := <-s.returns
-		if !ok {
-			return nil, fmt.Errorf("%s: the gateway is gone", name)
+		line, err := readFrame(s.r, s.maxFrame)
+		var f frame
+		if err == nil {
+			f, err = decodeFrame(line)
 		}
-		if f.ID != id {
-			return nil, fmt.Errorf("%s: the gateway answered call %d, not %d", name, f.ID, id)
+		if err == nil && (f.Type != typeReturn || f.ID != id) {
+			err = fmt.Errorf("%w: %s %d in answer to call %d", errBadFrame, f.Type, f.ID, id)
+		}
+		if err != nil {
+			s.broken = err
+			return nil, fmt.Errorf("%s: the gateway is gone: %w", name, err)
 		}
 		if f.Error != nil {
 			re := &remoteError{call: id, msg: f.Error.Msg}
