@@ -526,7 +526,8 @@ func died(w *worker, opts Options) lossReason {
 	case ps != nil && ps.ExitCode() == ExitCPULimit || ws.Signaled() && ws.Signal() == syscall.SIGXCPU:
 		return lossReason{typ: "TimeoutError", what: fmt.Sprintf("the sandbox worker died (it used up its CPU time limit of %ds per action)", int64(math.Ceil(opts.MaxCPU.Seconds())))}
 	case strings.Contains(errText, "out of memory") || strings.Contains(errText, "cannot allocate memory") ||
-		strings.Contains(errText, "pthread_create failed"):
+		strings.Contains(errText, "pthread_create failed") || strings.Contains(errText, "failed to allocate") ||
+		strings.Contains(errText, "address space collisions"): // the last two: built with -race
 		return lossReason{typ: "MemoryError", what: fmt.Sprintf("the sandbox worker died (it went over its memory limit of %d MiB)", opts.MaxMemory>>20)}
 	case strings.Contains(errText, "stack overflow") || strings.Contains(errText, "stack exceeds"):
 		return lossReason{typ: "RecursionError", what: "the sandbox worker died (stack overflow: values or code nested too deeply)"}
