@@ -521,6 +521,9 @@ func died(w *worker, opts Options) lossReason {
 	status := w.status()
 	errText := w.stderr.String()
 	ps := w.cmd.ProcessState
+	if ps == nil {
+		return lossReason{typ: "RuntimeError", what: "the sandbox worker closed its pipe, so it was killed"}
+	}
 	ws, _ := ps.Sys().(syscall.WaitStatus)
 	switch {
 	case ps != nil && ps.ExitCode() == ExitCPULimit || ws.Signaled() && ws.Signal() == syscall.SIGXCPU:

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	osexec "os/exec"
 	"strings"
 	"syscall"
 	"testing"
@@ -33,6 +34,19 @@ func TestMain(m *testing.M) {
 			os.Exit(1)
 		}
 		os.Exit(0)
+	case "gateway":
+		// A gateway of its own: print its worker's pid, run an endless
+		// action, and wait to be killed.
+		exe, _ := os.Executable()
+		s, err := New(context.Background(), nil, Options{Command: []string{exe}, Env: []string{workerEnv + "=serve"},
+			Sandbox: sandbox.Options{Timeout: time.Hour, MaxSteps: 1 << 62}})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		fmt.Println(s.pid())
+		s.Exec(context.Background(), "while True:\n    pass")
+		os.Exit(1)
 	default:
 		os.Exit(hostileWorker(mode))
 	}
@@ -395,8 +409,7 @@ func TestHostileWorker(t *testing.T) {
 	}
 }
 
-// TestCloseLeavesNothing: Close kills the worker, also one stuck in an
-// action, and later actions fail.
+// TestCloseLeavesNothing: Close kills the worker and later actions fail.
 func TestCloseLeavesNothing(t *testing.T) {
 	s := newSession(t, nil, Options{}, "serve")
 	pid := s.pid()
@@ -457,4 +470,62 @@ func TestWorkerLimitsAndEnv(t *testing.T) {
 	if fields[2] != fmt.Sprint(pid) {
 		t.Errorf("process group %s, want %d", fields[2], pid)
 	}
+}
+
+// TestWorkerDiesWithGateway: a gateway killed with SIGKILL (no Close)
+// takes its worker with it (Pdeathsig), even one busy in an action, which
+// reads nothing that would tell it the gateway is gone.
+func TestWorkerDiesWithGateway(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw := osexec.Command(exe)
+	gw.Env = append(os.Environ(), workerEnv+"=gateway")
+	out, err := gw.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := gw.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer gw.Wait()
+	defer gw.Process.Kill()
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pid int
+	if _, err := fmt.Sscan(line, &pid); err != nil || pid <= 0 || gone(pid) {
+		t.Fatalf("worker pid %q: %v", line, err)
+	}
+	// Wait until the worker spins in the action: 0.3 s of CPU time.
+	for cpuTicks(pid) < 30 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	gw.Process.Kill()
+	gw.Wait()
+	// The worker is not our child: it is gone when the kernel has killed
+	// it and its new parent has reaped it (or left it a zombie).
+	for !gone(pid) && !strings.Contains(procStat(pid), ") Z ") {
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func procStat(pid int) string {
+	data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	return string(data)
+}
+
+// cpuTicks is the user CPU time of a process in clock ticks (-1 if gone).
+func cpuTicks(pid int) int {
+	stat := procStat(pid)
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return -1
+	}
+	f := strings.Fields(stat[i+2:])
+	var n int
+	fmt.Sscan(f[11], &n) // field 14, utime
+	return n
 }
