@@ -362,7 +362,7 @@ func (w *worker) exec(ctx context.Context, id uint64, code string, s *Session) (
 	// A worker that speaks while no action runs breaks the protocol.
 	w.rep.SetReadDeadline(time.Unix(1, 0))
 	if _, err := w.frames.r.Peek(1); err == nil {
-		return w.lost(s, brokeProtocol(w.read(), "while no action was running")), false
+		return w.lost(s, brokeProtocol(frameOrErr{}, "it wrote while no action was running")), false
 	} else if !errors.Is(err, os.ErrDeadlineExceeded) {
 		return w.lost(s, died(w, opts)), false
 	}

@@ -59,8 +59,10 @@ func hostileWorker(mode string) int {
 	if _, err := readFrame(in, maxInitFrame); err != nil {
 		return 1
 	}
-	out.Write([]byte(`{"type":"ready"}` + "\n"))
 	if mode == "idle" {
+		// One write: the second frame arrives with the first.
+		out.Write([]byte(`{"type":"ready"}` + "\n" + `{"type":"result","id":1,"result":{"stdout":"forged","duration_ns":0}}` + "\n"))
+	} else {
 		out.Write([]byte(`{"type":"ready"}` + "\n"))
 	}
 	if _, err := readFrame(in, 1<<20); err != nil {
@@ -386,7 +388,7 @@ func TestCancel(t *testing.T) {
 func TestHostileWorker(t *testing.T) {
 	tests := []struct{ mode, want string }{
 		{"huge", "RuntimeError: the sandbox worker broke the protocol (frame too large: more than 65536 bytes), so it was killed"},
-		{"idle", "the sandbox worker broke the protocol (unexpected ready frame"},
+		{"idle", "the sandbox worker broke the protocol (it wrote while no action was running), so it was killed"},
 		{"forge-id", "the sandbox worker broke the protocol (unexpected result frame)"},
 		{"unknown-tool", `the sandbox worker broke the protocol (unexpected call frame: call of "os.system", which is not a tool)`},
 		{"bad-json", "the sandbox worker broke the protocol (malformed frame: unexpected EOF)"},

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"strconv"
@@ -304,6 +305,9 @@ func applyLimits(maxMemory int64) error {
 		return err
 	}
 	as := uint64(mapped + maxMemory)
+	if maxMemory <= 0 {
+		as = math.MaxUint64 // no address-space limit asked for
+	}
 	limits := []struct {
 		res int
 		val uint64
