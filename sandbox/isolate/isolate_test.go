@@ -531,3 +531,28 @@ func cpuTicks(pid int) int {
 	fmt.Sscan(f[11], &n) // field 14, utime
 	return n
 }
+
+// TestFrameLimits: values too large for a frame are refused with a clear
+// error, and the session goes on; a huge error message is cut to fit.
+func TestFrameLimits(t *testing.T) {
+	reg := testTools()
+	reg.MustRegister(tool.Tool{Name: "big", Doc: "A large result.", Returns: tool.String,
+		Fn: func(context.Context, tool.Args) (any, error) { return strings.Repeat("y", 100_000), nil }})
+	s := newSession(t, reg, Options{MaxFrame: 64 << 10}, "serve")
+	pid := s.pid()
+	tests := []struct{ code, want string }{
+		{"x = 1\necho('x' * 100000)", "TypeError: echo: arguments are too large to pass to the tool (100012 bytes encoded; the limit is 65536)"},
+		{"big()", "RuntimeError: big: result cannot be passed to the sandbox: it is 100002 bytes; the sandbox worker takes at most 65280"},
+		{"fail('z' * 200000)", "Exception: zzz"},
+		{"print(len(echo('x' * 1000)), x)", "1000 1"},
+	}
+	for _, tc := range tests {
+		res := run(t, s, tc.code)
+		if got := res.Observation(); !strings.Contains(got, tc.want) || len(got) > 64<<10 || res.Restarted {
+			t.Fatalf("%q: %d bytes, restarted %v:\n%.300s", tc.code, len(got), res.Restarted, got)
+		}
+	}
+	if s.pid() != pid {
+		t.Fatal("the worker was replaced")
+	}
+}

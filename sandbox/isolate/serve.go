@@ -256,8 +256,7 @@ func (s *server) proxy(name string) tool.Func {
 		if err != nil {
 			return nil, &tool.ArgError{Tool: name, Msg: "arguments cannot be passed to the tool: " + err.Error()}
 		}
-		s.nextCall++
-		id := s.nextCall
+		id := s.nextCall + 1
 		data, err := encodeFrame(frame{Type: typeCall, ID: id, Name: name, Args: enc}, s.maxFrame)
 		if errors.Is(err, errFrameTooLarge) {
 			return nil, &tool.ArgError{Tool: name, Msg: fmt.Sprintf("arguments are too large to pass to the tool (%d bytes encoded; the limit is %d)", len(enc), s.maxFrame)}
@@ -265,6 +264,7 @@ func (s *server) proxy(name string) tool.Func {
 		if err != nil {
 			return nil, &tool.ArgError{Tool: name, Msg: "arguments cannot be passed to the tool: " + err.Error()}
 		}
+		s.nextCall = id // the call is sent: the gateway counts it
 		if _, err := s.out.Write(data); err != nil {
 			return nil, fmt.Errorf("%s: the gateway is gone: %w", name, err)
 		}
