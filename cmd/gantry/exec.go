@@ -60,6 +60,7 @@ error or hit a limit.`,
 	f.DurationVar(&rt.Timeout, "timeout", 10*time.Second, "wall-time limit of the action")
 	f.StringVar(&rt.Python, "python", "", "Python interpreter for --runtime python (default $GANTRY_PYTHON, else python3)")
 	f.BoolVar(&rt.NoIsolation, "no-isolation", false, "run the Python worker without its sandbox (unsafe)")
+	rt.registerIsolate(f, false)
 	f.StringVar(&tools, "tools", "none", "comma-separated tool sets to expose")
 	return cmd
 }

@@ -39,6 +39,7 @@ func newRootCmd() *cobra.Command {
 		newReplayCmd(),
 		newSceneCmd(),
 		newDevicesCmd(),
+		newSandboxWorkerCmd(),
 	)
 	return root
 }

@@ -57,6 +57,7 @@ func (f *episodeFlags) register(cmd *cobra.Command, cfg *fileConfig) {
 	fl.DurationVar(&f.rt.Timeout, "action-timeout", cfg.duration("action_timeout", 10*time.Second), "wall-time limit of one code action")
 	fl.StringVar(&f.rt.Python, "python", cfg.str("python", ""), "Python interpreter for --runtime python")
 	fl.BoolVar(&f.rt.NoIsolation, "no-isolation", cfg.bool("no_isolation", false), "run the Python worker without its sandbox (unsafe)")
+	f.rt.registerIsolate(fl, cfg.bool("isolate", false))
 	fl.StringVar(&f.model.baseURL, "base-url", cfg.str("base_url", os.Getenv("OPENAI_BASE_URL")), "OpenAI-compatible API base URL (env OPENAI_BASE_URL)")
 	fl.StringVar(&f.model.model, "model", cfg.str("model", os.Getenv("GANTRY_MODEL")), "model name (env GANTRY_MODEL)")
 	fl.Float32Var(&f.model.temperature, "temperature", float32(cfg.float("temperature", 0)), "sampling temperature")

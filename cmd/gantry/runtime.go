@@ -8,8 +8,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/pflag"
+
 	"github.com/gantry-dev/gantry/alfworld"
 	"github.com/gantry-dev/gantry/sandbox"
+	"github.com/gantry-dev/gantry/sandbox/isolate"
 	"github.com/gantry-dev/gantry/tool"
 )
 
@@ -25,6 +28,13 @@ type runtimeOptions struct {
 	Timeout     time.Duration // per action
 	Python      string        // interpreter for the python runtime
 	NoIsolation bool          // run the Python worker without its sandbox
+	Isolate     bool          // run Starlark sessions in worker processes
+}
+
+// registerIsolate adds the --isolate flag (config key isolate) to fs.
+func (o *runtimeOptions) registerIsolate(fs *pflag.FlagSet, def bool) {
+	fs.BoolVar(&o.Isolate, "isolate", def, "run Starlark code in a worker process with its own memory and CPU limits, "+
+		"so that code escaping the sandbox's limits kills the worker, not gantry (the python runtime always runs in a worker)")
 }
 
 // runtimeNames lists the runtimes newRuntime knows.
@@ -34,6 +44,9 @@ var runtimeNames = []string{"starlark", "python"}
 func newRuntime(ctx context.Context, opts runtimeOptions, reg *tool.Registry) (runtimeSession, error) {
 	switch opts.Name {
 	case "", "starlark":
+		if opts.Isolate {
+			return isolate.New(ctx, reg, isolate.Options{Sandbox: sandbox.Options{Timeout: opts.Timeout}})
+		}
 		return sandbox.New(reg, sandbox.Options{Timeout: opts.Timeout})
 	case "python":
 		return newPythonRuntime(ctx, opts, reg)
