@@ -100,7 +100,7 @@ func TestRefusalsAreReported(t *testing.T) {
 		{"rover.drive", nil, map[string]any{"speed": 0.1}, ""},
 		{"rover.reset", nil, map[string]any{"x": int64(1)}, `no tool named "rover.reset"`},
 		{"put", []any{"a"}, nil, "receptacle is required"}, // no hook: not heard
-		{"arm.fly", nil, nil, `no tool named "arm.fly"`},    // namespace not watched
+		{"arm.fly", nil, nil, `no tool named "arm.fly"`},   // namespace not watched
 	}
 	want := 0
 	for _, c := range calls {
