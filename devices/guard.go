@@ -27,11 +27,44 @@ type Guard struct {
 	reason   string
 	inflight map[int]context.CancelCauseFunc
 	next     int
+	// admitted caches, per device, whether the policy fits the device's
+	// description as last checked.
+	admitted map[string]admission
+}
+
+type admission struct {
+	desc *Description
+	err  error
 }
 
 // NewGuard returns a guard applying p.
 func NewGuard(p Policy) *Guard {
-	return &Guard{policy: p, limiters: map[string]*rate.Limiter{}, inflight: map[int]context.CancelCauseFunc{}}
+	return &Guard{policy: p, limiters: map[string]*rate.Limiter{}, inflight: map[int]context.CancelCauseFunc{},
+		admitted: map[string]admission{}}
+}
+
+// Admit checks the policy against a device's description (see
+// Policy.CheckDevice). A device the policy does not fit is not exposed:
+// the hub refuses to add it and refuses every call to it, with this error,
+// which wraps ErrPolicy. The verdict is kept until the description changes.
+func (g *Guard) Admit(device string, desc *Description) error {
+	if desc == nil {
+		return nil // checked when the description is known
+	}
+	g.mu.Lock()
+	a, ok := g.admitted[device]
+	g.mu.Unlock()
+	if ok && a.desc == desc {
+		return a.err
+	}
+	err := g.policy.CheckDevice(device, desc)
+	if err != nil {
+		err = fmt.Errorf("%s is not exposed: the policy does not fit it: %w", device, err)
+	}
+	g.mu.Lock()
+	g.admitted[device] = admission{desc: desc, err: err}
+	g.mu.Unlock()
+	return err
 }
 
 // Policy returns the guard's policy.

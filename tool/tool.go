@@ -301,7 +301,16 @@ func (t *Tool) Given(positional []any, named map[string]any) map[string]any {
 // NotFoundError reports a call to a tool that is not registered.
 type NotFoundError struct{ Name string }
 
-func (e *NotFoundError) Error() string { return fmt.Sprintf("no tool named %q", e.Name) }
+func (e *NotFoundError) Error() string { return "no tool named " + quoteShort(e.Name) }
+
+// quoteShort quotes a name from a caller for a message, shortened when it
+// is long (a hostile caller's name can be megabytes).
+func quoteShort(s string) string {
+	if len(s) <= 80 {
+		return fmt.Sprintf("%q", s)
+	}
+	return fmt.Sprintf("%q... (%d bytes)", s[:60], len(s))
+}
 
 // ArgError reports an argument that does not fit a tool's parameters.
 type ArgError struct {
@@ -332,7 +341,7 @@ func (t *Tool) Bind(positional []any, named map[string]any) (Args, error) {
 	for k, v := range named {
 		idx := t.paramIndex(k)
 		if idx < 0 {
-			return nil, &ArgError{Tool: t.Name, Msg: fmt.Sprintf("unexpected argument %q (parameters: %s)", k, t.paramNames())}
+			return nil, &ArgError{Tool: t.Name, Msg: fmt.Sprintf("unexpected argument %s (parameters: %s)", quoteShort(k), t.paramNames())}
 		}
 		if idx < len(positional) {
 			return nil, &ArgError{Tool: t.Name, Param: k, Msg: "given twice (by position and by name)"}
