@@ -26,6 +26,7 @@ type Hub struct {
 
 	mu      sync.Mutex
 	devices map[string]*Device
+	refused map[string]error // devices the policy does not fit, and why
 	changed chan struct{}
 }
 
@@ -45,7 +46,7 @@ func NewHub(opts HubOptions) *Hub {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Hub{guard: opts.Guard, audit: opts.Audit, ids: NewIDs(), attempts: NewIDs(), log: opts.Logger,
-		devices: map[string]*Device{}, changed: make(chan struct{})}
+		devices: map[string]*Device{}, refused: map[string]error{}, changed: make(chan struct{})}
 }
 
 // Guard returns the hub's guard.
@@ -74,9 +75,14 @@ func (h *Hub) Add(d *Device) error {
 	}
 	if err := h.guard.Admit(name, d.Description()); err != nil {
 		h.log.Error("device refused", "device", name, "err", err)
+		h.mu.Lock()
+		h.refused[name] = err
+		h.notifyLocked()
+		h.mu.Unlock()
 		return fmt.Errorf("add device: %w", err)
 	}
 	h.mu.Lock()
+	delete(h.refused, name)
 	old := h.devices[name]
 	h.devices[name] = d
 	h.notifyLocked()
@@ -124,6 +130,7 @@ func (h *Hub) Devices() []*Device {
 }
 
 // Wait waits until every device named is in the hub, described and online.
+// It fails at once when the hub refused one of them (see Add).
 func (h *Hub) Wait(ctx context.Context, names ...string) error {
 	for {
 		h.mu.Lock()
@@ -132,6 +139,10 @@ func (h *Hub) Wait(ctx context.Context, names ...string) error {
 		var waitOn *Device
 		for _, n := range names {
 			d, ok := h.devices[n]
+			if err := h.refused[n]; err != nil && !ok {
+				h.mu.Unlock()
+				return err
+			}
 			switch {
 			case !ok:
 				missing = append(missing, n)
@@ -255,13 +266,15 @@ func outcomeOf(err error) string {
 // audit record, whatever ends it.
 func (h *Hub) call(ctx context.Context, device, action string, args map[string]any, privileged bool) (json.RawMessage, error) {
 	at := h.begin(ctx, device, action, args)
+	// A forged call can name anything at any length: messages show it short.
+	dn, an := shortName(device), shortName(action)
 	d, ok := h.Device(device)
 	if !ok {
 		hint := ""
 		if near := nearest(device, h.nameList()); near != "" {
 			hint = fmt.Sprintf(" (did you mean %q?)", near)
 		}
-		err := fmt.Errorf("%s.%s: no device named %q (devices: %s)%s", device, action, device, h.names(), hint)
+		err := fmt.Errorf("%s.%s: no device named %q (devices: %s)%s", dn, an, dn, h.names(), hint)
 		at.end(OutcomeUnknown, nil, err)
 		return nil, err
 	}
@@ -277,24 +290,24 @@ func (h *Hub) call(ctx context.Context, device, action string, args map[string]a
 		if a, ok := desc.Actions[action]; ok {
 			ad = &a
 		} else {
-			err := fmt.Errorf("%s.%s: %s has no action %q (actions: %s)", device, action, device, action, strings.Join(actions(), ", "))
+			err := fmt.Errorf("%s.%s: %s has no action %q (actions: %s)", dn, an, dn, an, strings.Join(actions(), ", "))
 			at.end(OutcomeUnknown, nil, err)
 			return nil, err
 		}
 	}
 	if err := h.guard.Admit(device, desc); err != nil && !privileged {
-		err = fmt.Errorf("%s.%s: %w: %w", device, action, ErrRefused, err)
+		err = fmt.Errorf("%s.%s: %w: %w", dn, an, ErrRefused, err)
 		at.end(OutcomeRefused, nil, err)
 		return nil, err
 	}
 	if err := finite(args); err != nil {
-		err = fmt.Errorf("%s.%s: %w", device, action, err)
+		err = fmt.Errorf("%s.%s: %w", dn, an, err)
 		at.end(OutcomeInvalid, nil, err)
 		return nil, err
 	}
 	if !privileged {
 		if err := h.guard.Check(device, action, ad, args, actions); err != nil {
-			err = fmt.Errorf("%s.%s: %w", device, action, err)
+			err = fmt.Errorf("%s.%s: %w", dn, an, err)
 			at.end(OutcomeRefused, nil, err)
 			return nil, err
 		}
@@ -308,7 +321,7 @@ func (h *Hub) call(ctx context.Context, device, action string, args map[string]a
 	if !safe {
 		// The intent goes on record before anything moves.
 		if err := at.sent(); err != nil {
-			err = fmt.Errorf("%s.%s: %w: cannot write the audit log: %v", device, action, ErrRefused, err)
+			err = fmt.Errorf("%s.%s: %w: cannot write the audit log: %v", dn, an, ErrRefused, err)
 			at.end(OutcomeRefused, nil, err)
 			return nil, err
 		}

@@ -269,6 +269,16 @@ func (r *Registry) Call(ctx context.Context, name string, positional []any, name
 // Errors from the function are returned as they are, so errors.Is works.
 // A refusal by the argument check goes to Refused, when set.
 func (t *Tool) Call(ctx context.Context, positional []any, named map[string]any) (any, error) {
+	args, err := t.Check(ctx, positional, named)
+	if err != nil {
+		return nil, err
+	}
+	return t.Fn(ctx, args)
+}
+
+// Check is Bind for a caller that then does what Fn would (the CLI sends a
+// device action itself): a refusal goes to Refused, as in Call.
+func (t *Tool) Check(ctx context.Context, positional []any, named map[string]any) (Args, error) {
 	args, err := t.Bind(positional, named)
 	if err != nil {
 		if t.Refused != nil {
@@ -276,7 +286,7 @@ func (t *Tool) Call(ctx context.Context, positional []any, named map[string]any)
 		}
 		return nil, err
 	}
-	return t.Fn(ctx, args)
+	return args, nil
 }
 
 // Given names the arguments of a call as given, before any checking:

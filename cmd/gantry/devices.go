@@ -336,23 +336,22 @@ they parse as JSON, else strings) or one JSON object with --args.
 				return err
 			}
 			defer g.Close()
-			d, _ := g.hub.Device(args[0])
-			// Convert and check the arguments as the tools do (describe and
-			// reset are not tools: they go as given).
-			ts, err := devices.Tools(g.hub, d)
-			if err != nil {
+			ctx := session(cmd.Context())
+			// Convert and check the arguments as the tools do, refusals on
+			// record. describe, reset and names that are no action are not
+			// tools: they go to the hub as given, which audits and refuses.
+			reg := tool.NewRegistry()
+			if err := devices.RegisterTools(reg, g.hub); err != nil {
 				return err
 			}
-			for _, t := range ts {
-				if t.Name == args[0]+"."+args[1] {
-					bound, err := t.Bind(nil, callArgs)
-					if err != nil {
-						return err
-					}
-					callArgs = bound
+			if t, ok := reg.Lookup(args[0] + "." + args[1]); ok {
+				bound, err := t.Check(ctx, nil, numbersFor(t, callArgs))
+				if err != nil {
+					return err
 				}
+				callArgs = bound
 			}
-			raw, err := g.hub.CallRaw(session(cmd.Context()), args[0], args[1], callArgs)
+			raw, err := g.hub.CallRaw(ctx, args[0], args[1], callArgs)
 			if err != nil {
 				return err
 			}
@@ -442,6 +441,22 @@ func parseValue(s string) any {
 		return tool.FromJSON(v)
 	}
 	return s
+}
+
+// numbersFor reads the command-line text given to a number parameter as
+// Python's float() reads it, so that nan and inf reach the argument check
+// (which refuses them as not finite) instead of passing as text.
+func numbersFor(t *tool.Tool, args map[string]any) map[string]any {
+	for _, p := range t.Params {
+		s, ok := args[p.Name].(string)
+		if !ok || p.Type != tool.Float && p.Type != tool.Int {
+			continue
+		}
+		if f, err := strconv.ParseFloat(strings.TrimSpace(s), 64); err == nil || errors.Is(err, strconv.ErrRange) {
+			args[p.Name] = f
+		}
+	}
+	return args
 }
 
 // broadcast runs a stop or reset and prints each device's answer; with
