@@ -63,7 +63,7 @@ func (f *deviceFlags) tlsConfig() (*tls.Config, error) {
 	}
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
 	if f.caFile != "" {
-		pem, err := os.ReadFile(f.caFile)
+		pem, err := readSmall(f.caFile, maxPEMBytes)
 		if err != nil {
 			return nil, fmt.Errorf("read CA: %w", err)
 		}
@@ -74,13 +74,42 @@ func (f *deviceFlags) tlsConfig() (*tls.Config, error) {
 		cfg.RootCAs = pool
 	}
 	if f.certFile != "" {
-		cert, err := tls.LoadX509KeyPair(f.certFile, f.keyFile)
+		certPEM, err := readSmall(f.certFile, maxPEMBytes)
+		if err != nil {
+			return nil, fmt.Errorf("load client certificate: %w", err)
+		}
+		keyPEM, err := readSmall(f.keyFile, maxPEMBytes)
+		if err != nil {
+			return nil, fmt.Errorf("load client certificate: %w", err)
+		}
+		cert, err := tls.X509KeyPair(certPEM, keyPEM)
 		if err != nil {
 			return nil, fmt.Errorf("load client certificate: %w", err)
 		}
 		cfg.Certificates = []tls.Certificate{cert}
 	}
 	return cfg, nil
+}
+
+// maxPEMBytes bounds a certificate or key file: PEM bundles are KBs.
+const maxPEMBytes = 1 << 20
+
+// readSmall reads a file of at most max bytes, refusing larger ones
+// without reading them whole.
+func readSmall(path string, max int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if int64(len(b)) > max {
+		return nil, fmt.Errorf("%s: larger than %d bytes", path, max)
+	}
+	return b, nil
 }
 
 // gateway is a hub connected to devices, and how to let go of them.

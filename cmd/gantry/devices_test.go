@@ -264,3 +264,14 @@ func FuzzParseCallArgs(f *testing.F) {
 		}
 	})
 }
+
+func TestDevicesTLSFilesBounded(t *testing.T) {
+	big := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(big, make([]byte, maxPEMBytes+1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f := deviceFlags{caFile: big}
+	if _, err := f.tlsConfig(); err == nil || !strings.Contains(err.Error(), big+": larger than 1048576 bytes") {
+		t.Fatalf("got %v", err)
+	}
+}
