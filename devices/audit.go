@@ -9,6 +9,8 @@ import (
 	"math"
 	"math/big"
 	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -45,8 +47,9 @@ type AuditRecord struct {
 	Session string    `json:"session,omitempty"`
 	Device  string    `json:"device"`
 	Action  string    `json:"action"`
-	// Args are the arguments as given: numbers JSON cannot hold are written
-	// as the strings "nan", "inf" and "-inf".
+	// Args are the arguments as given: numbers JSON readers cannot hold are
+	// written as strings ("nan", "inf", "-inf", the digits of an integer
+	// beyond 64 bits).
 	Args          map[string]any  `json:"args,omitempty"`
 	ArgsTruncated string          `json:"args_truncated,omitempty"`
 	Outcome       string          `json:"outcome"`
@@ -128,13 +131,26 @@ func (a *Audit) Close() error {
 	return a.c.Close()
 }
 
-// auditable copies v, writing numbers JSON cannot hold (NaN, ±Inf) as
-// strings and values of other types as their text, so that every record
-// can be written.
+// auditable copies v, writing numbers JSON or its readers cannot hold
+// (NaN, ±Inf, integers beyond 64 bits) as strings and values of other types
+// as their text, so that every record can be written and read.
 func auditable(v any) any {
 	switch x := v.(type) {
-	case nil, string, bool, int, int64, int32, uint64, json.Number:
+	case nil, string, bool, int, int64, int32:
 		return v
+	case uint64:
+		if x > math.MaxInt64 {
+			return strconv.FormatUint(x, 10)
+		}
+		return v
+	case json.Number:
+		if _, err := x.Int64(); err == nil {
+			return v
+		}
+		if _, err := x.Float64(); err == nil && strings.ContainsAny(string(x), "eE.") {
+			return v // a float within range
+		}
+		return string(x) // an integer beyond 64 bits, a float beyond float64: text every reader can read
 	case float64:
 		switch {
 		case math.IsNaN(x):
@@ -151,7 +167,10 @@ func auditable(v any) any {
 		if x == nil {
 			return nil
 		}
-		return json.Number(x.String())
+		if x.IsInt64() {
+			return x.Int64()
+		}
+		return x.String()
 	case []any:
 		out := make([]any, len(x))
 		for i, e := range x {

@@ -4,14 +4,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/gantry-dev/gantry/bridge"
 	"github.com/gantry-dev/gantry/devices"
 	"github.com/gantry-dev/gantry/firmware"
+	"github.com/gantry-dev/gantry/internal/testenv"
 	"github.com/gantry-dev/gantry/sandbox"
 	"github.com/gantry-dev/gantry/tool"
 )
@@ -158,6 +161,7 @@ func TestAuditHubRefusals(t *testing.T) {
 		{"unknown action", "rover", "fly", nil, devices.OutcomeUnknown, `rover has no action "fly"`},
 		{"nan deep in a list", "rover", "drive", map[string]any{"speed": 0.1, "x": []any{1.0, math.NaN()}}, devices.OutcomeInvalid, "x must be a finite number, got nan"},
 		{"huge forged name", "rover", strings.Repeat("a", 1<<20), nil, devices.OutcomeUnknown, "has no action"},
+		{"huge argument", "rover", "drive", map[string]any{"speed": 0.1, "note": strings.Repeat("x", 1<<20)}, devices.OutcomeError, "the protocol allows 4096"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -169,8 +173,11 @@ func TestAuditHubRefusals(t *testing.T) {
 			if len(ends) != 1 || ends[0].Outcome != tc.outcome || !strings.Contains(ends[0].Error, tc.errText) {
 				t.Fatalf("records %+v\nwant one %s containing %q", ends, tc.outcome, tc.errText)
 			}
-			if len(ends[0].Error) > 2048 || len(ends[0].Action) > 200 {
-				t.Errorf("record not bounded: error %d bytes, action %d bytes", len(ends[0].Error), len(ends[0].Action))
+			if len(ends[0].Error) > 2048 || len(ends[0].Action) > 200 || len(ends[0].ArgsTruncated) > devices.MaxAuditArgs+100 {
+				t.Errorf("record not bounded: error %d bytes, action %d bytes, args %d bytes", len(ends[0].Error), len(ends[0].Action), len(ends[0].ArgsTruncated))
+			}
+			if tc.name == "huge argument" && (ends[0].Args != nil || !strings.HasPrefix(ends[0].ArgsTruncated, `{"note":"xxx`)) {
+				t.Errorf("huge arguments not cut: %.80q", ends[0].ArgsTruncated)
 			}
 		})
 	}
@@ -263,6 +270,66 @@ func TestAuditStarlark(t *testing.T) {
 			}
 			if res.Err != nil && (ends[0].Outcome != devices.OutcomeInvalid || !strings.Contains(res.Err.Message, ends[0].Error)) {
 				t.Errorf("record %+v does not match what the code saw: %s", ends[0], res.Err.Message)
+			}
+		})
+	}
+}
+
+// TestAuditPython runs hostile calls from the Python worker: each attempt
+// is on record once, whatever refused it, forged calls included.
+func TestAuditPython(t *testing.T) {
+	b := newBench(t, devices.OpenPolicy(), firmware.Options{})
+	reg := tool.NewRegistry()
+	if err := devices.RegisterTools(reg, b.hub); err != nil {
+		t.Fatal(err)
+	}
+	py := testenv.Python(t)
+	s, err := bridge.New(context.Background(), reg, bridge.Options{Python: py})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	// forge builds a tool function for any name the way the worker does,
+	// as hostile code can.
+	const forge = `f = rover.drive.__globals__.get("make_tool")
+if f is None:
+    print("NO-FORGE")
+else:
+    f({"name": %q})(*%s)
+`
+	tests := []struct {
+		code, outcome, errText string
+	}{
+		{`rover.drive(speed=2)`, devices.OutcomeInvalid, "speed must be <= 1.0, got 2"},
+		{`rover.drive(speed="fast")`, devices.OutcomeInvalid, "must be a float, got str"},
+		{`rover.drive(speed=0.1, ms=10**19)`, devices.OutcomeInvalid, "ms is out of range (0..5000), got 10000000000000000000"},
+		{`rover.drive(speed=10**400)`, devices.OutcomeInvalid, "speed is out of range (-1.0..1.0), got 10000000000000000000...0000000000 (401 digits)"},
+		{`rover.drive(speed=0.1, ms=-10**30)`, devices.OutcomeInvalid, "ms is out of range (0..5000), got -1000000000000000000000000000000"},
+		{`rover.drive(speed=0.1, boost=True)`, devices.OutcomeInvalid, `unexpected argument "boost"`},
+		{`rover.drive(0.1, 5, 6)`, devices.OutcomeInvalid, "takes 2 arguments but 3 were given"},
+		{`rover.drive(speed=[0.1])`, devices.OutcomeInvalid, "must be a float, got list"},
+		{`rover.telemetry()`, devices.OutcomeInvalid, "hz is required"},
+		{fmt.Sprintf(forge, "rover.reset", "[]"), devices.OutcomeUnknown, `no tool named "rover.reset"`},
+		{fmt.Sprintf(forge, "rover.describe", "[]"), devices.OutcomeUnknown, `no tool named "rover.describe"`},
+		{fmt.Sprintf(forge, "rover.fly", "[1, 2]"), devices.OutcomeUnknown, `no tool named "rover.fly"`},
+		{`rover.drive(speed=0.1, ms=10)`, devices.OutcomeOK, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.code, func(t *testing.T) {
+			n := len(b.records(t))
+			res, err := s.Exec(context.Background(), tc.code)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(res.Stdout, "NO-FORGE") {
+				t.Skip("the worker has no make_tool to forge calls with")
+			}
+			ends := attemptsSince(t, b.records(t), n)
+			if len(ends) != 1 || ends[0].Outcome != tc.outcome || !strings.Contains(ends[0].Error, tc.errText) {
+				t.Fatalf("records %+v\nwant one ending %s with %q (result %+v)", ends, tc.outcome, tc.errText, res.Err)
+			}
+			if tc.outcome != devices.OutcomeOK && (res.Err == nil || !strings.Contains(res.Err.Message, tc.errText)) {
+				t.Errorf("the code saw %+v, want %q", res.Err, tc.errText)
 			}
 		})
 	}
