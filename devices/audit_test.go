@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -332,5 +333,37 @@ else:
 				t.Errorf("the code saw %+v, want %q", res.Err, tc.errText)
 			}
 		})
+	}
+}
+
+// TestStatedDurationBounded: a call straight to the hub (no tool checks)
+// stating an absurd duration waits its timeout plus at most the cap, and
+// never a negative time: the silent device below answers nothing, and the
+// call must still be waiting when the context ends it.
+func TestStatedDurationBounded(t *testing.T) {
+	hub := devices.NewHub(devices.HubOptions{})
+	defer hub.Close()
+	desc := firmware.NewRover(firmware.Options{}).Description()
+	d := hub.NewDevice("rover", devices.Options{Timeout: time.Millisecond})
+	if err := d.SetDescription(&desc); err != nil {
+		t.Fatal(err)
+	}
+	d.Attach(silentLink{})
+	d.SetState(devices.Online, nil)
+	if err := hub.Add(d); err != nil {
+		t.Fatal(err)
+	}
+	for _, ms := range []any{1e19, json.Number("100000000000000000000000"), int64(math.MaxInt64)} {
+		ctx, cancel := context.WithCancelCause(context.Background())
+		errc := make(chan error, 1)
+		go func() {
+			_, err := hub.Call(ctx, "rover", "drive", map[string]any{"speed": 0.1, "ms": ms})
+			errc <- err
+		}()
+		stop := errors.New("ended by the test")
+		time.AfterFunc(50*time.Millisecond, func() { cancel(stop) })
+		if err := <-errc; !errors.Is(err, stop) {
+			t.Errorf("ms=%v: the call ended with %v before the test ended it (an overflowed wait?)", ms, err)
+		}
 	}
 }

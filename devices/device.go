@@ -389,15 +389,23 @@ func (d *Device) stated(action string, args map[string]any) time.Duration {
 		if !ok || f <= 0 {
 			continue
 		}
+		var d float64
 		switch p.Unit {
 		case "ms":
-			total += time.Duration(f * float64(time.Millisecond))
+			d = f * float64(time.Millisecond)
 		case "s":
-			total += time.Duration(f * float64(time.Second))
+			d = f * float64(time.Second)
 		}
+		// A stated duration beyond any real action (a huge or infinite
+		// number from a caller that skipped the tools) must not overflow
+		// the wait into a negative one.
+		total += time.Duration(min(d, float64(maxStated)))
 	}
-	return total
+	return min(total, maxStated)
 }
+
+// maxStated caps the duration the arguments of one call can state.
+const maxStated = time.Hour
 
 func number(v any) (float64, bool) {
 	switch x := v.(type) {

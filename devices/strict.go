@@ -107,7 +107,10 @@ func (w *keyWalker) mapping(n *yaml.Node, path string) ([][2]*yaml.Node, error) 
 		if err != nil {
 			return nil, err
 		}
-		if k.Kind != yaml.ScalarNode || k.Tag == "!!merge" {
+		if k.Tag == "!!merge" {
+			return nil, w.src.errorf(k.Line, "%s: merge keys (<<) are not supported in a policy; write the keys out, or alias a whole value", where(path))
+		}
+		if k.Kind != yaml.ScalarNode {
 			return nil, w.src.errorf(k.Line, "%s: a key must be a plain name, got %s", where(path), kindName(k))
 		}
 		out = append(out, [2]*yaml.Node{k, n.Content[i+1]})

@@ -31,6 +31,7 @@ func TestPolicyUnknownKeys(t *testing.T) {
 		{"action not a name", "devices:\n  rover:\n    bounds: {'dr-ive': {speed: {max: 1}}}\n", `policy.yaml:3: devices.rover.bounds: "dr-ive" is not an action name`},
 		{"bounds not a mapping", "devices:\n  rover:\n    bounds: [drive]\n", "policy.yaml:3: devices.rover.bounds must be a mapping of names to values, got a list"},
 		{"key not a name", "devices:\n  rover:\n    ? [a]\n    : 1\n", "policy.yaml:3: devices.rover: a key must be a plain name, got a list"},
+		{"merge key", "default: &d {allow: ['*']}\ndevices:\n  rover:\n    <<: *d\n", "policy.yaml:4: devices.rover: merge keys (<<) are not supported"},
 		{"two documents", "dry_run: true\n---\ndry_run: false\n", "policy.yaml:2: more than one YAML document"},
 		{"not a mapping", "- a\n", "policy.yaml:1: the policy must be a mapping"},
 		{"wrong type", "devices:\n  rover: {rate: fast}\n", "policy.yaml: yaml: unmarshal errors:\n  line 2: cannot unmarshal !!str `fast` into float64"},
