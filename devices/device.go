@@ -22,6 +22,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/big"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -417,7 +419,13 @@ func number(v any) (float64, bool) {
 		return float64(x), true
 	case json.Number:
 		f, err := x.Float64()
-		return f, err == nil
+		return f, err == nil || errors.Is(err, strconv.ErrRange) // ±Inf for a huge one: beyond any bound
+	case *big.Int:
+		if x == nil {
+			return 0, false
+		}
+		f, _ := new(big.Float).SetInt(x).Float64()
+		return f, true
 	}
 	return 0, false
 }

@@ -10,6 +10,8 @@ import (
 	"sync"
 
 	"golang.org/x/time/rate"
+
+	"github.com/gantry-dev/gantry/tool"
 )
 
 // ErrEStop is the cause of a call cancelled by an emergency stop.
@@ -93,13 +95,18 @@ func (g *Guard) Check(device, action string, desc *ActionDesc, args map[string]a
 	if !rules.allows(action) {
 		return refuse("%s is not allowed on %s (allowed: %s)", action, device, rules.allowedOf(actions()))
 	}
-	for name, r := range rules.Bounds[action] {
-		v, ok := args[name]
-		if !ok && desc != nil {
+	for _, name := range sortedKeys(rules.Bounds[action]) {
+		r := rules.Bounds[action][name]
+		v, given := args[name]
+		if !given && desc != nil {
 			v = desc.Params[name].Default
 		}
 		f, ok := number(v)
 		if !ok {
+			if given && v != nil {
+				// A bound must never be dodged by a value of another type.
+				return refuse("%s is bounded and must be a number, got %s", name, tool.TypeName(v))
+			}
 			continue
 		}
 		if r.Min != nil && f < *r.Min {

@@ -2,6 +2,7 @@ package devices_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -43,6 +44,8 @@ func TestGuardPolicy(t *testing.T) {
 		{"unknown action", "fly", nil, `rover has no action "fly"`},
 		{"policy bound", "drive", map[string]any{"speed": 0.8, "ms": int64(10)}, "speed must be <= 0.5, got 0.8"},
 		{"policy bound on a default", "drive", map[string]any{"speed": 0.1, "ms": int64(4000)}, "ms must be <= 3000, got 4000"},
+		{"a bound is not dodged by a string", "drive", map[string]any{"speed": "0.9", "ms": int64(10)}, "speed is bounded and must be a number, got str"},
+		{"a bound holds for a huge number", "drive", map[string]any{"speed": 0.1, "ms": json.Number("100000000000000000000")}, "ms must be <= 3000, got 1e+20"},
 		{"within bounds", "drive", map[string]any{"speed": 0.5, "ms": int64(10)}, ""},
 		{"sensors are not rate limited", "distance", nil, ""},
 	}
