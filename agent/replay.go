@@ -2,6 +2,7 @@ package agent
 
 import (
 	"bufio"
+	"bytes"
 	"compress/gzip"
 	"context"
 	"encoding/json"
@@ -25,8 +26,46 @@ type Record struct {
 	Terminate    string
 }
 
-// ReadRecords reads a MINT results.jsonl (optionally gzipped).
+// Default bounds of ReadRecords: a recorded results file is a few MB
+// (the three MINT files are ~1 MB each once decompressed).
+const (
+	DefaultMaxRecordBytes = 256 << 20 // bytes read, after decompression
+	DefaultMaxRecordLine  = 16 << 20  // bytes of one line (one episode)
+)
+
+// ErrRecordsTooLarge is the cause of a results file refused by a bound of
+// RecordLimits (a gzip bomb, a line without end).
+var ErrRecordsTooLarge = errors.New("too large")
+
+// RecordLimits bound what ReadRecords reads; zero fields take the defaults.
+type RecordLimits struct {
+	MaxBytes int64 // bytes read after decompression (DefaultMaxRecordBytes)
+	MaxLine  int   // bytes of one line (DefaultMaxRecordLine)
+}
+
+func (l RecordLimits) withDefaults() RecordLimits {
+	if l.MaxBytes <= 0 {
+		l.MaxBytes = DefaultMaxRecordBytes
+	}
+	if l.MaxLine <= 0 {
+		l.MaxLine = DefaultMaxRecordLine
+	}
+	return l
+}
+
+// ReadRecords reads a MINT results.jsonl (optionally gzipped) within the
+// default limits.
 func ReadRecords(path string) ([]Record, error) {
+	return ReadRecordsLimited(path, RecordLimits{})
+}
+
+// ReadRecordsLimited reads a MINT results.jsonl, gzipped when its name ends
+// in .gz, as a stream: it stops with an error wrapping ErrRecordsTooLarge,
+// naming the file, as soon as more than lim.MaxBytes have come out of the
+// decompressor or a line is longer than lim.MaxLine, so memory stays
+// bounded by the limits whatever the file holds.
+func ReadRecordsLimited(path string, lim RecordLimits) ([]Record, error) {
+	lim = lim.withDefaults()
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("open records: %w", err)
@@ -38,13 +77,49 @@ func ReadRecords(path string) ([]Record, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
+		defer gz.Close()
 		r = gz
 	}
-	recs, err := ParseRecords(r)
+	recs, err := parseRecords(&boundedReader{r: r, left: lim.MaxBytes, max: lim.MaxBytes}, lim.MaxLine)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return recs, nil
+}
+
+// boundedReader passes at most max bytes, then fails with
+// ErrRecordsTooLarge (not io.EOF: a cut file must not pass for a whole one).
+type boundedReader struct {
+	r         io.Reader
+	left, max int64
+}
+
+func (b *boundedReader) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		// Is there more? One byte says.
+		var one [1]byte
+		n, err := io.ReadFull(b.r, one[:])
+		if n > 0 {
+			return 0, fmt.Errorf("%w: more than %s once decompressed (raise the limit: gantry replay --max-input-mib)", ErrRecordsTooLarge, mib(b.max))
+		}
+		if err == io.ErrUnexpectedEOF {
+			err = io.EOF
+		}
+		return 0, err
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.r.Read(p)
+	b.left -= int64(n)
+	return n, err
+}
+
+func mib(n int64) string {
+	if n%(1<<20) == 0 {
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	return fmt.Sprintf("%d bytes", n)
 }
 
 // mintLine is the part of a MINT result line gantry reads.
@@ -66,19 +141,25 @@ type mintLine struct {
 	} `json:"state"`
 }
 
-// ParseRecords reads MINT result lines; a malformed line is an error that
-// names it.
+// ParseRecords reads MINT result lines, each at most DefaultMaxRecordLine
+// bytes; a malformed line is an error that names it.
 func ParseRecords(r io.Reader) ([]Record, error) {
+	return parseRecords(r, DefaultMaxRecordLine)
+}
+
+func parseRecords(r io.Reader, maxLine int) ([]Record, error) {
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	// The limit counts the newline; a buffer's capacity is a limit too.
+	sc.Buffer(make([]byte, 0, min(64<<10, maxLine+1)), maxLine+1)
 	var out []Record
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" {
+	n := 1
+	for ; sc.Scan(); n++ {
+		line := bytes.TrimSpace(sc.Bytes())
+		if len(line) == 0 {
 			continue
 		}
 		var m mintLine
-		if err := json.Unmarshal([]byte(line), &m); err != nil {
+		if err := json.Unmarshal(line, &m); err != nil {
 			return nil, fmt.Errorf("line %d: %w", n, err)
 		}
 		if m.Task.TaskID == "" {
@@ -100,7 +181,10 @@ func ParseRecords(r io.Reader) ([]Record, error) {
 		out = append(out, rec)
 	}
 	if err := sc.Err(); err != nil {
-		return nil, err
+		if errors.Is(err, bufio.ErrTooLong) {
+			return nil, fmt.Errorf("line %d: %w: longer than %s (raise the limit: gantry replay --max-line-mib)", n, ErrRecordsTooLarge, mib(int64(maxLine)))
+		}
+		return nil, fmt.Errorf("line %d: %w", n, err)
 	}
 	return out, nil
 }

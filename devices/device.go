@@ -22,6 +22,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/big"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -389,15 +391,23 @@ func (d *Device) stated(action string, args map[string]any) time.Duration {
 		if !ok || f <= 0 {
 			continue
 		}
+		var d float64
 		switch p.Unit {
 		case "ms":
-			total += time.Duration(f * float64(time.Millisecond))
+			d = f * float64(time.Millisecond)
 		case "s":
-			total += time.Duration(f * float64(time.Second))
+			d = f * float64(time.Second)
 		}
+		// A stated duration beyond any real action (a huge or infinite
+		// number from a caller that skipped the tools) must not overflow
+		// the wait into a negative one.
+		total += time.Duration(min(d, float64(maxStated)))
 	}
-	return total
+	return min(total, maxStated)
 }
+
+// maxStated caps the duration the arguments of one call can state.
+const maxStated = time.Hour
 
 func number(v any) (float64, bool) {
 	switch x := v.(type) {
@@ -409,7 +419,13 @@ func number(v any) (float64, bool) {
 		return float64(x), true
 	case json.Number:
 		f, err := x.Float64()
-		return f, err == nil
+		return f, err == nil || errors.Is(err, strconv.ErrRange) // ±Inf for a huge one: beyond any bound
+	case *big.Int:
+		if x == nil {
+			return 0, false
+		}
+		f, _ := new(big.Float).SetInt(x).Float64()
+		return f, true
 	}
 	return 0, false
 }

@@ -10,6 +10,8 @@ import (
 	"sync"
 
 	"golang.org/x/time/rate"
+
+	"github.com/gantry-dev/gantry/tool"
 )
 
 // ErrEStop is the cause of a call cancelled by an emergency stop.
@@ -27,11 +29,44 @@ type Guard struct {
 	reason   string
 	inflight map[int]context.CancelCauseFunc
 	next     int
+	// admitted caches, per device, whether the policy fits the device's
+	// description as last checked.
+	admitted map[string]admission
+}
+
+type admission struct {
+	desc *Description
+	err  error
 }
 
 // NewGuard returns a guard applying p.
 func NewGuard(p Policy) *Guard {
-	return &Guard{policy: p, limiters: map[string]*rate.Limiter{}, inflight: map[int]context.CancelCauseFunc{}}
+	return &Guard{policy: p, limiters: map[string]*rate.Limiter{}, inflight: map[int]context.CancelCauseFunc{},
+		admitted: map[string]admission{}}
+}
+
+// Admit checks the policy against a device's description (see
+// Policy.CheckDevice). A device the policy does not fit is not exposed:
+// the hub refuses to add it and refuses every call to it, with this error,
+// which wraps ErrPolicy. The verdict is kept until the description changes.
+func (g *Guard) Admit(device string, desc *Description) error {
+	if desc == nil {
+		return nil // checked when the description is known
+	}
+	g.mu.Lock()
+	a, ok := g.admitted[device]
+	g.mu.Unlock()
+	if ok && a.desc == desc {
+		return a.err
+	}
+	err := g.policy.CheckDevice(device, desc)
+	if err != nil {
+		err = fmt.Errorf("%s is not exposed: the policy does not fit it: %w", device, err)
+	}
+	g.mu.Lock()
+	g.admitted[device] = admission{desc: desc, err: err}
+	g.mu.Unlock()
+	return err
 }
 
 // Policy returns the guard's policy.
@@ -60,13 +95,18 @@ func (g *Guard) Check(device, action string, desc *ActionDesc, args map[string]a
 	if !rules.allows(action) {
 		return refuse("%s is not allowed on %s (allowed: %s)", action, device, rules.allowedOf(actions()))
 	}
-	for name, r := range rules.Bounds[action] {
-		v, ok := args[name]
-		if !ok && desc != nil {
+	for _, name := range sortedKeys(rules.Bounds[action]) {
+		r := rules.Bounds[action][name]
+		v, given := args[name]
+		if !given && desc != nil {
 			v = desc.Params[name].Default
 		}
 		f, ok := number(v)
 		if !ok {
+			if given && v != nil {
+				// A bound must never be dodged by a value of another type.
+				return refuse("%s is bounded and must be a number, got %s", name, tool.TypeName(v))
+			}
 			continue
 		}
 		if r.Min != nil && f < *r.Min {

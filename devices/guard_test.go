@@ -2,6 +2,7 @@ package devices_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -43,6 +44,8 @@ func TestGuardPolicy(t *testing.T) {
 		{"unknown action", "fly", nil, `rover has no action "fly"`},
 		{"policy bound", "drive", map[string]any{"speed": 0.8, "ms": int64(10)}, "speed must be <= 0.5, got 0.8"},
 		{"policy bound on a default", "drive", map[string]any{"speed": 0.1, "ms": int64(4000)}, "ms must be <= 3000, got 4000"},
+		{"a bound is not dodged by a string", "drive", map[string]any{"speed": "0.9", "ms": int64(10)}, "speed is bounded and must be a number, got str"},
+		{"a bound holds for a huge number", "drive", map[string]any{"speed": 0.1, "ms": json.Number("100000000000000000000")}, "ms must be <= 3000, got 1e+20"},
 		{"within bounds", "drive", map[string]any{"speed": 0.5, "ms": int64(10)}, ""},
 		{"sensors are not rate limited", "distance", nil, ""},
 	}
@@ -214,8 +217,8 @@ func TestParsePolicyErrors(t *testing.T) {
 		{"devices: {rover: {rate: -1}}", "rate -1 is negative"},
 		{"devices: {rover: {allow: [drive!]}}", "not an action name"},
 		{"devices: {rover: {bounds: {drive: {speed: {min: 2, max: 1}}}}}", "min 2 > max 1"},
-		{"dry_runn: true", "field dry_runn not found"},
-		{"devices: [1, 2]", "decode"},
+		{"dry_runn: true", `policy, line 1: unknown key "dry_runn" (did you mean "dry_run"?)`},
+		{"devices: [1, 2]", "devices must be a mapping"},
 	}
 	for _, tc := range tests {
 		_, err := devices.ParsePolicy([]byte(tc.yaml))
@@ -228,17 +231,62 @@ func TestParsePolicyErrors(t *testing.T) {
 	}
 }
 
+// FuzzParsePolicy: any input either fails with an ErrPolicy error or gives
+// a policy that validates and whose every name, checked against the
+// rover's description, either fits it or is refused: no rule is ever
+// silently without effect.
 func FuzzParsePolicy(f *testing.F) {
 	f.Add([]byte(testPolicy))
 	f.Add([]byte("dry_run: true\ndefault: {allow: ['*'], rate: 1}\n"))
 	f.Add([]byte("devices: {a: {bounds: {x: {y: {min: 1}}}}}"))
+	f.Add([]byte("devices: {rover: {bounds: {drive: {sped: {max: 0.5}}}}}"))
+	f.Add([]byte("devices: {rvoer: {deny: [telemtry], bounds: {drvie: {speed: {mxa: 1}}}}}"))
+	f.Add([]byte("default: &d {allow: [drive]}\ndevices: {rover: *d}\n"))
+	desc := firmware.NewRover(firmware.Options{}).Description()
 	f.Fuzz(func(t *testing.T, b []byte) {
 		p, err := devices.ParsePolicy(b)
 		if err != nil {
+			if !errors.Is(err, devices.ErrPolicy) {
+				t.Fatalf("error is not ErrPolicy: %v", err)
+			}
 			return
 		}
 		if err := p.Validate(); err != nil {
 			t.Fatalf("parsed policy fails validation: %v", err)
 		}
+		for _, name := range append([]string{"rover"}, keys(p.Devices)...) {
+			err := p.CheckDevice(name, &desc)
+			if err != nil {
+				if !errors.Is(err, devices.ErrPolicy) {
+					t.Fatalf("CheckDevice error is not ErrPolicy: %v", err)
+				}
+				continue
+			}
+			rules := p.For(name)
+			for _, a := range append(append([]string(nil), rules.Allow...), rules.Deny...) {
+				if _, ok := desc.Actions[a]; !ok && a != "*" {
+					t.Fatalf("%s: %q in allow/deny names no action, yet the policy was accepted", name, a)
+				}
+			}
+			for a, params := range rules.Bounds {
+				ad, ok := desc.Actions[a]
+				if !ok {
+					t.Fatalf("%s: bound on action %q that does not exist was accepted", name, a)
+				}
+				for pn := range params {
+					if pd, ok := ad.Params[pn]; !ok || pd.Type != "number" && pd.Type != "integer" {
+						t.Fatalf("%s: bound on %s.%s, not a number parameter, was accepted", name, a, pn)
+					}
+				}
+			}
+		}
 	})
+}
+
+func keys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"strings"
 	"sync"
 	"time"
@@ -17,13 +18,15 @@ import (
 // Hub holds the gateway's devices and is the one way to call them: every
 // call goes through its Guard and, when the hub has one, into its Audit log.
 type Hub struct {
-	guard *Guard
-	audit *Audit
-	ids   *IDs
-	log   *slog.Logger
+	guard    *Guard
+	audit    *Audit
+	ids      *IDs
+	attempts *IDs
+	log      *slog.Logger
 
 	mu      sync.Mutex
 	devices map[string]*Device
+	refused map[string]error // devices the policy does not fit, and why
 	changed chan struct{}
 }
 
@@ -42,8 +45,8 @@ func NewHub(opts HubOptions) *Hub {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Hub{guard: opts.Guard, audit: opts.Audit, ids: NewIDs(), log: opts.Logger,
-		devices: map[string]*Device{}, changed: make(chan struct{})}
+	return &Hub{guard: opts.Guard, audit: opts.Audit, ids: NewIDs(), attempts: NewIDs(), log: opts.Logger,
+		devices: map[string]*Device{}, refused: map[string]error{}, changed: make(chan struct{})}
 }
 
 // Guard returns the hub's guard.
@@ -62,12 +65,24 @@ func (h *Hub) NewDevice(name string, opts Options) *Device {
 }
 
 // Add puts d in the hub, replacing (and closing) a device of the same name.
+// A device the guard's policy does not fit (it names actions or parameters
+// the device does not have: see Policy.CheckDevice) is not added: the
+// error says why, and the hub logs it.
 func (h *Hub) Add(d *Device) error {
 	name := d.Name()
 	if name == "" {
 		return errors.New("add device: it has no name yet (describe it first)")
 	}
+	if err := h.guard.Admit(name, d.Description()); err != nil {
+		h.log.Error("device refused", "device", name, "err", err)
+		h.mu.Lock()
+		h.refused[name] = err
+		h.notifyLocked()
+		h.mu.Unlock()
+		return fmt.Errorf("add device: %w", err)
+	}
 	h.mu.Lock()
+	delete(h.refused, name)
 	old := h.devices[name]
 	h.devices[name] = d
 	h.notifyLocked()
@@ -115,6 +130,7 @@ func (h *Hub) Devices() []*Device {
 }
 
 // Wait waits until every device named is in the hub, described and online.
+// It fails at once when the hub refused one of them (see Add).
 func (h *Hub) Wait(ctx context.Context, names ...string) error {
 	for {
 		h.mu.Lock()
@@ -123,6 +139,10 @@ func (h *Hub) Wait(ctx context.Context, names ...string) error {
 		var waitOn *Device
 		for _, n := range names {
 			d, ok := h.devices[n]
+			if err := h.refused[n]; err != nil && !ok {
+				h.mu.Unlock()
+				return err
+			}
 			switch {
 			case !ok:
 				missing = append(missing, n)
@@ -176,34 +196,89 @@ func (h *Hub) CallRaw(ctx context.Context, device, action string, args map[strin
 	return h.call(ctx, device, action, args, false)
 }
 
-// call is CallRaw; a privileged call (a person's stop or reset) skips the
-// guard's checks but not the audit log.
-func (h *Hub) call(ctx context.Context, device, action string, args map[string]any, privileged bool) (json.RawMessage, error) {
+// attempt is one call's way to the audit log: it writes the "sent" record
+// and the one record that ends the attempt.
+type attempt struct {
+	h     *Hub
+	start time.Time
+	rec   AuditRecord
+	ended bool
+}
+
+func (h *Hub) begin(ctx context.Context, device, action string, args map[string]any) *attempt {
 	start := time.Now()
-	var rec AuditRecord
-	if h.audit != nil {
-		caller := tool.CallerOf(ctx)
-		rec = AuditRecord{Time: start.UTC(), Session: caller.Session, Device: device, Action: action, Args: args,
-			CodeSHA256: CodeHash(caller.Code)}
+	if h.audit == nil {
+		return &attempt{h: h, start: start} // nothing to record
 	}
-	finish := func(outcome string, result json.RawMessage, err error) {
-		if h.audit == nil {
-			return
-		}
-		r := rec
-		r.Time, r.Outcome, r.Result = time.Now().UTC(), outcome, result
-		r.DurationMS = float64(time.Since(start).Microseconds()) / 1000
-		if err != nil {
-			r.Error = err.Error()
-		}
-		if aerr := h.audit.Write(r); aerr != nil {
-			h.log.Error("audit log write failed", "err", aerr)
-		}
+	caller := tool.CallerOf(ctx)
+	return &attempt{h: h, start: start, rec: AuditRecord{Time: start.UTC(), Attempt: h.attempts.Next(), Session: caller.Session,
+		Device: device, Action: action, Args: args, CodeSHA256: CodeHash(caller.Code)}}
+}
+
+// sent puts the intent on record before anything moves.
+func (a *attempt) sent() error {
+	if a.h.audit == nil {
+		return nil
 	}
+	r := a.rec
+	r.Outcome = OutcomeSent
+	return a.h.audit.Write(r)
+}
+
+// end writes the attempt's one closing record; later calls do nothing.
+func (a *attempt) end(outcome string, result json.RawMessage, err error) {
+	if a.ended || a.h.audit == nil {
+		a.ended = true
+		return
+	}
+	a.ended = true
+	r := a.rec
+	r.Time, r.Outcome, r.Result = time.Now().UTC(), outcome, result
+	r.DurationMS = float64(time.Since(a.start).Microseconds()) / 1000
+	if err != nil {
+		r.Error = err.Error()
+	}
+	if aerr := a.h.audit.Write(r); aerr != nil {
+		a.h.log.Error("audit log write failed", "err", aerr)
+	}
+}
+
+// refuseArgs puts on record a call to device's action that the tool layer
+// refused before it reached the hub (bad arguments).
+func (h *Hub) refuseArgs(ctx context.Context, device, action string, given map[string]any, err error) {
+	h.begin(ctx, device, action, given).end(OutcomeInvalid, nil, err)
+}
+
+// refuseUnknown puts on record a call, through the tools, to a name that is
+// not a tool of a device (a misspelt or forged action, or describe and
+// reset, which are not tools).
+func (h *Hub) refuseUnknown(ctx context.Context, device, action string, given map[string]any, err error) {
+	h.begin(ctx, device, action, given).end(OutcomeUnknown, nil, err)
+}
+
+// outcomeOf names how a call that reached the device ended.
+func outcomeOf(err error) string {
+	if errors.Is(err, ErrTimeout) {
+		return OutcomeTimeout
+	}
+	return OutcomeError
+}
+
+// call is CallRaw; a privileged call (a person's stop or reset) skips the
+// guard's checks but not the audit log. Every call ends in exactly one
+// audit record, whatever ends it.
+func (h *Hub) call(ctx context.Context, device, action string, args map[string]any, privileged bool) (json.RawMessage, error) {
+	at := h.begin(ctx, device, action, args)
+	// A forged call can name anything at any length: messages show it short.
+	dn, an := shortName(device), shortName(action)
 	d, ok := h.Device(device)
 	if !ok {
-		err := fmt.Errorf("%s.%s: no device named %q (devices: %s)", device, action, device, h.names())
-		finish(OutcomeRefused, nil, err)
+		hint := ""
+		if near := nearest(device, h.nameList()); near != "" {
+			hint = fmt.Sprintf(" (did you mean %q?)", near)
+		}
+		err := fmt.Errorf("%s.%s: no device named %q (devices: %s)%s", dn, an, dn, h.names(), hint)
+		at.end(OutcomeUnknown, nil, err)
 		return nil, err
 	}
 	var ad *ActionDesc
@@ -218,41 +293,83 @@ func (h *Hub) call(ctx context.Context, device, action string, args map[string]a
 		if a, ok := desc.Actions[action]; ok {
 			ad = &a
 		} else {
-			err := fmt.Errorf("%s.%s: %s has no action %q (actions: %s)", device, action, device, action, strings.Join(actions(), ", "))
-			finish(OutcomeRefused, nil, err)
+			err := fmt.Errorf("%s.%s: %s has no action %q (actions: %s)", dn, an, dn, an, strings.Join(actions(), ", "))
+			at.end(OutcomeUnknown, nil, err)
 			return nil, err
 		}
 	}
+	if err := h.guard.Admit(device, desc); err != nil && !privileged {
+		err = fmt.Errorf("%s.%s: %w: %w", dn, an, ErrRefused, err)
+		at.end(OutcomeRefused, nil, err)
+		return nil, err
+	}
+	if err := finite(args); err != nil {
+		err = fmt.Errorf("%s.%s: %w", dn, an, err)
+		at.end(OutcomeInvalid, nil, err)
+		return nil, err
+	}
 	if !privileged {
 		if err := h.guard.Check(device, action, ad, args, actions); err != nil {
-			err = fmt.Errorf("%s.%s: %w", device, action, err)
-			finish(OutcomeRefused, nil, err)
+			err = fmt.Errorf("%s.%s: %w", dn, an, err)
+			at.end(OutcomeRefused, nil, err)
 			return nil, err
 		}
 	}
 	safe := ad != nil && ad.Safe || action == "describe" || action == "ping" || action == "get"
 	if h.guard.DryRun() && !safe && !privileged && action != "stop" {
 		res, _ := json.Marshal(map[string]any{"dry_run": true, "device": device, "action": action, "args": args})
-		finish(OutcomeDryRun, res, nil)
+		at.end(OutcomeDryRun, res, nil)
 		return res, nil
 	}
-	if h.audit != nil && !safe {
+	if !safe {
 		// The intent goes on record before anything moves.
-		r := rec
-		r.Outcome = OutcomeSent
-		if err := h.audit.Write(r); err != nil {
-			return nil, fmt.Errorf("%s.%s: %w: cannot write the audit log: %v", device, action, ErrRefused, err)
+		if err := at.sent(); err != nil {
+			err = fmt.Errorf("%s.%s: %w: cannot write the audit log: %v", dn, an, ErrRefused, err)
+			at.end(OutcomeRefused, nil, err)
+			return nil, err
 		}
 	}
 	ctx, done := h.guard.track(ctx)
 	defer done()
 	raw, err := d.Call(ctx, action, args)
 	if err != nil {
-		finish(OutcomeError, nil, err)
+		at.end(outcomeOf(err), nil, err)
 		return nil, err
 	}
-	finish(OutcomeOK, raw, nil)
+	at.end(OutcomeOK, raw, nil)
 	return raw, nil
+}
+
+// finite refuses numbers JSON cannot carry (NaN, ±Inf) anywhere in args.
+func finite(args map[string]any) error {
+	var bad func(v any) (float64, bool)
+	bad = func(v any) (float64, bool) {
+		switch x := v.(type) {
+		case float64:
+			return x, math.IsNaN(x) || math.IsInf(x, 0)
+		case float32:
+			return bad(float64(x))
+		case []any:
+			for _, e := range x {
+				if f, ok := bad(e); ok {
+					return f, true
+				}
+			}
+		case map[string]any:
+			for _, e := range x {
+				if f, ok := bad(e); ok {
+					return f, true
+				}
+			}
+		}
+		return 0, false
+	}
+	for _, k := range sortedKeys(args) {
+		if f, ok := bad(args[k]); ok {
+			return fmt.Errorf("%s must be a finite number, got %s", k, tool.Repr(f))
+		}
+	}
+	return nil
 }
 
 func decode(raw json.RawMessage) (any, error) {
@@ -266,12 +383,17 @@ func decode(raw json.RawMessage) (any, error) {
 }
 
 func (h *Hub) names() string {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if len(h.devices) == 0 {
+	names := h.nameList()
+	if len(names) == 0 {
 		return "none"
 	}
-	return strings.Join(sortedKeys(h.devices), ", ")
+	return strings.Join(names, ", ")
+}
+
+func (h *Hub) nameList() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return sortedKeys(h.devices)
 }
 
 // StopResult is what one device answered to an emergency stop.

@@ -2,7 +2,9 @@ package devices
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"sort"
 	"strings"
@@ -40,6 +42,8 @@ type Policy struct {
 	Default DevicePolicy `yaml:"default"`
 	// Devices are the per-device rules, by device name.
 	Devices map[string]DevicePolicy `yaml:"devices"`
+
+	src *policySource // where the policy was read from, for messages
 }
 
 // DevicePolicy is what one device may be asked to do.
@@ -70,29 +74,71 @@ func OpenPolicy() Policy {
 	return Policy{Default: DevicePolicy{Allow: []string{"*"}, Rate: 20, Burst: 20}}
 }
 
-// LoadPolicy reads a YAML policy file; unknown keys are an error.
+// MaxPolicyBytes bounds a policy file: a policy is a page of YAML, and
+// anything far larger is a mistake or an attack.
+const MaxPolicyBytes = 1 << 20
+
+// maxPolicyNodes bounds the YAML nodes a policy may expand to through
+// aliases (a "billion laughs" document is small but huge once expanded).
+const maxPolicyNodes = 100_000
+
+// LoadPolicy reads a YAML policy file (at most MaxPolicyBytes). Unknown
+// keys, wrong types and more than one document are errors that name the
+// file, the line and, for a misspelt key, the nearest valid one.
 func LoadPolicy(path string) (Policy, error) {
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return Policy{}, fmt.Errorf("read policy: %w", err)
 	}
-	p, err := ParsePolicy(b)
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, MaxPolicyBytes+1))
 	if err != nil {
-		return Policy{}, fmt.Errorf("policy %s: %w", path, err)
+		return Policy{}, fmt.Errorf("read policy %s: %w", path, err)
 	}
-	return p, nil
+	if len(b) > MaxPolicyBytes {
+		return Policy{}, (&policySource{file: path}).errorf(0, "larger than %d bytes", MaxPolicyBytes)
+	}
+	return parsePolicy(b, path)
 }
 
-// ParsePolicy decodes a YAML policy and checks it.
-func ParsePolicy(b []byte) (Policy, error) {
-	var p Policy
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(&p); err != nil && err.Error() != "EOF" {
-		return Policy{}, fmt.Errorf("decode: %w", err)
+// ParsePolicy decodes a YAML policy and checks it: every key must be one
+// the policy knows (the names of devices, actions and parameters are
+// checked against each device's description when it appears: see
+// Policy.CheckDevice).
+func ParsePolicy(b []byte) (Policy, error) { return parsePolicy(b, "") }
+
+func parsePolicy(b []byte, file string) (Policy, error) {
+	src := &policySource{file: file, lines: map[string]int{}}
+	if len(b) > MaxPolicyBytes {
+		return Policy{}, src.errorf(0, "larger than %d bytes", MaxPolicyBytes)
 	}
-	if err := p.Validate(); err != nil {
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return Policy{src: src}, nil // an empty policy
+		}
+		return Policy{}, src.errorf(0, "%v", err)
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		line := extra.Line
+		if err != nil {
+			return Policy{}, src.errorf(0, "%v", err)
+		}
+		return Policy{}, src.errorf(line, "more than one YAML document (a second \"---\"?); a policy is one")
+	}
+	w := &keyWalker{src: src}
+	if err := w.top(&doc); err != nil {
 		return Policy{}, err
+	}
+	var p Policy
+	if err := doc.Decode(&p); err != nil {
+		return Policy{}, src.errorf(0, "%v", err)
+	}
+	p.src = src
+	if err := p.Validate(); err != nil {
+		return Policy{}, src.errorf(0, "%w", err)
 	}
 	return p, nil
 }

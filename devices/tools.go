@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/gantry-dev/gantry/tool"
 )
@@ -26,6 +27,7 @@ func RegisterTools(reg *tool.Registry, h *Hub) error {
 				return fmt.Errorf("register %s: %w", t.Name, err)
 			}
 		}
+		reg.OnUnknown(d.Name(), UnknownHook(h, d.Name()))
 	}
 	for _, t := range []tool.Tool{
 		{Name: "devices.stop", Doc: "Emergency stop: halt every device now and refuse motion until a person resets it. Use when something is wrong.",
@@ -105,9 +107,29 @@ func Tools(h *Hub, d *Device) ([]tool.Tool, error) {
 		t.Fn = func(ctx context.Context, args tool.Args) (any, error) {
 			return h.Call(ctx, device, action, map[string]any(args))
 		}
+		t.Refused = func(ctx context.Context, given map[string]any, err error) {
+			h.refuseArgs(ctx, device, action, given, err)
+		}
 		out = append(out, t)
 	}
 	return out, nil
+}
+
+// UnknownHook is the tool.Registry.OnUnknown hook of a device's namespace:
+// it puts on record every call, through the tools, to a name that is not
+// one of the device's tools (a misspelt or forged action, or describe and
+// reset, which are not offered as tools), with outcome "unknown".
+func UnknownHook(h *Hub, device string) tool.UnknownFunc {
+	return func(ctx context.Context, name string, positional []any, named map[string]any, err error) {
+		given := make(map[string]any, len(positional)+len(named))
+		for i, v := range positional {
+			given[fmt.Sprintf("arg%d", i+1)] = v
+		}
+		for k, v := range named {
+			given[k] = v
+		}
+		h.refuseUnknown(ctx, device, strings.TrimPrefix(name, device+"."), given, err)
+	}
 }
 
 func joinDoc(a, b string) string {

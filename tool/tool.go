@@ -10,9 +10,11 @@ package tool
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"math/big"
 	"regexp"
 	"sort"
 	"strconv"
@@ -77,6 +79,11 @@ type Tool struct {
 	// Example is a line of code showing a typical call.
 	Example string
 	Fn      Func
+	// Refused, when set, is told of every call that argument checking
+	// refused before Fn could run, with the arguments as given (see Given)
+	// and the error the caller gets. Tools whose calls must all be on record
+	// (device actions and their audit log) set it.
+	Refused func(ctx context.Context, given map[string]any, err error)
 }
 
 var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -126,14 +133,29 @@ func (t *Tool) validate() error {
 
 // Registry holds tools by name. It is safe for concurrent use.
 type Registry struct {
-	mu    sync.RWMutex
-	tools map[string]*Tool
-	order []string
+	mu      sync.RWMutex
+	tools   map[string]*Tool
+	order   []string
+	unknown map[string]UnknownFunc
 }
+
+// UnknownFunc is told of a call to a tool that is not registered, in a
+// namespace that asked for it (see Registry.OnUnknown), with the arguments
+// as given and the error the caller gets.
+type UnknownFunc func(ctx context.Context, name string, positional []any, named map[string]any, err error)
 
 // NewRegistry returns an empty registry.
 func NewRegistry() *Registry {
-	return &Registry{tools: map[string]*Tool{}}
+	return &Registry{tools: map[string]*Tool{}, unknown: map[string]UnknownFunc{}}
+}
+
+// OnUnknown makes f hear of every call, through Call, to a name in
+// namespace (e.g. "rover" for "rover.fly") that is not a registered tool:
+// forged or misspelt calls that must still be on record.
+func (r *Registry) OnUnknown(namespace string, f UnknownFunc) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.unknown[namespace] = f
 }
 
 // Register adds t to the registry. It fails if t is malformed or its name is
@@ -175,6 +197,13 @@ func (r *Registry) Merge(other *Registry) error {
 		if err := r.Register(*t); err != nil {
 			return err
 		}
+	}
+	other.mu.RLock()
+	defer other.mu.RUnlock()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for ns, f := range other.unknown {
+		r.unknown[ns] = f
 	}
 	return nil
 }
@@ -222,25 +251,76 @@ func (r *Registry) Namespaces() []string {
 func (r *Registry) Call(ctx context.Context, name string, positional []any, named map[string]any) (any, error) {
 	t, ok := r.Lookup(name)
 	if !ok {
-		return nil, &NotFoundError{Name: name}
+		err := &NotFoundError{Name: name}
+		if i := strings.IndexByte(name, '.'); i > 0 {
+			r.mu.RLock()
+			f := r.unknown[name[:i]]
+			r.mu.RUnlock()
+			if f != nil {
+				f(ctx, name, positional, named, err)
+			}
+		}
+		return nil, err
 	}
 	return t.Call(ctx, positional, named)
 }
 
 // Call binds and checks the arguments, then calls the tool's function.
 // Errors from the function are returned as they are, so errors.Is works.
+// A refusal by the argument check goes to Refused, when set.
 func (t *Tool) Call(ctx context.Context, positional []any, named map[string]any) (any, error) {
-	args, err := t.Bind(positional, named)
+	args, err := t.Check(ctx, positional, named)
 	if err != nil {
 		return nil, err
 	}
 	return t.Fn(ctx, args)
 }
 
+// Check is Bind for a caller that then does what Fn would (the CLI sends a
+// device action itself): a refusal goes to Refused, as in Call.
+func (t *Tool) Check(ctx context.Context, positional []any, named map[string]any) (Args, error) {
+	args, err := t.Bind(positional, named)
+	if err != nil {
+		if t.Refused != nil {
+			t.Refused(ctx, t.Given(positional, named), err)
+		}
+		return nil, err
+	}
+	return args, nil
+}
+
+// Given names the arguments of a call as given, before any checking:
+// positional arguments by their parameter's name (or "arg<N>" beyond the
+// last parameter), then the named ones (a name given twice keeps the named
+// value).
+func (t *Tool) Given(positional []any, named map[string]any) map[string]any {
+	out := make(map[string]any, len(positional)+len(named))
+	for i, v := range positional {
+		if i < len(t.Params) {
+			out[t.Params[i].Name] = v
+		} else {
+			out[fmt.Sprintf("arg%d", i+1)] = v
+		}
+	}
+	for k, v := range named {
+		out[k] = v
+	}
+	return out
+}
+
 // NotFoundError reports a call to a tool that is not registered.
 type NotFoundError struct{ Name string }
 
-func (e *NotFoundError) Error() string { return fmt.Sprintf("no tool named %q", e.Name) }
+func (e *NotFoundError) Error() string { return "no tool named " + quoteShort(e.Name) }
+
+// quoteShort quotes a name from a caller for a message, shortened when it
+// is long (a hostile caller's name can be megabytes).
+func quoteShort(s string) string {
+	if len(s) <= 80 {
+		return fmt.Sprintf("%q", s)
+	}
+	return fmt.Sprintf("%q... (%d bytes)", s[:60], len(s))
+}
 
 // ArgError reports an argument that does not fit a tool's parameters.
 type ArgError struct {
@@ -271,7 +351,7 @@ func (t *Tool) Bind(positional []any, named map[string]any) (Args, error) {
 	for k, v := range named {
 		idx := t.paramIndex(k)
 		if idx < 0 {
-			return nil, &ArgError{Tool: t.Name, Msg: fmt.Sprintf("unexpected argument %q (parameters: %s)", k, t.paramNames())}
+			return nil, &ArgError{Tool: t.Name, Msg: fmt.Sprintf("unexpected argument %s (parameters: %s)", quoteShort(k), t.paramNames())}
 		}
 		if idx < len(positional) {
 			return nil, &ArgError{Tool: t.Name, Param: k, Msg: "given twice (by position and by name)"}
@@ -339,46 +419,48 @@ func convert(p Param, v any) (any, error) {
 		}
 		return s, nil
 	case Int:
-		var n int64
-		switch x := v.(type) {
-		case int:
-			n = int64(x)
-		case int64:
-			n = x
-		case int32:
-			n = int64(x)
-		case float64:
-			if x != math.Trunc(x) || math.IsInf(x, 0) || math.IsNaN(x) {
-				return nil, fmt.Errorf("must be an int, got %s", formatNum(x))
-			}
-			n = int64(x)
-		default:
+		n, ok := readNumber(v)
+		switch {
+		case !ok:
 			return nil, fmt.Errorf("must be an int, got %s", TypeName(v))
+		case n.kind == numFloat && (math.IsNaN(n.f) || math.IsInf(n.f, 0)):
+			return nil, fmt.Errorf("must be a finite number, got %s", formatNum(n.f))
+		case n.kind == numFloat && n.f != math.Trunc(n.f):
+			return nil, fmt.Errorf("must be an int, got %s", formatNum(n.f))
+		case n.kind == numFloat && (n.f >= 1<<63 || n.f < -(1<<63)):
+			return nil, outOfRange(p, n.text)
+		case n.kind == numFloat:
+			n.i = int64(n.f)
+		case n.kind == numBig:
+			return nil, outOfRange(p, n.text)
 		}
-		if err := checkBounds(p, float64(n), v); err != nil {
+		if err := checkBounds(p, float64(n.i), n.text); err != nil {
 			return nil, err
 		}
-		return n, nil
+		return n.i, nil
 	case Float:
-		var f float64
-		switch x := v.(type) {
-		case float64:
-			f = x
-		case float32:
-			f = float64(x)
-		case int:
-			f = float64(x)
-		case int64:
-			f = float64(x)
-		case int32:
-			f = float64(x)
-		default:
+		n, ok := readNumber(v)
+		if !ok {
 			return nil, fmt.Errorf("must be a float, got %s", TypeName(v))
 		}
-		if math.IsNaN(f) || math.IsInf(f, 0) {
-			return nil, fmt.Errorf("must be a finite number, got %s", formatNum(f))
+		f := n.f
+		switch n.kind {
+		case numInt:
+			f = float64(n.i)
+		case numBig:
+			f, _ = new(big.Float).SetInt(n.big).Float64()
+			if math.IsInf(f, 0) {
+				return nil, outOfRange(p, n.text)
+			}
+		case numFloat:
+			if n.rangeErr {
+				return nil, outOfRange(p, n.text)
+			}
+			if math.IsNaN(f) || math.IsInf(f, 0) {
+				return nil, fmt.Errorf("must be a finite number, got %s", formatNum(f))
+			}
 		}
-		if err := checkBounds(p, f, v); err != nil {
+		if err := checkBounds(p, f, n.text); err != nil {
 			return nil, err
 		}
 		return f, nil
@@ -412,18 +494,143 @@ func convert(p Param, v any) (any, error) {
 	return nil, fmt.Errorf("has unknown type %q", p.Type)
 }
 
-func checkBounds(p Param, f float64, given any) error {
+func checkBounds(p Param, f float64, given string) error {
 	if p.Min != nil && f < *p.Min {
-		return fmt.Errorf("must be >= %s, got %s", formatBound(p, *p.Min), Repr(given))
+		return fmt.Errorf("must be >= %s, got %s", formatBound(p, *p.Min), given)
 	}
 	if p.Max != nil && f > *p.Max {
-		return fmt.Errorf("must be <= %s, got %s", formatBound(p, *p.Max), Repr(given))
+		return fmt.Errorf("must be <= %s, got %s", formatBound(p, *p.Max), given)
 	}
 	return nil
 }
 
-// formatNum prints a float the way Python's repr does ("1.0", "0.25", "1e+20").
+// outOfRange refuses a number that no value of the parameter's type can
+// hold (an int beyond 64 bits, a float beyond float64), naming the range
+// the parameter accepts.
+func outOfRange(p Param, given string) error {
+	lo, hi := "", ""
+	switch {
+	case p.Min != nil:
+		lo = formatBound(p, *p.Min)
+	case p.Type == Int:
+		lo = strconv.FormatInt(math.MinInt64, 10)
+	default:
+		lo = "-" + strconv.FormatFloat(math.MaxFloat64, 'g', -1, 64)
+	}
+	switch {
+	case p.Max != nil:
+		hi = formatBound(p, *p.Max)
+	case p.Type == Int:
+		hi = strconv.FormatInt(math.MaxInt64, 10)
+	default:
+		hi = strconv.FormatFloat(math.MaxFloat64, 'g', -1, 64)
+	}
+	return fmt.Errorf("is out of range (%s..%s), got %s", lo, hi, given)
+}
+
+// Kinds of numbers readNumber tells apart.
+const (
+	numInt   = iota // fits an int64: number.i
+	numBig          // an integer beyond int64: number.big
+	numFloat        // number.f
+)
+
+// number is a numeric argument as given, read exactly.
+type number struct {
+	kind     int
+	i        int64
+	big      *big.Int
+	f        float64
+	rangeErr bool   // a float literal beyond float64 (f is ±Inf)
+	text     string // the value as Python prints it, shortened when huge
+}
+
+// readNumber reads the numeric Go values runtimes hand over: Go ints and
+// floats, json.Number (from JSON decoded with UseNumber; integers of any
+// size stay exact) and *big.Int. Integers never become floats here, so a
+// huge one is neither wrapped nor rounded.
+func readNumber(v any) (number, bool) {
+	switch x := v.(type) {
+	case int:
+		return number{kind: numInt, i: int64(x), text: strconv.Itoa(x)}, true
+	case int64:
+		return number{kind: numInt, i: x, text: strconv.FormatInt(x, 10)}, true
+	case int32:
+		return number{kind: numInt, i: int64(x), text: strconv.FormatInt(int64(x), 10)}, true
+	case uint64:
+		if x <= math.MaxInt64 {
+			return number{kind: numInt, i: int64(x), text: strconv.FormatUint(x, 10)}, true
+		}
+		b := new(big.Int).SetUint64(x)
+		return number{kind: numBig, big: b, text: shortDigits(b.String())}, true
+	case *big.Int:
+		if x == nil {
+			return number{}, false
+		}
+		if x.IsInt64() {
+			return number{kind: numInt, i: x.Int64(), text: x.String()}, true
+		}
+		return number{kind: numBig, big: x, text: shortDigits(x.String())}, true
+	case float64:
+		return number{kind: numFloat, f: x, text: formatNum(x)}, true
+	case float32:
+		return number{kind: numFloat, f: float64(x), text: formatNum(float64(x))}, true
+	case json.Number:
+		s := string(x)
+		if isIntLiteral(s) {
+			if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+				return number{kind: numInt, i: n, text: s}, true
+			}
+			if b, ok := new(big.Int).SetString(s, 10); ok {
+				return number{kind: numBig, big: b, text: shortDigits(b.String())}, true
+			}
+			return number{}, false
+		}
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil && !errors.Is(err, strconv.ErrRange) {
+			return number{}, false
+		}
+		if err != nil {
+			return number{kind: numFloat, f: f, rangeErr: true, text: shortDigits(s)}, true
+		}
+		return number{kind: numFloat, f: f, text: formatNum(f)}, true
+	}
+	return number{}, false
+}
+
+// isIntLiteral reports whether s is an optionally signed run of digits.
+func isIntLiteral(s string) bool {
+	s = strings.TrimPrefix(s, "-")
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// shortDigits shortens the text of a huge number for a message.
+func shortDigits(s string) string {
+	if len(s) <= 40 {
+		return s
+	}
+	return fmt.Sprintf("%s...%s (%d digits)", s[:20], s[len(s)-10:], len(strings.TrimPrefix(s, "-")))
+}
+
+// formatNum prints a float the way Python's repr does ("1.0", "0.25",
+// "1e+20", "nan", "inf", "-inf").
 func formatNum(f float64) string {
+	switch {
+	case math.IsNaN(f):
+		return "nan"
+	case math.IsInf(f, 1):
+		return "inf"
+	case math.IsInf(f, -1):
+		return "-inf"
+	}
 	s := strconv.FormatFloat(f, 'g', -1, 64)
 	if strings.ContainsAny(s, ".eIN") {
 		return s
@@ -446,9 +653,14 @@ func TypeName(v any) string {
 		return "None"
 	case string:
 		return "str"
-	case int, int64, int32:
+	case int, int64, int32, uint64, *big.Int:
 		return "int"
 	case float64, float32:
+		return "float"
+	case json.Number:
+		if isIntLiteral(string(v.(json.Number))) {
+			return "int"
+		}
 		return "float"
 	case bool:
 		return "bool"

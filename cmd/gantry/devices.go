@@ -63,7 +63,7 @@ func (f *deviceFlags) tlsConfig() (*tls.Config, error) {
 	}
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
 	if f.caFile != "" {
-		pem, err := os.ReadFile(f.caFile)
+		pem, err := readSmall(f.caFile, maxPEMBytes)
 		if err != nil {
 			return nil, fmt.Errorf("read CA: %w", err)
 		}
@@ -74,13 +74,42 @@ func (f *deviceFlags) tlsConfig() (*tls.Config, error) {
 		cfg.RootCAs = pool
 	}
 	if f.certFile != "" {
-		cert, err := tls.LoadX509KeyPair(f.certFile, f.keyFile)
+		certPEM, err := readSmall(f.certFile, maxPEMBytes)
+		if err != nil {
+			return nil, fmt.Errorf("load client certificate: %w", err)
+		}
+		keyPEM, err := readSmall(f.keyFile, maxPEMBytes)
+		if err != nil {
+			return nil, fmt.Errorf("load client certificate: %w", err)
+		}
+		cert, err := tls.X509KeyPair(certPEM, keyPEM)
 		if err != nil {
 			return nil, fmt.Errorf("load client certificate: %w", err)
 		}
 		cfg.Certificates = []tls.Certificate{cert}
 	}
 	return cfg, nil
+}
+
+// maxPEMBytes bounds a certificate or key file: PEM bundles are KBs.
+const maxPEMBytes = 1 << 20
+
+// readSmall reads a file of at most max bytes, refusing larger ones
+// without reading them whole.
+func readSmall(path string, max int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if int64(len(b)) > max {
+		return nil, fmt.Errorf("%s: larger than %d bytes", path, max)
+	}
+	return b, nil
 }
 
 // gateway is a hub connected to devices, and how to let go of them.
@@ -336,23 +365,22 @@ they parse as JSON, else strings) or one JSON object with --args.
 				return err
 			}
 			defer g.Close()
-			d, _ := g.hub.Device(args[0])
-			// Convert and check the arguments as the tools do (describe and
-			// reset are not tools: they go as given).
-			ts, err := devices.Tools(g.hub, d)
-			if err != nil {
+			ctx := session(cmd.Context())
+			// Convert and check the arguments as the tools do, refusals on
+			// record. describe, reset and names that are no action are not
+			// tools: they go to the hub as given, which audits and refuses.
+			reg := tool.NewRegistry()
+			if err := devices.RegisterTools(reg, g.hub); err != nil {
 				return err
 			}
-			for _, t := range ts {
-				if t.Name == args[0]+"."+args[1] {
-					bound, err := t.Bind(nil, callArgs)
-					if err != nil {
-						return err
-					}
-					callArgs = bound
+			if t, ok := reg.Lookup(args[0] + "." + args[1]); ok {
+				bound, err := t.Check(ctx, nil, numbersFor(t, callArgs))
+				if err != nil {
+					return err
 				}
+				callArgs = bound
 			}
-			raw, err := g.hub.CallRaw(session(cmd.Context()), args[0], args[1], callArgs)
+			raw, err := g.hub.CallRaw(ctx, args[0], args[1], callArgs)
 			if err != nil {
 				return err
 			}
@@ -442,6 +470,22 @@ func parseValue(s string) any {
 		return tool.FromJSON(v)
 	}
 	return s
+}
+
+// numbersFor reads the command-line text given to a number parameter as
+// Python's float() reads it, so that nan and inf reach the argument check
+// (which refuses them as not finite) instead of passing as text.
+func numbersFor(t *tool.Tool, args map[string]any) map[string]any {
+	for _, p := range t.Params {
+		s, ok := args[p.Name].(string)
+		if !ok || p.Type != tool.Float && p.Type != tool.Int {
+			continue
+		}
+		if f, err := strconv.ParseFloat(strings.TrimSpace(s), 64); err == nil || errors.Is(err, strconv.ErrRange) {
+			args[p.Name] = f
+		}
+	}
+	return args
 }
 
 // broadcast runs a stop or reset and prints each device's answer; with

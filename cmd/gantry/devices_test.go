@@ -89,7 +89,7 @@ func TestDevicesCLI(t *testing.T) {
 			stops = append(stops, rec.Device+":"+rec.Outcome)
 		}
 	}
-	want := []string{"rover.drive:sent", "rover.drive:ok", "rover.drive:sent", "rover.drive:error",
+	want := []string{"rover.drive:sent", "rover.drive:ok", "rover.drive:invalid", "rover.drive:sent", "rover.drive:error",
 		"rover.turn:sent", "rover.turn:ok", "scout.turn:sent", "scout.turn:error", "scout.turn:dry_run"}
 	if !reflect.DeepEqual(outcomes, want) {
 		t.Errorf("audit outcomes\n got %v\nwant %v", outcomes, want)
@@ -99,6 +99,80 @@ func TestDevicesCLI(t *testing.T) {
 	if want := []string{"rover:ok", "rover:sent", "scout:ok", "scout:sent"}; !reflect.DeepEqual(stops, want) {
 		t.Errorf("audit of the stops: got %v, want %v", stops, want)
 	}
+}
+
+// TestDevicesCLIAuditsEveryAttempt: every `gantry devices call` ends in
+// exactly one audit record naming what refused it, whether the argument
+// check, the hub or the guard; NaN, inf and huge integers are refused at
+// once with a clear message.
+func TestDevicesCLIAuditsEveryAttempt(t *testing.T) {
+	url := simBroker(t, "rover")
+	audit := filepath.Join(t.TempDir(), "audit.jsonl")
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr string // "" for success
+		outcome string
+	}{
+		{"ok", []string{"drive", "speed=0.2", "ms=10"}, "", "ok"},
+		{"nan", []string{"drive", "speed=nan"}, "rover.drive: speed must be a finite number, got nan", "invalid"},
+		{"inf", []string{"drive", "speed=inf"}, "rover.drive: speed must be a finite number, got inf", "invalid"},
+		{"-Infinity", []string{"drive", "speed=-Infinity"}, "rover.drive: speed must be a finite number, got -inf", "invalid"},
+		{"nan int", []string{"drive", "speed=0.1", "ms=NaN"}, "rover.drive: ms must be a finite number, got nan", "invalid"},
+		{"nan in json", []string{"drive", "--args", `{"speed": 0.1, "ms": 1e400}`}, "rover.drive: ms must be a finite number, got inf", "invalid"},
+		{"huge int", []string{"drive", "speed=0.1", "ms=10000000000000000000"}, "rover.drive: ms is out of range (0..5000), got 10000000000000000000", "invalid"},
+		{"huge negative int", []string{"drive", "speed=0.1", "ms=-99999999999999999999"}, "rover.drive: ms is out of range (0..5000), got -99999999999999999999", "invalid"},
+		{"text for a number", []string{"drive", "speed=fast"}, "rover.drive: speed must be a float, got str", "invalid"},
+		{"extra", []string{"drive", "speed=0.1", "boost=1"}, `unexpected argument "boost"`, "invalid"},
+		{"missing", []string{"telemetry"}, "rover.telemetry: hz is required", "invalid"},
+		{"unknown action", []string{"fly", "height=1"}, `rover has no action "fly"`, "unknown"},
+		{"reset needs the policy", []string{"reset"}, "reset is not allowed on rover", "refused"},
+		{"describe", []string{"describe"}, "", "ok"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			before := auditLines(t, audit)
+			out, err := runCLI(t, "", append([]string{"devices", "--broker", url, "--audit", audit, "call", "rover"}, tc.args...)...)
+			if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
+				t.Fatalf("got %v (output %q), want an error containing %q", err, out, tc.wantErr)
+			}
+			recs := auditLines(t, audit)[len(before):]
+			var ends []string
+			attempts := map[float64]bool{}
+			for _, r := range recs {
+				attempts[r["attempt"].(float64)] = true
+				if r["outcome"] != "sent" {
+					ends = append(ends, r["outcome"].(string))
+				}
+			}
+			if len(ends) != 1 || ends[0] != tc.outcome || len(attempts) != 1 {
+				t.Errorf("audit records %v, want one attempt ending %q", recs, tc.outcome)
+			}
+		})
+	}
+}
+
+func auditLines(t *testing.T, path string) []map[string]any {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		if line == "" {
+			continue
+		}
+		var r map[string]any
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatalf("audit line %q: %v", line, err)
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 func TestDevicesPolicyFile(t *testing.T) {
@@ -116,6 +190,22 @@ func TestDevicesPolicyFile(t *testing.T) {
 	}
 	if out, err := runCLI(t, "", append(base, "call", "rover", "drive", "speed=0.2", "ms=50")...); err != nil {
 		t.Errorf("allowed drive: %v %s", err, out)
+	}
+	// A policy whose bound names a parameter the rover does not have: the
+	// rover is not exposed, and the error says why, where.
+	if err := os.WriteFile(policy, []byte("devices:\n  rover:\n    allow: ['*']\n    bounds: {drive: {sped: {max: 0.2}}}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runCLI(t, "", append(base, "call", "rover", "drive", "speed=0.5")...); err == nil ||
+		!strings.Contains(err.Error(), policy+`:4: unknown key "sped" in devices.rover.bounds.drive: rover.drive has no such parameter (did you mean "speed"?)`) {
+		t.Errorf("misspelt parameter: %v", err)
+	}
+	if err := os.WriteFile(policy, []byte("devices:\n  rover:\n    allow: ['*']\n    bounds: {drive: {speed: {mxa: 0.2}}}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runCLI(t, "", append(base, "list")...); err == nil ||
+		!strings.Contains(err.Error(), policy+`:4: unknown key "mxa" in devices.rover.bounds.drive.speed (did you mean "max"?)`) {
+		t.Errorf("misspelt bound: %v", err)
 	}
 	if _, err := runCLI(t, "", "devices", "list"); err == nil || !strings.Contains(err.Error(), "--broker") {
 		t.Errorf("no transport: %v", err)
@@ -173,4 +263,15 @@ func FuzzParseCallArgs(f *testing.F) {
 			t.Fatalf("arguments %#v do not encode: %v", args, err)
 		}
 	})
+}
+
+func TestDevicesTLSFilesBounded(t *testing.T) {
+	big := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(big, make([]byte, maxPEMBytes+1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f := deviceFlags{caFile: big}
+	if _, err := f.tlsConfig(); err == nil || !strings.Contains(err.Error(), big+": larger than 1048576 bytes") {
+		t.Fatalf("got %v", err)
+	}
 }

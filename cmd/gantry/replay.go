@@ -16,12 +16,18 @@ import (
 	"github.com/gantry-dev/gantry/tool"
 )
 
+// maxGameBytes bounds a game file read from --games (the ALFWorld games
+// are tens of KB).
+const maxGameBytes = 64 << 20
+
 func newReplayCmd() *cobra.Command {
 	var (
 		rt       runtimeOptions
 		gamesDir string
 		outDir   string
 		workers  int
+		maxMiB   int64
+		lineMiB  int
 	)
 	cmd := &cobra.Command{
 		Use:   "replay [flags] RESULTS.jsonl...",
@@ -35,9 +41,16 @@ diff, prints a summary line last, and exits 1 when anything differs.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
+			if maxMiB < 1 || maxMiB > 1<<30 || lineMiB < 1 || lineMiB > 1<<20 {
+				return fmt.Errorf("--max-input-mib must be 1..%d and --max-line-mib 1..%d", 1<<30, 1<<20)
+			}
 			load := func(id string) (*alfworld.Game, error) {
 				if gamesDir != "" {
-					return alfworld.LoadGameFile(filepath.Join(gamesDir, id, "game.tw-pddl"))
+					path := filepath.Join(gamesDir, id, "game.tw-pddl")
+					if st, err := os.Stat(path); err == nil && st.Size() > maxGameBytes {
+						return nil, fmt.Errorf("game %s: %d bytes, more than the %d MiB a game file may have", path, st.Size(), maxGameBytes>>20)
+					}
+					return alfworld.LoadGameFile(path)
 				}
 				g, err := games.Find(id)
 				if err != nil {
@@ -55,7 +68,7 @@ diff, prints a summary line last, and exits 1 when anything differs.`,
 			}
 			var reps []*agent.ReplayReport
 			for _, file := range args {
-				recs, err := agent.ReadRecords(file)
+				recs, err := agent.ReadRecordsLimited(file, agent.RecordLimits{MaxBytes: maxMiB << 20, MaxLine: lineMiB << 20})
 				if err != nil {
 					return err
 				}
@@ -106,5 +119,7 @@ diff, prints a summary line last, and exits 1 when anything differs.`,
 	fl.StringVar(&gamesDir, "games", "", "directory holding <task>/<trial>/game.tw-pddl (default: the embedded valid_unseen games)")
 	fl.StringVar(&outDir, "out", "runs/replay", "directory for replay.json and replay.md (empty: none)")
 	fl.IntVar(&workers, "workers", runtime.GOMAXPROCS(0), "episodes replayed in parallel")
+	fl.Int64Var(&maxMiB, "max-input-mib", agent.DefaultMaxRecordBytes>>20, "refuse a results file larger than this many MiB once decompressed")
+	fl.IntVar(&lineMiB, "max-line-mib", agent.DefaultMaxRecordLine>>20, "refuse a results line (one episode) longer than this many MiB")
 	return cmd
 }
