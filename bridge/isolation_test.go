@@ -322,3 +322,25 @@ func TestNoIsolationStillBounded(t *testing.T) {
 		t.Fatalf("%+v", res.Err)
 	}
 }
+
+// TestWorkerKeepsFramesBounded: what the code makes large (a tool call's
+// arguments, an exception's message) stays within the frame limit: a clear
+// error or a cut text, and the session keeps its state.
+func TestWorkerKeepsFramesBounded(t *testing.T) {
+	s := newSession(t, Options{})
+	exec1(t, s, "marker = 41")
+	tests := []struct{ code, errType, has string }{
+		{"greet('x' * (5 << 20))", "ValueError", "bytes as JSON, more than a tool call may carry (4 MiB)"},
+		{"raise KeyError('k' * (8 << 20))", "KeyError", "characters truncated"},
+		{"x = 'y' * (8 << 20)\nraise ValueError(x + '\\n' + x)", "ValueError", "characters truncated"},
+	}
+	for _, tc := range tests {
+		res := exec1(t, s, tc.code)
+		if res.Err == nil || res.Err.Type != tc.errType || res.Restarted || !strings.Contains(res.Observation(), tc.has) || len(res.Observation()) > 64<<10 {
+			t.Fatalf("%s: %+v restarted=%v\n%.300s", tc.code, res.Err != nil, res.Restarted, res.Observation())
+		}
+	}
+	if got := exec1(t, s, "print(marker)").Observation(); got != "41" {
+		t.Fatalf("after: %q", got)
+	}
+}

@@ -89,6 +89,13 @@ def to_wire(v, seen=None):
     return v
 
 
+def size_text(n):
+    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if n >= 1 << shift and n % (1 << shift) == 0:
+            return "%d %s" % (n >> shift, unit)
+    return "%d bytes" % n
+
+
 def make_tool(spec):
     name = spec["name"]
 
@@ -96,8 +103,8 @@ def make_tool(spec):
         data = chan.encode({"type": "call", "name": name, "args": to_wire(list(args)), "kwargs": to_wire(kwargs)})
         if len(data) > chan.max_frame:
             raise ValueError(
-                "the arguments of %s are %d bytes as JSON, more than a tool call may carry (%d bytes)"
-                % (name, len(data), chan.max_frame)
+                "the arguments of %s are %d bytes as JSON, more than a tool call may carry (%s)"
+                % (name, len(data), size_text(chan.max_frame))
             )
         chan.send_data(data)
         while True:
