@@ -279,7 +279,10 @@ def set_limits(limits):
 
 
 def main():
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    # gantry interrupts an action once, when it runs past its time limit. An
+    # interrupt that comes as the action ends is ignored, not left to kill
+    # the idle worker.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if hasattr(signal, "SIGXFSZ"):
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit raises instead
     init = chan.recv()
@@ -296,7 +299,11 @@ def main():
         if msg.get("type") != "exec":
             continue
         try:
-            res = run(msg["code"], ns, int(msg.get("max_output", 16384)))
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            try:
+                res = run(msg["code"], ns, int(msg.get("max_output", 16384)))
+            finally:
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
         except KeyboardInterrupt:
             res = {"stdout": "", "value": None, "error": {"type": "KeyboardInterrupt", "message": "", "line": 0, "source": "", "traceback": "KeyboardInterrupt"}, "truncated": False}
         res["type"] = "result"
