@@ -57,9 +57,9 @@ const (
 	DefaultMaxFrame    = 4 << 20   // bytes of one protocol frame
 	DefaultMaxTmpSize  = 256 << 20 // bytes in the worker's /tmp
 	DefaultMaxWorkSize = 512 << 20 // bytes in the worker's working directory
-	// shmSize bounds the worker's /dev/shm (POSIX shared memory and the
-	// semaphores of multiprocessing).
-	shmSize = 64 << 20
+	// maxShmSize bounds the worker's /dev/shm (POSIX shared memory and the
+	// semaphores of multiprocessing), or MaxTmpSize when that is less.
+	maxShmSize = 64 << 20
 )
 
 // sandboxUID is the user (and group) the worker runs as under bubblewrap,
@@ -483,7 +483,7 @@ func (s *Session) bwrapArgs() []string {
 	args = append(args, s.binds...)
 	size := func(n int64) string { return fmt.Sprint(n) }
 	args = append(args,
-		"--size", size(shmSize), "--tmpfs", "/dev/shm",
+		"--size", size(min(maxShmSize, s.opts.MaxTmpSize)), "--tmpfs", "/dev/shm",
 		"--size", size(s.opts.MaxTmpSize), "--tmpfs", "/tmp",
 		"--perms", "0700", "--size", size(s.opts.MaxWorkSize), "--tmpfs", sandboxHome,
 		"--remount-ro", "/dev", "--remount-ro", "/",

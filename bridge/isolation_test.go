@@ -140,13 +140,13 @@ except OSError as e:
 	}
 }
 
-// TestStorageQuotas: /tmp and the working directory are bounded in total,
+// TestStorageQuotas: /tmp, /dev/shm and the working directory are bounded in total,
 // not only per file; a write past them is a clear OSError and the session
 // goes on.
 func TestStorageQuotas(t *testing.T) {
 	s := newSession(t, Options{MaxFileSize: 6 << 20, MaxTmpSize: 8 << 20, MaxWorkSize: 12 << 20})
 	exec1(t, s, "marker = 41")
-	for _, dir := range []string{"/tmp", "."} {
+	for _, dir := range []string{"/tmp", ".", "/dev/shm"} {
 		code := fmt.Sprintf(`import os
 chunk = b'x' * (1 << 20)
 for i in range(8):
