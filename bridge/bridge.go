@@ -39,6 +39,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -207,12 +208,13 @@ print(json.dumps({"executable": sys.executable, "version": "%d.%d" % sys.version
 
 // Session is one persistent Python worker. Actions run one at a time.
 type Session struct {
-	reg    *tool.Registry
-	opts   Options
-	python string
-	dir    string   // private directory without bubblewrap: work and tmp
-	bwrap  string   // bubblewrap, when isolating
-	binds  []string // bubblewrap's arguments for the file system
+	reg     *tool.Registry
+	opts    Options
+	python  string
+	dir     string   // private directory without bubblewrap: work and tmp
+	bwrap   string   // bubblewrap, when isolating
+	binds   []string // bubblewrap's arguments for the system's directories
+	pyBinds []string // and for the interpreter's
 
 	mu     sync.Mutex
 	w      *worker
@@ -237,7 +239,8 @@ func New(ctx context.Context, reg *tool.Registry, opts Options) (*Session, error
 			return nil, errors.New("bridge: isolation needs bubblewrap (Debian package bubblewrap), which is not installed; install it, or opt out explicitly with --no-isolation")
 		}
 		s.bwrap = bw
-		s.binds = sandboxBinds(py, opts.Env)
+		s.binds = sandboxBinds(py)
+		s.pyBinds = pythonBinds(py, opts.Env)
 	} else {
 		dir, err := os.MkdirTemp("", "gantry-py-")
 		if err != nil {
@@ -413,12 +416,11 @@ func (s *Session) scrubbedEnv() []string {
 	return append(env, s.opts.Env...)
 }
 
-// sandboxBinds lists bubblewrap's arguments for the worker's file system:
-// read-only, only the system directories and the Python installation (no
-// home directories, no /var, /run or /tmp of the host, so no host Unix
-// socket is reachable), the kernel's knobs read-only, and size-limited
-// private /tmp and working directory are added by start.
-func sandboxBinds(py pythonInfo, env []string) []string {
+// sandboxBinds lists bubblewrap's arguments for the system part of the
+// worker's file system: read-only, only the system directories (no home
+// directories, no /var, /run or /tmp of the host, so no host Unix socket is
+// reachable), the kernel's knobs read-only.
+func sandboxBinds(py pythonInfo) []string {
 	args := []string{"--ro-bind", "/usr", "/usr"}
 	// Merged-/usr systems link these to /usr; older ones have directories.
 	for _, d := range []string{"/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"} {
@@ -441,6 +443,18 @@ func sandboxBinds(py pythonInfo, env []string) []string {
 		"python3", "python" + py.Version, "matplotlibrc"} {
 		args = append(args, "--ro-bind-try", "/etc/"+f, "/etc/"+f)
 	}
+	args = append(args, "--proc", "/proc", "--ro-bind", "/proc/sys", "/proc/sys")
+	for _, p := range []string{"/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs"} {
+		args = append(args, "--ro-bind-try", p, p)
+	}
+	return append(args, "--dev", "/dev")
+}
+
+// pythonBinds binds the interpreter's prefixes, sys.path and PYTHONPATH
+// read-only, parents first. They come after the private /tmp is mounted, so
+// that an interpreter installed under the host's /tmp stays visible.
+func pythonBinds(py pythonInfo, env []string) []string {
+	var args []string
 	covered := []string{"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"}
 	dirs := append(append([]string{}, py.Prefixes...), py.Path...)
 	for _, kv := range env {
@@ -448,22 +462,21 @@ func sandboxBinds(py pythonInfo, env []string) []string {
 			dirs = append(dirs, filepath.SplitList(v)...)
 		}
 	}
+	for i, d := range dirs {
+		dirs[i] = filepath.Clean(d)
+	}
+	sort.SliceStable(dirs, func(i, j int) bool { return len(dirs[i]) < len(dirs[j]) })
 	for _, d := range dirs {
-		if d == "" || !filepath.IsAbs(d) {
+		if !filepath.IsAbs(d) || d == "/" || under(d, covered) {
 			continue
 		}
-		d = filepath.Clean(d)
-		if _, err := os.Stat(d); err != nil || under(d, covered) || d == "/" {
+		if _, err := os.Stat(d); err != nil {
 			continue
 		}
 		covered = append(covered, d)
 		args = append(args, "--ro-bind", d, d)
 	}
-	args = append(args, "--proc", "/proc", "--ro-bind", "/proc/sys", "/proc/sys")
-	for _, p := range []string{"/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs"} {
-		args = append(args, "--ro-bind-try", p, p)
-	}
-	return append(args, "--dev", "/dev")
+	return args
 }
 
 // under reports whether path is one of dirs or below one of them.
@@ -485,10 +498,9 @@ func (s *Session) bwrapArgs() []string {
 	args = append(args,
 		"--size", size(min(maxShmSize, s.opts.MaxTmpSize)), "--tmpfs", "/dev/shm",
 		"--size", size(s.opts.MaxTmpSize), "--tmpfs", "/tmp",
-		"--perms", "0700", "--size", size(s.opts.MaxWorkSize), "--tmpfs", sandboxHome,
-		"--remount-ro", "/dev", "--remount-ro", "/",
-		"--chdir", sandboxHome, "--")
-	return args
+		"--perms", "0700", "--size", size(s.opts.MaxWorkSize), "--tmpfs", sandboxHome)
+	args = append(args, s.pyBinds...)
+	return append(args, "--remount-ro", "/dev", "--remount-ro", "/", "--chdir", sandboxHome, "--")
 }
 
 func (s *Session) start(ctx context.Context) (*worker, error) {

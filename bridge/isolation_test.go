@@ -6,11 +6,14 @@ import (
 	"math"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gantry-dev/gantry/internal/testenv"
 )
 
 // TestSandboxEnvironment: neither the worker nor bubblewrap (pid 1 in the
@@ -342,5 +345,29 @@ func TestWorkerKeepsFramesBounded(t *testing.T) {
 	}
 	if got := exec1(t, s, "print(marker)").Observation(); got != "41" {
 		t.Fatalf("after: %q", got)
+	}
+}
+
+// TestVenvUnderTmp: an interpreter of a virtual environment under the
+// host's /tmp (which the sandbox replaces with its own) still runs.
+func TestVenvUnderTmp(t *testing.T) {
+	venv := filepath.Join(t.TempDir(), "venv")
+	base, err := ResolvePython(testenv.Python(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(base, "-m", "venv", "--without-pip", venv).CombinedOutput(); err != nil {
+		t.Fatalf("venv: %v\n%s", err, out)
+	}
+	py := filepath.Join(venv, "bin", "python")
+	testenv.LookPath(t, "bwrap")
+	s, err := New(context.Background(), nil, Options{Python: py})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	res, err := s.Exec(context.Background(), "import sys\nprint(sys.prefix)")
+	if err != nil || res.Observation() != venv {
+		t.Fatalf("%q %v, want %s", res.Observation(), err, venv)
 	}
 }
