@@ -310,11 +310,11 @@ func (s *Session) Exec(ctx context.Context, code string) (tool.Result, error) {
 	if s.w != nil {
 		// Between actions the worker must be silent and alive: anything
 		// else ends it, and this action is not run.
-		if what := s.w.betweenActions(); what != "" {
+		if typ, what := s.w.betweenActions(); what != "" {
 			s.w.kill()
 			s.w = nil
 			s.restart(ctx)
-			res := tool.Result{Err: lostError("ProtocolError", what+"; this action was not run", s.Isolated()), Restarted: true}
+			res := tool.Result{Err: lostError(typ, what+"; this action was not run", s.Isolated()), Restarted: true}
 			res.Duration = time.Since(start)
 			return res, nil
 		}
@@ -731,8 +731,8 @@ func (w *worker) violate(what string) {
 }
 
 // betweenActions says what is wrong with an idle worker, "" when nothing:
-// it sent a frame, or it died.
-func (w *worker) betweenActions() string {
+// it sent a frame (a ProtocolError), or it died (WorkerDied).
+func (w *worker) betweenActions() (typ, what string) {
 	select {
 	case m, ok := <-w.lines:
 		if ok {
@@ -740,12 +740,12 @@ func (w *worker) betweenActions() string {
 		}
 	case <-w.done:
 	default:
-		return ""
+		return "", ""
 	}
 	if v := w.violation.Load(); v != nil {
-		return *v
+		return "ProtocolError", *v
 	}
-	return fmt.Sprintf("the Python worker exited between actions (%s)", w.exitStatus())
+	return "WorkerDied", fmt.Sprintf("the Python worker exited between actions (%s)", w.exitStatus())
 }
 
 func (w *worker) exitStatus() string {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gantry-dev/gantry/internal/testenv"
+	"github.com/gantry-dev/gantry/tool"
 )
 
 // TestSandboxEnvironment: neither the worker nor bubblewrap (pid 1 in the
@@ -369,5 +370,25 @@ func TestVenvUnderTmp(t *testing.T) {
 	res, err := s.Exec(context.Background(), "import sys\nprint(sys.prefix)")
 	if err != nil || res.Observation() != venv {
 		t.Fatalf("%q %v, want %s", res.Observation(), err, venv)
+	}
+}
+
+// TestWorkerDiesBetweenActions: a worker that code makes exit after its
+// action ended is replaced, and the next action says what was lost.
+func TestWorkerDiesBetweenActions(t *testing.T) {
+	s := newSession(t, Options{})
+	exec1(t, s, "marker = 41\nimport os, threading\nthreading.Timer(0.2, os._exit, [3]).start()")
+	// The next action finds the worker dead, or it dies during the action.
+	var res tool.Result
+	for i := 0; i < 100; i++ {
+		if res = exec1(t, s, "import time\ntime.sleep(0.05)\nprint('ok', globals().get('marker'))"); res.Err != nil {
+			break
+		}
+	}
+	if res.Err == nil || res.Err.Type != "WorkerDied" || !res.Restarted || !strings.Contains(res.Err.Message, "exit status 3") || !strings.Contains(res.Err.Message, "are lost") {
+		t.Fatalf("%+v restarted=%v", res.Err, res.Restarted)
+	}
+	if got := exec1(t, s, "print('ok', globals().get('marker'))").Observation(); got != "ok None" {
+		t.Fatalf("after: %q", got)
 	}
 }
