@@ -106,15 +106,21 @@ def make_tool(spec):
                 "the arguments of %s are %d bytes as JSON, more than a tool call may carry (%s)"
                 % (name, len(data), size_text(chan.max_frame))
             )
-        chan.send_data(data)
-        while True:
+        # An interrupt (the time limit) waits until the call is complete, so
+        # that it never cuts a frame in half; gantry does not interrupt
+        # while it runs the tool anyway.
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            chan.send_data(data)
             msg = chan.recv()
-            if msg.get("type") == "return":
-                if msg.get("ok"):
-                    return msg.get("value")
-                raise ToolError(msg.get("error", "tool failed"))
-            # Anything else while waiting is a protocol error.
-            raise RuntimeError("gantry bridge: unexpected message while calling %s" % name)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        if msg.get("type") == "return":
+            if msg.get("ok"):
+                return msg.get("value")
+            raise ToolError(msg.get("error", "tool failed"))
+        # Anything else while waiting is a protocol error.
+        raise RuntimeError("gantry bridge: unexpected message while calling %s" % name)
 
     call.__name__ = name.rsplit(".", 1)[-1]
     call.__qualname__ = name
