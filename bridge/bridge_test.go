@@ -136,6 +136,8 @@ func TestHostileCode(t *testing.T) {
 		{"endless loop", "while True:\n    pass", "TimeoutError", "time limit", false},
 		{"catches BaseException", "while True:\n    try:\n        while True:\n            pass\n    except BaseException:\n        pass", "TimeoutError", "killed and restarted", true},
 		{"os._exit", "import os\nos._exit(0)", "WorkerDied", "exited during the action", true},
+		// The interrupt waits for each call to complete: a clean timeout.
+		{"calls tools in a loop", "while True:\n    greet('x')", "TimeoutError", "time limit", false},
 		{"closes stdout", "import os\nos.close(1)\nos.close(2)\nprint('lost')", "OSError", "Bad file descriptor", false},
 		{"10 GiB", "b = bytearray(10 * 1024**3)", "MemoryError", "MemoryError", false},
 		// Under isolation the parent is the sandbox's init, which ignores the

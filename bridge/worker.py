@@ -54,6 +54,34 @@ class Channel:
 chan = Channel()
 
 
+class Interrupts:
+    """Where gantry's interrupt (SIGINT: the action's time limit) lands.
+    During an action it raises KeyboardInterrupt in the code; during a tool
+    call it waits until the call is complete, so that it never cuts a frame
+    in half (gantry does not interrupt while it runs the tool anyway);
+    between actions it is dropped, not left to kill the idle worker."""
+
+    IDLE, ACTION, CALL = 0, 1, 2
+
+    def __init__(self):
+        self.mode = self.IDLE
+        self.pending = False
+
+    def handler(self, signum, frame):
+        if self.mode == self.ACTION:
+            raise KeyboardInterrupt
+        if self.mode == self.CALL:
+            self.pending = True
+
+    def install(self):
+        # Code may have replaced the handler in an earlier action.
+        if signal.getsignal(signal.SIGINT) != self.handler:
+            signal.signal(signal.SIGINT, self.handler)
+
+
+interrupts = Interrupts()
+
+
 class ToolError(Exception):
     """A gantry tool failed; the message is the tool's."""
 
@@ -106,15 +134,16 @@ def make_tool(spec):
                 "the arguments of %s are %d bytes as JSON, more than a tool call may carry (%s)"
                 % (name, len(data), size_text(chan.max_frame))
             )
-        # An interrupt (the time limit) waits until the call is complete, so
-        # that it never cuts a frame in half; gantry does not interrupt
-        # while it runs the tool anyway.
-        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        mode = interrupts.mode
+        interrupts.mode = interrupts.CALL
         try:
             chan.send_data(data)
             msg = chan.recv()
         finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+            interrupts.mode = mode
+        if interrupts.pending and mode == interrupts.ACTION:
+            interrupts.pending = False
+            raise KeyboardInterrupt
         if msg.get("type") == "return":
             if msg.get("ok"):
                 return msg.get("value")
@@ -285,10 +314,7 @@ def set_limits(limits):
 
 
 def main():
-    # gantry interrupts an action once, when it runs past its time limit. An
-    # interrupt that comes as the action ends is ignored, not left to kill
-    # the idle worker.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    interrupts.install()
     if hasattr(signal, "SIGXFSZ"):
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit raises instead
     init = chan.recv()
@@ -304,12 +330,14 @@ def main():
         msg = chan.recv()
         if msg.get("type") != "exec":
             continue
+        interrupts.install()
+        interrupts.pending = False
         try:
-            signal.signal(signal.SIGINT, signal.default_int_handler)
+            interrupts.mode = interrupts.ACTION
             try:
                 res = run(msg["code"], ns, int(msg.get("max_output", 16384)))
             finally:
-                signal.signal(signal.SIGINT, signal.SIG_IGN)
+                interrupts.mode = interrupts.IDLE
         except KeyboardInterrupt:
             res = {"stdout": "", "value": None, "error": {"type": "KeyboardInterrupt", "message": "", "line": 0, "source": "", "traceback": "KeyboardInterrupt"}, "truncated": False}
         res["type"] = "result"
