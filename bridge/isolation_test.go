@@ -99,7 +99,8 @@ print(resource.getrlimit(resource.RLIMIT_AS), resource.getrlimit(resource.RLIMIT
 }
 
 // TestNoHostSockets: Unix sockets the host listens on, in a temporary
-// directory and under /var/tmp, are out of the worker's reach.
+// directory, under /var/tmp and in the abstract namespace, are out of the
+// worker's reach.
 func TestNoHostSockets(t *testing.T) {
 	var paths []string
 	for _, parent := range []string{"", "/var/tmp"} {
@@ -128,8 +129,19 @@ func TestNoHostSockets(t *testing.T) {
 		}()
 		paths = append(paths, path)
 	}
+	// An abstract socket (no file; the network namespace holds it).
+	abstract := fmt.Sprintf("@gantry-test-%d", os.Getpid())
+	l, err := net.Listen("unix", abstract)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	paths = append(paths, abstract)
 	s := newSession(t, Options{})
 	for _, path := range paths {
+		if strings.HasPrefix(path, "@") {
+			path = "\x00" + path[1:]
+		}
 		code := fmt.Sprintf(`import socket
 s = socket.socket(socket.AF_UNIX)
 try:
