@@ -595,7 +595,7 @@ func (w *worker) send(v any, deadline time.Time) error {
 	if err != nil {
 		return err
 	}
-	if err := w.req.SetWriteDeadline(deadline); err != nil {
+	if err := w.req.SetWriteDeadline(deadline); err != nil && !errors.Is(err, os.ErrNoDeadline) {
 		return err
 	}
 	_, err = w.req.Write(append(data, '\n'))
