@@ -314,6 +314,9 @@ func TestFromWire(t *testing.T) {
 		{`{"type":"call","name":"f","args":[NaN]}`, "error: invalid character 'N' looking for beginning of value"},
 		{`{"type":"call"}{"type":"call"}`, "error: more than one JSON value in a frame"},
 	}
+	// Nesting is bounded by the JSON decoder, before any recursion of ours.
+	deep := `{"type":"call","name":"f","args":[` + strings.Repeat("[", 1<<20) + strings.Repeat("]", 1<<20) + `]}`
+	tests = append(tests, struct{ frame, want string }{deep, "error: invalid character '[' exceeded max depth"})
 	for _, tc := range tests {
 		m, err := decodeMessage([]byte(tc.frame + "\n"))
 		got := fmt.Sprint(m.Args)
@@ -321,7 +324,7 @@ func TestFromWire(t *testing.T) {
 			got = "error: " + err.Error()
 		}
 		if got != tc.want {
-			t.Errorf("%s: got %s, want %s", tc.frame, got, tc.want)
+			t.Errorf("%.200s: got %s, want %s", tc.frame, got, tc.want)
 		}
 	}
 }
