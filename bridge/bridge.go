@@ -534,6 +534,9 @@ func (s *Session) start(ctx context.Context) (*worker, error) {
 	stderr := &tailBuffer{max: 4096}
 	cmd.Stdout = io.Discard
 	cmd.Stderr = stderr
+	// Without bubblewrap a process the code detached may hold stdout and
+	// stderr open after the worker died: do not wait for it.
+	cmd.WaitDelay = time.Second
 	if err := cmd.Start(); err != nil {
 		reqR.Close()
 		reqW.Close()
