@@ -4,24 +4,29 @@
 // Starlark sandbox.
 //
 // The worker is a standard-library Python script embedded in the binary and
-// written to a private directory at start. It talks to gantry over its own
-// pipes (file descriptors 3 and 4), not over stdin/stdout, so code that
-// prints, writes to fd 1 or closes stdout cannot corrupt the protocol. A tool
-// called from Python is a synchronous call into Go. Each action has a time
-// limit: the worker is interrupted first (the code sees KeyboardInterrupt),
-// then killed after a grace period and replaced by a fresh one, and the
+// handed to the interpreter on its command line (python -I -c), so no file
+// holds it that code could rewrite. It talks to gantry over its own pipes
+// (file descriptors 3 and 4), not over stdin/stdout, so code that prints,
+// writes to fd 1 or closes stdout cannot corrupt the protocol. Code can still
+// write to those pipes itself: frames are bounded in size, and any frame the
+// protocol does not expect at that moment ends the worker. A tool called
+// from Python is a synchronous call into Go. Each action has a time limit:
+// the worker is interrupted first (the code sees KeyboardInterrupt), then
+// killed after a grace period and replaced by a fresh one, and the
 // observation says the session's state was lost.
 //
-// Isolation is on by default: resource limits, a scrubbed environment, a
-// private working directory, and with bubblewrap (when installed) no
-// network, a read-only view of the system and a private /tmp. When isolation
-// is asked for and cannot be set up, New fails rather than run unisolated;
-// Options.NoIsolation opts out explicitly. docs/bridge.md says exactly what
-// is and is not isolated.
+// Isolation is on by default: resource limits, a scrubbed environment, and
+// with bubblewrap an unprivileged user in its own user namespace, no
+// network, a read-only view of only the system directories and the Python
+// installation, and size-limited private /tmp and working directory. When
+// isolation is asked for and cannot be set up, New fails rather than run
+// unisolated; Options.NoIsolation opts out explicitly. docs/bridge.md says
+// exactly what is and is not isolated.
 package bridge
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	_ "embed"
 	"encoding/json"
@@ -29,11 +34,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -41,20 +50,47 @@ import (
 )
 
 //go:embed worker.py
-var workerScript []byte
+var workerScript string
+
+// Defaults of the limits in Options.
+const (
+	DefaultMaxCode     = 1 << 20   // bytes of code in one action
+	DefaultMaxFrame    = 4 << 20   // bytes of one protocol frame
+	DefaultMaxTmpSize  = 256 << 20 // bytes in the worker's /tmp
+	DefaultMaxWorkSize = 512 << 20 // bytes in the worker's working directory
+	// maxShmSize bounds the worker's /dev/shm (POSIX shared memory and the
+	// semaphores of multiprocessing), or MaxTmpSize when that is less.
+	maxShmSize = 64 << 20
+)
+
+// sandboxUID is the user (and group) the worker runs as under bubblewrap,
+// in its own user namespace: nobody.
+const sandboxUID = "65534"
+
+// sandboxHome is the worker's working directory (and HOME) under
+// bubblewrap: a size-limited tmpfs of its own.
+const sandboxHome = "/home/sandbox"
 
 // Options configure a session.
 type Options struct {
 	// Python is the interpreter; default $GANTRY_PYTHON, else python3 on PATH,
 	// resolved once to the real binary (a pyenv shim costs 300 ms a start).
 	Python string
-	// Timeout bounds one action (default 30 s); Grace is how long an
-	// interrupted action may take to stop before the worker is killed
-	// (default 2 s).
+	// Timeout bounds one action (default 30 s), sending its code included;
+	// Grace is how long an interrupted action may take to stop before the
+	// worker is killed (default 2 s).
 	Timeout, Grace time.Duration
 	// MaxOutput is the number of bytes of output kept, head and tail
 	// (default 16 KiB).
 	MaxOutput int
+	// MaxCode bounds the code of one action in bytes (default 1 MiB); a
+	// larger action is refused at once with a ValueError.
+	MaxCode int
+	// MaxFrame bounds one frame the worker sends to gantry, in bytes
+	// (default 4 MiB). A longer frame ends the worker; the worker keeps its
+	// own frames below it (a tool call with larger arguments raises
+	// ValueError in the code, output and tracebacks are cut).
+	MaxFrame int
 	// MaxMemory is the worker's address-space limit in bytes (default
 	// 2 GiB; numpy and pandas need about 512 MiB). MaxFileSize bounds any
 	// file it writes (default 64 MiB), MaxOpenFiles its descriptors
@@ -62,10 +98,20 @@ type Options struct {
 	// root, which the kernel exempts).
 	MaxMemory, MaxFileSize int64
 	MaxOpenFiles, MaxProcs int
+	// MaxTmpSize and MaxWorkSize bound, under bubblewrap, the bytes the
+	// worker can store in its private /tmp (default 256 MiB) and in its
+	// working directory (default 512 MiB). Both are in memory (tmpfs) and
+	// live as long as the worker: a restarted worker starts empty. A write
+	// past them fails with OSError: [Errno 28] No space left on device.
+	MaxTmpSize, MaxWorkSize int64
 	// NoIsolation runs the worker without bubblewrap. Resource limits, the
-	// scrubbed environment and the private directory still apply.
+	// scrubbed environment and the private directory still apply; the
+	// sizes of /tmp and of the working directory are not bounded.
 	NoIsolation bool
-	// Env adds variables to the worker's (scrubbed) environment.
+	// Env adds variables to the worker's (scrubbed) environment. The
+	// interpreter runs in isolated mode (-I), so PYTHON* variables are
+	// ignored except PYTHONPATH, which the worker honours itself (and binds
+	// read-only into the sandbox).
 	Env    []string
 	Logger *slog.Logger
 }
@@ -80,6 +126,12 @@ func (o Options) withDefaults() Options {
 	if o.MaxOutput == 0 {
 		o.MaxOutput = 16 << 10
 	}
+	if o.MaxCode == 0 {
+		o.MaxCode = DefaultMaxCode
+	}
+	if o.MaxFrame == 0 {
+		o.MaxFrame = DefaultMaxFrame
+	}
 	if o.MaxMemory == 0 {
 		o.MaxMemory = 2 << 30
 	}
@@ -92,6 +144,12 @@ func (o Options) withDefaults() Options {
 	if o.MaxProcs == 0 {
 		o.MaxProcs = 64
 	}
+	if o.MaxTmpSize == 0 {
+		o.MaxTmpSize = DefaultMaxTmpSize
+	}
+	if o.MaxWorkSize == 0 {
+		o.MaxWorkSize = DefaultMaxWorkSize
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -101,6 +159,25 @@ func (o Options) withDefaults() Options {
 // ResolvePython finds the real interpreter behind name (a pyenv shim is a
 // shell script that costs 300 ms per start).
 func ResolvePython(name string) (string, error) {
+	py, err := probePython(name)
+	if err != nil {
+		return "", err
+	}
+	return py.Executable, nil
+}
+
+// pythonInfo is what the sandbox needs to know of an interpreter.
+type pythonInfo struct {
+	Executable string   `json:"executable"`
+	Version    string   `json:"version"` // "3.11"
+	OK         bool     `json:"ok"`
+	Prefixes   []string `json:"prefixes"`
+	Path       []string `json:"path"`
+}
+
+// probePython resolves the interpreter and lists the directories it reads
+// its standard library and packages from, in one start.
+func probePython(name string) (pythonInfo, error) {
 	if name == "" {
 		name = os.Getenv("GANTRY_PYTHON")
 	}
@@ -109,31 +186,39 @@ func ResolvePython(name string) (string, error) {
 	}
 	path, err := exec.LookPath(name)
 	if err != nil {
-		return "", fmt.Errorf("python interpreter %q: %w", name, err)
+		return pythonInfo{}, fmt.Errorf("python interpreter %q: %w", name, err)
 	}
-	out, err := exec.Command(path, "-c", "import sys; print(sys.executable); print(sys.version_info >= (3, 9))").Output()
+	const probe = `import json, os, sys
+print(json.dumps({"executable": sys.executable, "version": "%d.%d" % sys.version_info[:2], "ok": sys.version_info >= (3, 9),
+    "prefixes": [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, os.path.dirname(os.path.realpath(sys.executable))],
+    "path": sys.path}))`
+	out, err := exec.Command(path, "-I", "-c", probe).Output()
 	if err != nil {
-		return "", fmt.Errorf("python interpreter %s: %w", path, err)
+		return pythonInfo{}, fmt.Errorf("python interpreter %s: %w", path, err)
 	}
-	lines := strings.Fields(string(out))
-	if len(lines) != 2 || lines[1] != "True" {
-		return "", fmt.Errorf("python interpreter %s: Python 3.9 or newer is needed", path)
+	var info pythonInfo
+	if err := json.Unmarshal(out, &info); err != nil || info.Executable == "" {
+		return pythonInfo{}, fmt.Errorf("python interpreter %s: not a Python 3 interpreter (%q)", path, bytes.TrimSpace(out))
 	}
-	return lines[0], nil
+	if !info.OK {
+		return pythonInfo{}, fmt.Errorf("python interpreter %s: Python 3.9 or newer is needed", path)
+	}
+	return info, nil
 }
 
 // Session is one persistent Python worker. Actions run one at a time.
 type Session struct {
-	reg    *tool.Registry
-	opts   Options
-	python string
-	dir    string // private directory: the script and the working directory
-	bwrap  string // bubblewrap, when isolating
+	reg     *tool.Registry
+	opts    Options
+	python  string
+	dir     string   // private directory without bubblewrap: work and tmp
+	bwrap   string   // bubblewrap, when isolating
+	binds   []string // bubblewrap's arguments for the system's directories
+	pyBinds []string // and for the interpreter's
 
 	mu     sync.Mutex
 	w      *worker
 	closed bool
-	nextID int
 }
 
 // New starts a session's worker. It fails when isolation is asked for and
@@ -143,38 +228,39 @@ func New(ctx context.Context, reg *tool.Registry, opts Options) (*Session, error
 		reg = tool.NewRegistry()
 	}
 	opts = opts.withDefaults()
-	py, err := ResolvePython(opts.Python)
+	py, err := probePython(opts.Python)
 	if err != nil {
 		return nil, err
 	}
-	s := &Session{reg: reg, opts: opts, python: py}
+	s := &Session{reg: reg, opts: opts, python: py.Executable}
 	if !opts.NoIsolation {
 		bw, err := exec.LookPath("bwrap")
 		if err != nil {
 			return nil, errors.New("bridge: isolation needs bubblewrap (Debian package bubblewrap), which is not installed; install it, or opt out explicitly with --no-isolation")
 		}
 		s.bwrap = bw
-	}
-	dir, err := os.MkdirTemp("", "gantry-py-")
-	if err != nil {
-		return nil, fmt.Errorf("bridge: private directory: %w", err)
-	}
-	s.dir = dir
-	for _, sub := range []string{"work", "tmp"} {
-		if err := os.Mkdir(filepath.Join(dir, sub), 0o700); err != nil {
-			os.RemoveAll(dir)
+		s.binds = sandboxBinds(py)
+		s.pyBinds = pythonBinds(py, opts.Env)
+	} else {
+		dir, err := os.MkdirTemp("", "gantry-py-")
+		if err != nil {
 			return nil, fmt.Errorf("bridge: private directory: %w", err)
 		}
-	}
-	if err := os.WriteFile(filepath.Join(dir, "worker.py"), workerScript, 0o500); err != nil {
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("bridge: write worker: %w", err)
+		s.dir = dir
+		for _, sub := range []string{"work", "tmp"} {
+			if err := os.Mkdir(filepath.Join(dir, sub), 0o700); err != nil {
+				os.RemoveAll(dir)
+				return nil, fmt.Errorf("bridge: private directory: %w", err)
+			}
+		}
 	}
 	// Start the worker now: a sandbox that cannot be set up is refused at
 	// start, and the first action finds the worker ready.
 	w, err := s.start(ctx)
 	if err != nil {
-		os.RemoveAll(dir)
+		if s.dir != "" {
+			os.RemoveAll(s.dir)
+		}
 		if s.bwrap != "" {
 			return nil, fmt.Errorf("%w (if bubblewrap cannot sandbox on this host, opt out explicitly with --no-isolation)", err)
 		}
@@ -187,8 +273,21 @@ func New(ctx context.Context, reg *tool.Registry, opts Options) (*Session, error
 // Isolated reports whether the worker runs under bubblewrap.
 func (s *Session) Isolated() bool { return s.bwrap != "" }
 
-// WorkDir is the worker's private working directory.
-func (s *Session) WorkDir() string { return filepath.Join(s.dir, "work") }
+// WorkDir is the worker's working directory as the worker sees it: under
+// bubblewrap a private tmpfs, else a private directory on the host.
+func (s *Session) WorkDir() string {
+	if s.bwrap != "" {
+		return sandboxHome
+	}
+	return filepath.Join(s.dir, "work")
+}
+
+func (s *Session) tmpDir() string {
+	if s.bwrap != "" {
+		return "/tmp"
+	}
+	return filepath.Join(s.dir, "tmp")
+}
 
 // ErrClosed is returned by Exec on a closed session.
 var ErrClosed = errors.New("bridge: session closed")
@@ -204,6 +303,22 @@ func (s *Session) Exec(ctx context.Context, code string) (tool.Result, error) {
 		return tool.Result{}, ErrClosed
 	}
 	start := time.Now()
+	if len(code) > s.opts.MaxCode {
+		msg := fmt.Sprintf("the action's code is %d bytes, more than the limit of %s; send smaller actions", len(code), sizeText(int64(s.opts.MaxCode)))
+		return tool.Result{Err: &tool.CodeError{Type: "ValueError", Message: msg, Traceback: "ValueError: " + msg}, Duration: time.Since(start)}, nil
+	}
+	if s.w != nil {
+		// Between actions the worker must be silent and alive: anything
+		// else ends it, and this action is not run.
+		if typ, what := s.w.betweenActions(); what != "" {
+			s.w.kill()
+			s.w = nil
+			s.restart(ctx)
+			res := tool.Result{Err: lostError(typ, what+"; this action was not run", s.Isolated()), Restarted: true}
+			res.Duration = time.Since(start)
+			return res, nil
+		}
+	}
 	restarted := false
 	if s.w == nil {
 		w, err := s.start(ctx)
@@ -212,22 +327,26 @@ func (s *Session) Exec(ctx context.Context, code string) (tool.Result, error) {
 		}
 		s.w = w
 	}
-	s.nextID++
-	res, alive := s.w.exec(ctx, s.nextID, code, s.opts, s.dispatch)
+	res, alive := s.w.exec(ctx, code, s.opts, s.Isolated(), s.dispatch)
 	if !alive {
 		s.w.kill()
 		s.w = nil
 		restarted = true
-		// Start the next worker now, so that the next action finds it ready.
-		if w, err := s.start(ctx); err == nil {
-			s.w = w
-		} else {
-			s.opts.Logger.Warn("bridge: restart failed", "err", err)
-		}
+		s.restart(ctx)
 	}
 	res.Restarted = restarted
 	res.Duration = time.Since(start)
 	return res, nil
+}
+
+// restart starts the next worker now, so that the next action finds it
+// ready; if it cannot, the next action tries again.
+func (s *Session) restart(ctx context.Context) {
+	if w, err := s.start(ctx); err == nil {
+		s.w = w
+	} else {
+		s.opts.Logger.Warn("bridge: restart failed", "err", err)
+	}
 }
 
 // Close kills the worker and removes the private directory.
@@ -242,6 +361,9 @@ func (s *Session) Close() error {
 		s.w.kill()
 		s.w = nil
 	}
+	if s.dir == "" {
+		return nil
+	}
 	return os.RemoveAll(s.dir)
 }
 
@@ -254,12 +376,17 @@ type worker struct {
 	done  chan struct{} // closed when the process has exited
 	err   error
 	lines chan message // replies, read by one goroutine
+
+	// busy is set while the worker may send frames (starting, or running
+	// an action); a frame while it is clear is a protocol violation.
+	busy      atomic.Bool
+	violation atomic.Pointer[string] // why the worker was killed, first reason only
 }
 
 // message is any message of the protocol.
 type message struct {
 	Type      string          `json:"type"`
-	ID        int             `json:"id,omitempty"`
+	ID        int64           `json:"id,omitempty"`
 	Name      string          `json:"name,omitempty"`
 	Args      []any           `json:"args,omitempty"`
 	Kwargs    map[string]any  `json:"kwargs,omitempty"`
@@ -269,14 +396,17 @@ type message struct {
 	Truncated bool            `json:"truncated,omitempty"`
 }
 
-// scrubbedEnv is the worker's whole environment: nothing of gantry's (no
-// API keys or tokens) passes.
+// scrubbedEnv is the whole environment of the worker, and of bubblewrap
+// (whose process is pid 1 in the sandbox, its environment readable at
+// /proc/1/environ): nothing of gantry's (no API keys or tokens) passes.
 func (s *Session) scrubbedEnv() []string {
 	env := []string{
 		"PATH=/usr/local/bin:/usr/bin:/bin",
 		"HOME=" + s.WorkDir(),
-		"TMPDIR=" + filepath.Join(s.dir, "tmp"),
+		"TMPDIR=" + s.tmpDir(),
 		"LANG=C.UTF-8",
+		// The worker itself runs with -I -u -B; these are for the Python
+		// processes code starts.
 		"PYTHONUNBUFFERED=1",
 		"PYTHONDONTWRITEBYTECODE=1",
 		"OPENBLAS_NUM_THREADS=1",
@@ -284,6 +414,93 @@ func (s *Session) scrubbedEnv() []string {
 		"MPLBACKEND=Agg",
 	}
 	return append(env, s.opts.Env...)
+}
+
+// sandboxBinds lists bubblewrap's arguments for the system part of the
+// worker's file system: read-only, only the system directories (no home
+// directories, no /var, /run or /tmp of the host, so no host Unix socket is
+// reachable), the kernel's knobs read-only.
+func sandboxBinds(py pythonInfo) []string {
+	args := []string{"--ro-bind", "/usr", "/usr"}
+	// Merged-/usr systems link these to /usr; older ones have directories.
+	for _, d := range []string{"/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"} {
+		fi, err := os.Lstat(d)
+		switch {
+		case err != nil:
+		case fi.Mode()&os.ModeSymlink != 0:
+			if target, err := os.Readlink(d); err == nil {
+				args = append(args, "--symlink", target, d)
+			}
+		case fi.IsDir():
+			args = append(args, "--ro-bind", d, d)
+		}
+	}
+	// What libc and Python read in /etc; not all of it (no shadow, no
+	// private keys, no application configuration).
+	for _, f := range []string{"ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "localtime", "timezone",
+		"passwd", "group", "nsswitch.conf", "host.conf", "hosts", "gai.conf", "services", "protocols", "mime.types",
+		"ssl/certs", "ssl/openssl.cnf", "ca-certificates", "ca-certificates.conf", "fonts", "os-release", "debian_version",
+		"python3", "python" + py.Version, "matplotlibrc"} {
+		args = append(args, "--ro-bind-try", "/etc/"+f, "/etc/"+f)
+	}
+	args = append(args, "--proc", "/proc", "--ro-bind", "/proc/sys", "/proc/sys")
+	for _, p := range []string{"/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs"} {
+		args = append(args, "--ro-bind-try", p, p)
+	}
+	return append(args, "--dev", "/dev")
+}
+
+// pythonBinds binds the interpreter's prefixes, sys.path and PYTHONPATH
+// read-only, parents first. They come after the private /tmp is mounted, so
+// that an interpreter installed under the host's /tmp stays visible.
+func pythonBinds(py pythonInfo, env []string) []string {
+	var args []string
+	covered := []string{"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"}
+	dirs := append(append([]string{}, py.Prefixes...), py.Path...)
+	for _, kv := range env {
+		if k, v, _ := strings.Cut(kv, "="); k == "PYTHONPATH" {
+			dirs = append(dirs, filepath.SplitList(v)...)
+		}
+	}
+	for i, d := range dirs {
+		dirs[i] = filepath.Clean(d)
+	}
+	sort.SliceStable(dirs, func(i, j int) bool { return len(dirs[i]) < len(dirs[j]) })
+	for _, d := range dirs {
+		if !filepath.IsAbs(d) || d == "/" || under(d, covered) {
+			continue
+		}
+		if _, err := os.Stat(d); err != nil {
+			continue
+		}
+		covered = append(covered, d)
+		args = append(args, "--ro-bind", d, d)
+	}
+	return args
+}
+
+// under reports whether path is one of dirs or below one of them.
+func under(path string, dirs []string) bool {
+	for _, d := range dirs {
+		if path == d || strings.HasPrefix(path, strings.TrimSuffix(d, "/")+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// bwrapArgs is bubblewrap's whole command line before the interpreter's.
+func (s *Session) bwrapArgs() []string {
+	args := []string{"--unshare-all", "--unshare-user", "--disable-userns", "--uid", sandboxUID, "--gid", sandboxUID,
+		"--die-with-parent", "--new-session", "--cap-drop", "ALL"}
+	args = append(args, s.binds...)
+	size := func(n int64) string { return fmt.Sprint(n) }
+	args = append(args,
+		"--size", size(min(maxShmSize, s.opts.MaxTmpSize)), "--tmpfs", "/dev/shm",
+		"--size", size(s.opts.MaxTmpSize), "--tmpfs", "/tmp",
+		"--perms", "0700", "--size", size(s.opts.MaxWorkSize), "--tmpfs", sandboxHome)
+	args = append(args, s.pyBinds...)
+	return append(args, "--remount-ro", "/dev", "--remount-ro", "/", "--chdir", sandboxHome, "--")
 }
 
 func (s *Session) start(ctx context.Context) (*worker, error) {
@@ -297,25 +514,18 @@ func (s *Session) start(ctx context.Context) (*worker, error) {
 		reqW.Close()
 		return nil, fmt.Errorf("bridge: pipe: %w", err)
 	}
-	script := filepath.Join(s.dir, "worker.py")
-	args := []string{s.python, "-u", script}
+	// -I: no user site, no PYTHON* variables, neither the working
+	// directory nor a script's directory on sys.path; -c: the worker's code
+	// is in the interpreter's memory, not in a file code could rewrite.
+	args := []string{s.python, "-I", "-B", "-u", "-c", workerScript}
 	var cmd *exec.Cmd
 	if s.bwrap != "" {
-		bw := []string{"--unshare-all", "--die-with-parent", "--new-session",
-			"--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-			"--tmpfs", "/tmp", "--tmpfs", "/run",
-			"--bind", s.dir, s.dir, "--chdir", s.WorkDir(), "--clearenv"}
-		for _, kv := range s.scrubbedEnv() {
-			k, v, _ := strings.Cut(kv, "=")
-			bw = append(bw, "--setenv", k, v)
-		}
-		bw = append(bw, "--")
-		cmd = exec.Command(s.bwrap, append(bw, args...)...)
+		cmd = exec.Command(s.bwrap, append(s.bwrapArgs(), args...)...)
 	} else {
 		cmd = exec.Command(args[0], args[1:]...)
 		cmd.Dir = s.WorkDir()
-		cmd.Env = s.scrubbedEnv()
 	}
+	cmd.Env = s.scrubbedEnv()
 	cmd.ExtraFiles = []*os.File{reqR, repW} // fd 3, fd 4
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	cmd.Stdin = nil
@@ -324,6 +534,9 @@ func (s *Session) start(ctx context.Context) (*worker, error) {
 	stderr := &tailBuffer{max: 4096}
 	cmd.Stdout = io.Discard
 	cmd.Stderr = stderr
+	// Without bubblewrap a process the code detached may hold stdout and
+	// stderr open after the worker died: do not wait for it.
+	cmd.WaitDelay = time.Second
 	if err := cmd.Start(); err != nil {
 		reqR.Close()
 		reqW.Close()
@@ -334,20 +547,22 @@ func (s *Session) start(ctx context.Context) (*worker, error) {
 	reqR.Close()
 	repW.Close()
 	w := &worker{cmd: cmd, req: reqW, repF: repR, rep: bufio.NewReaderSize(repR, 1<<16), done: make(chan struct{}), lines: make(chan message, 1)}
+	w.busy.Store(true) // until "ready"
 	go func() {
 		w.err = cmd.Wait()
 		close(w.done)
 	}()
-	go w.readLoop()
+	go w.readLoop(s.opts.MaxFrame)
 	init := map[string]any{
 		"type": "init",
 		"limits": map[string]any{
 			"RLIMIT_AS": s.opts.MaxMemory, "RLIMIT_FSIZE": s.opts.MaxFileSize, "RLIMIT_NOFILE": s.opts.MaxOpenFiles,
 			"RLIMIT_NPROC": s.opts.MaxProcs, "RLIMIT_CORE": 1,
 		},
-		"tools": toolSpecs(s.reg),
+		"max_frame": s.opts.MaxFrame,
+		"tools":     toolSpecs(s.reg),
 	}
-	if err := w.send(init); err != nil {
+	if err := w.send(init, time.Now().Add(30*time.Second)); err != nil {
 		w.kill()
 		return nil, fmt.Errorf("bridge: start worker: %w", err)
 	}
@@ -364,6 +579,7 @@ func (s *Session) start(ctx context.Context) (*worker, error) {
 		w.kill()
 		return nil, ctx.Err()
 	}
+	w.busy.Store(false)
 	return w, nil
 }
 
@@ -375,38 +591,164 @@ func toolSpecs(reg *tool.Registry) []map[string]any {
 	return out
 }
 
-func (w *worker) send(v any) error {
+// send writes one frame; it fails when the worker has not taken it by the
+// deadline.
+func (w *worker) send(v any, deadline time.Time) error {
 	data, err := json.Marshal(v)
 	if err != nil {
+		return err
+	}
+	if err := w.req.SetWriteDeadline(deadline); err != nil && !errors.Is(err, os.ErrNoDeadline) {
 		return err
 	}
 	_, err = w.req.Write(append(data, '\n'))
 	return err
 }
 
-// readLoop delivers the worker's messages until its pipe closes.
-func (w *worker) readLoop() {
+// errFrameTooLong is a frame without a newline within the limit.
+var errFrameTooLong = errors.New("frame too long")
+
+// readFrame reads one line of at most max bytes (the newline included),
+// never buffering more than that.
+func readFrame(r *bufio.Reader, max int) ([]byte, error) {
+	var frame []byte
+	for {
+		chunk, err := r.ReadSlice('\n')
+		if len(frame)+len(chunk) > max {
+			return nil, errFrameTooLong
+		}
+		frame = append(frame, chunk...)
+		if err != bufio.ErrBufferFull {
+			return frame, err
+		}
+	}
+}
+
+// readLoop delivers the worker's messages until its pipe closes, or ends
+// the worker at the first frame the protocol does not allow: one too long,
+// one that does not decode, or any frame between actions.
+func (w *worker) readLoop(maxFrame int) {
 	defer close(w.lines)
 	for {
-		line, err := w.rep.ReadBytes('\n')
-		if len(line) > 0 {
-			var m message
-			dec := json.NewDecoder(strings.NewReader(string(line)))
-			dec.UseNumber()
-			if jerr := dec.Decode(&m); jerr == nil {
-				for i, a := range m.Args {
-					m.Args[i] = tool.FromJSON(a)
-				}
-				for k, v := range m.Kwargs {
-					m.Kwargs[k] = tool.FromJSON(v)
-				}
-				w.lines <- m
+		frame, err := readFrame(w.rep, maxFrame)
+		if errors.Is(err, errFrameTooLong) {
+			w.violate(fmt.Sprintf("the worker sent a frame longer than the limit of %s (code may have written to the protocol's fd 4)", sizeText(int64(maxFrame))))
+			return
+		}
+		if len(bytes.TrimSpace(frame)) > 0 {
+			m, derr := decodeMessage(frame)
+			if derr != nil {
+				w.violate(fmt.Sprintf("the worker sent a frame gantry cannot decode (%v)", derr))
+				return
 			}
+			if !w.busy.Load() {
+				w.violate(fmt.Sprintf("the worker sent a %q frame between actions (code left running after its action ended, or code writing to the protocol's fd 4)", m.Type))
+				return
+			}
+			w.lines <- m
 		}
 		if err != nil {
 			return
 		}
 	}
+}
+
+// decodeMessage decodes one frame: exactly one JSON object, numbers kept
+// as int64 or float64, non-finite floats from their tagged form.
+func decodeMessage(frame []byte) (message, error) {
+	var m message
+	dec := json.NewDecoder(bytes.NewReader(frame))
+	dec.UseNumber()
+	if err := dec.Decode(&m); err != nil {
+		return m, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return m, errors.New("more than one JSON value in a frame")
+	}
+	var err error
+	for i, a := range m.Args {
+		if m.Args[i], err = fromWire(a); err != nil {
+			return m, err
+		}
+	}
+	for k, v := range m.Kwargs {
+		if m.Kwargs[k], err = fromWire(v); err != nil {
+			return m, err
+		}
+	}
+	return m, nil
+}
+
+// fromWire undoes the worker's encoding of values JSON cannot carry: a
+// non-finite float is {"$float": "nan" | "inf" | "-inf"}, and a dict whose
+// only key is "$float" or "$dict" travels wrapped as {"$dict": {...}}.
+// Numbers become int64 or float64 (tool.FromJSON).
+func fromWire(v any) (any, error) {
+	switch x := v.(type) {
+	case []any:
+		for i := range x {
+			var err error
+			if x[i], err = fromWire(x[i]); err != nil {
+				return nil, err
+			}
+		}
+		return x, nil
+	case map[string]any:
+		if len(x) == 1 {
+			if tag, ok := x["$float"]; ok {
+				switch tag {
+				case "nan":
+					return math.NaN(), nil
+				case "inf":
+					return math.Inf(1), nil
+				case "-inf":
+					return math.Inf(-1), nil
+				}
+				return nil, fmt.Errorf("unknown float %v", tag)
+			}
+			if inner, ok := x["$dict"]; ok {
+				d, ok := inner.(map[string]any)
+				if !ok {
+					return nil, errors.New("a $dict tag without a dict")
+				}
+				x = d
+			}
+		}
+		for k := range x {
+			var err error
+			if x[k], err = fromWire(x[k]); err != nil {
+				return nil, err
+			}
+		}
+		return x, nil
+	}
+	return tool.FromJSON(v), nil
+}
+
+// violate records why the worker breaks the protocol and kills it.
+func (w *worker) violate(what string) {
+	w.violation.CompareAndSwap(nil, &what)
+	if w.cmd.Process != nil {
+		syscall.Kill(-w.cmd.Process.Pid, syscall.SIGKILL)
+	}
+}
+
+// betweenActions says what is wrong with an idle worker, "" when nothing:
+// it sent a frame (a ProtocolError), or it died (WorkerDied).
+func (w *worker) betweenActions() (typ, what string) {
+	select {
+	case m, ok := <-w.lines:
+		if ok {
+			w.violate(fmt.Sprintf("the worker sent a %q frame between actions (code left running after its action ended, or code writing to the protocol's fd 4)", m.Type))
+		}
+	case <-w.done:
+	default:
+		return "", ""
+	}
+	if v := w.violation.Load(); v != nil {
+		return "ProtocolError", *v
+	}
+	return "WorkerDied", fmt.Sprintf("the Python worker exited between actions (%s)", w.exitStatus())
 }
 
 func (w *worker) exitStatus() string {
@@ -486,35 +828,44 @@ func (s *Session) dispatch(ctx context.Context, m message) (map[string]any, erro
 }
 
 // exec runs one action; alive is false when the worker is gone or had to be
-// killed. Tool calls from Python go to call.
-func (w *worker) exec(ctx context.Context, id int, code string, opts Options, call func(context.Context, message) (map[string]any, error)) (res tool.Result, alive bool) {
+// killed. Tool calls from Python go to call. The action's id is random, so
+// that a result frame written by the code itself is unlikely to match it.
+func (w *worker) exec(ctx context.Context, code string, opts Options, isolated bool, call func(context.Context, message) (map[string]any, error)) (res tool.Result, alive bool) {
+	id := int64(rand.Uint64() >> 12) // exact in a float64 too
 	var lastToolErr error
-	if err := w.send(map[string]any{"type": "exec", "id": id, "code": code, "max_output": opts.MaxOutput}); err != nil {
-		return died(w, "the Python worker could not take the action"), false
-	}
+	// The time limit starts now: sending the code counts.
 	timer := time.NewTimer(opts.Timeout)
 	defer timer.Stop()
+	deadline := time.Now().Add(opts.Timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	w.busy.Store(true)
+	defer w.busy.Store(false)
+	if err := w.send(map[string]any{"type": "exec", "id": id, "code": code, "max_output": opts.MaxOutput}, deadline); err != nil {
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return tool.Result{Err: lostError("TimeoutError", fmt.Sprintf("the Python worker did not take the action's code within its time limit of %s", opts.Timeout), isolated)}, false
+		}
+		return w.died("the Python worker could not take the action", isolated), false
+	}
 	var grace <-chan time.Time
 	interrupted := false
 	for {
 		select {
 		case m, ok := <-w.lines:
 			if !ok {
-				return died(w, "the Python worker exited during the action"), false
+				return w.died("the Python worker exited during the action", isolated), false
 			}
-			switch m.Type {
-			case "call":
+			switch {
+			case m.Type == "call" && m.Name != "":
 				reply, terr := call(ctx, m)
 				if terr != nil {
 					lastToolErr = terr
 				}
-				if err := w.send(reply); err != nil {
-					return died(w, "the Python worker stopped answering"), false
+				if err := w.send(reply, deadline.Add(opts.Grace)); err != nil {
+					return w.died("the Python worker stopped answering", isolated), false
 				}
-			case "result":
-				if m.ID != id {
-					continue
-				}
+			case m.Type == "result" && m.ID == id:
 				r := tool.Result{Stdout: m.Stdout, Err: m.Error, Truncated: m.Truncated}
 				if m.Value != nil {
 					r.Value = *m.Value
@@ -526,6 +877,13 @@ func (w *worker) exec(ctx context.Context, id int, code string, opts Options, ca
 					r.Err = timeoutError(opts.Timeout, r.Err.Traceback)
 				}
 				return r, true
+			default:
+				what := fmt.Sprintf("the worker sent a %q frame gantry did not expect during the action", m.Type)
+				if m.Type == "result" {
+					what = "the worker sent a result for another action (code writing to the protocol's fd 4)"
+				}
+				w.violate(what)
+				return w.died("", isolated), false
 			}
 		case <-timer.C:
 			// Interrupt first: the code sees KeyboardInterrupt.
@@ -540,7 +898,7 @@ func (w *worker) exec(ctx context.Context, id int, code string, opts Options, ca
 			}
 		case <-grace:
 			r := tool.Result{Err: timeoutError(opts.Timeout, "")}
-			r.Err.Message += "; it did not stop when interrupted, so the Python worker was killed and restarted: variables, functions and imports from earlier actions are lost"
+			r.Err.Message += "; it did not stop when interrupted, so the Python worker was killed and restarted: " + lossText(isolated)
 			r.Err.Traceback = "TimeoutError: " + r.Err.Message
 			return r, false
 		}
@@ -552,10 +910,41 @@ func timeoutError(limit time.Duration, tb string) *tool.CodeError {
 	return &tool.CodeError{Type: "TimeoutError", Message: msg, Traceback: strings.TrimSpace(tb + "\nTimeoutError: " + msg)}
 }
 
-func died(w *worker, what string) tool.Result {
-	status := w.exitStatus()
-	msg := fmt.Sprintf("%s (%s); a fresh worker was started: variables, functions and imports from earlier actions are lost", what, status)
+// lossText says what a restart loses.
+func lossText(isolated bool) string {
+	if isolated {
+		return "variables, functions, imports and files from earlier actions are lost"
+	}
+	return "variables, functions and imports from earlier actions are lost"
+}
+
+// lostError is the error of an action whose worker had to be replaced.
+func lostError(typ, what string, isolated bool) *tool.CodeError {
+	msg := fmt.Sprintf("%s; the worker was killed and a fresh one started: %s", what, lossText(isolated))
+	return &tool.CodeError{Type: typ, Message: msg, Traceback: typ + ": " + msg}
+}
+
+// died is the result of an action whose worker is gone: a protocol
+// violation when one was recorded, else what happened.
+func (w *worker) died(what string, isolated bool) tool.Result {
+	if v := w.violation.Load(); v != nil {
+		return tool.Result{Err: lostError("ProtocolError", *v, isolated)}
+	}
+	msg := fmt.Sprintf("%s (%s); a fresh worker was started: %s", what, w.exitStatus(), lossText(isolated))
 	return tool.Result{Err: &tool.CodeError{Type: "WorkerDied", Message: msg, Traceback: "WorkerDied: " + msg}}
+}
+
+// sizeText is n bytes as people say it: "1 MiB", "4096 bytes".
+func sizeText(n int64) string {
+	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return fmt.Sprintf("%d GiB", n>>30)
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
 }
 
 // tailBuffer keeps the last max bytes written to it.

@@ -136,6 +136,8 @@ func TestHostileCode(t *testing.T) {
 		{"endless loop", "while True:\n    pass", "TimeoutError", "time limit", false},
 		{"catches BaseException", "while True:\n    try:\n        while True:\n            pass\n    except BaseException:\n        pass", "TimeoutError", "killed and restarted", true},
 		{"os._exit", "import os\nos._exit(0)", "WorkerDied", "exited during the action", true},
+		// The interrupt waits for each call to complete: a clean timeout.
+		{"calls tools in a loop", "while True:\n    greet('x')", "TimeoutError", "time limit", false},
 		{"closes stdout", "import os\nos.close(1)\nos.close(2)\nprint('lost')", "OSError", "Bad file descriptor", false},
 		{"10 GiB", "b = bytearray(10 * 1024**3)", "MemoryError", "MemoryError", false},
 		// Under isolation the parent is the sandbox's init, which ignores the
@@ -148,7 +150,7 @@ func TestHostileCode(t *testing.T) {
 		// host's /tmp, which the sandbox replaces) no such directory.
 		{"writes outside its directory", fmt.Sprintf("open(%q, 'w').write('x')", outside), "", "Error: [Errno", false},
 	}
-	s := newSession(t, Options{Timeout: 2 * time.Second, Grace: 500 * time.Millisecond, MaxMemory: 1 << 30})
+	s := newSession(t, Options{Timeout: 2 * time.Second, Grace: 2 * time.Second, MaxMemory: 1 << 30})
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			exec1(t, s, "marker = 41")
@@ -204,48 +206,96 @@ func TestIsolationRequired(t *testing.T) {
 }
 
 // TestManySessions runs sessions in parallel and checks that closing them
-// leaves no worker process behind (goleak checks the goroutines).
+// leaves no worker process and no directory behind (goleak checks the
+// goroutines).
 func TestManySessions(t *testing.T) {
-	var wg sync.WaitGroup
-	errs := make(chan error, 8)
-	var dirs []string
-	var mu sync.Mutex
-	for i := 0; i < 6; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			s, err := New(context.Background(), tools(), Options{Python: testenv.Python(t), NoIsolation: !hasBwrap()})
+	for _, isolated := range []bool{true, false} {
+		t.Run(fmt.Sprintf("isolated=%v", isolated), func(t *testing.T) {
+			if isolated {
+				testenv.LookPath(t, "bwrap")
+			}
+			tmp := t.TempDir()
+			t.Setenv("TMPDIR", tmp) // where a session without bubblewrap makes its directory
+			var wg sync.WaitGroup
+			errs := make(chan error, 8)
+			var pids []int
+			var mu sync.Mutex
+			for i := 0; i < 6; i++ {
+				wg.Add(1)
+				go func(i int) {
+					defer wg.Done()
+					s, err := New(context.Background(), tools(), Options{Python: testenv.Python(t), NoIsolation: !isolated})
+					if err != nil {
+						errs <- err
+						return
+					}
+					for j := 0; j < 5; j++ {
+						res, err := s.Exec(context.Background(), fmt.Sprintf("print(greet('s%d-%d'))", i, j))
+						if err != nil || res.Observation() != fmt.Sprintf("hello, s%d-%d", i, j) {
+							errs <- fmt.Errorf("session %d: %q %v", i, res.Observation(), err)
+						}
+					}
+					mu.Lock()
+					pids = append(pids, workerPids(s)...)
+					mu.Unlock()
+					s.Close()
+				}(i)
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Error(err)
+			}
+			if len(pids) < 6 {
+				t.Fatalf("found %d worker processes, want at least 6", len(pids))
+			}
+			waitGone(t, pids)
+			if left, _ := os.ReadDir(tmp); len(left) > 0 {
+				t.Errorf("left behind in TMPDIR: %v", left)
+			}
+		})
+	}
+}
+
+// workerPids lists the processes of a session's worker: bubblewrap's and
+// every one below it.
+func workerPids(s *Session) []int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.w == nil {
+		return nil
+	}
+	pid := s.w.cmd.Process.Pid
+	return append([]int{pid}, descendants(pid)...)
+}
+
+// waitGone waits until none of pids is alive (a zombie counts as gone: the
+// kernel keeps it only for its parent to collect) and fails the test if
+// they stay for long.
+func waitGone(t *testing.T, pids []int) {
+	t.Helper()
+	alive := func() []string {
+		var out []string
+		for _, p := range pids {
+			stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p))
 			if err != nil {
-				errs <- err
-				return
+				continue
 			}
-			mu.Lock()
-			dirs = append(dirs, s.dir)
-			mu.Unlock()
-			for j := 0; j < 5; j++ {
-				res, err := s.Exec(context.Background(), fmt.Sprintf("print(greet('s%d-%d'))", i, j))
-				if err != nil || res.Observation() != fmt.Sprintf("hello, s%d-%d", i, j) {
-					errs <- fmt.Errorf("session %d: %q %v", i, res.Observation(), err)
-				}
+			if _, rest, ok := strings.Cut(string(stat), ") "); ok && strings.HasPrefix(rest, "Z") {
+				continue
 			}
-			s.Close()
-		}(i)
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
-	time.Sleep(100 * time.Millisecond)
-	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
-	for _, p := range procs {
-		data, _ := os.ReadFile(p)
-		for _, d := range dirs {
-			if strings.Contains(string(data), d) {
-				t.Errorf("worker process left behind: %s", strings.ReplaceAll(string(data), "\x00", " "))
-			}
+			cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", p))
+			out = append(out, fmt.Sprintf("%d %.80s", p, strings.ReplaceAll(string(cmd), "\x00", " ")))
 		}
+		return out
 	}
+	for i := 0; i < 600; i++ {
+		if len(alive()) == 0 {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Errorf("worker processes left behind: %v", alive())
 }
 
 func hasBwrap() bool {

@@ -1,8 +1,9 @@
 # gantry's Python worker: runs code actions for one session, keeping state.
-# Standard library only; Python 3.9+. It talks to gantry over its own pipes
-# (fd 3: requests from gantry, fd 4: replies), never over stdin/stdout, so
-# code that prints, writes to fd 1 or closes stdout cannot corrupt it.
-# Protocol: docs/bridge.md.
+# Standard library only; Python 3.9+. gantry runs it as `python -I -B -u -c
+# <this script>`: it is in no file that code could rewrite. It talks to
+# gantry over its own pipes (fd 3: requests from gantry, fd 4: replies),
+# never over stdin/stdout, so code that prints, writes to fd 1 or closes
+# stdout cannot corrupt it. Protocol: docs/bridge.md.
 import ast
 import builtins
 import io
@@ -19,46 +20,136 @@ FILENAME = "<action>"
 
 class Channel:
     def __init__(self):
-        self.r = os.fdopen(REQ_FD, "rb", buffering=0)
-        self.buf = b""
+        self.buf = bytearray()
+        self.max_frame = 4 << 20  # gantry's limit on one frame; init says
 
-    def send(self, msg):
-        data = (json.dumps(msg, default=repr) + "\n").encode()
+    def encode(self, msg):
+        return (json.dumps(msg, default=repr) + "\n").encode()
+
+    def send_data(self, data):
         view = memoryview(data)
         while view:
             n = os.write(REP_FD, view)
             view = view[n:]
 
+    def send(self, msg):
+        self.send_data(self.encode(msg))
+
     def recv(self):
-        while b"\n" not in self.buf:
+        start = 0
+        while True:
+            end = self.buf.find(b"\n", start)
+            if end >= 0:
+                break
+            start = len(self.buf)
             chunk = os.read(REQ_FD, 1 << 16)
             if not chunk:
                 os._exit(0)  # gantry went away
             self.buf += chunk
-        line, self.buf = self.buf.split(b"\n", 1)
+        line = bytes(self.buf[:end])
+        del self.buf[: end + 1]
         return json.loads(line)
 
 
 chan = Channel()
 
 
+class Interrupts:
+    """Where gantry's interrupt (SIGINT: the action's time limit) lands.
+    During an action it raises KeyboardInterrupt in the code; during a tool
+    call it waits until the call is complete, so that it never cuts a frame
+    in half (gantry does not interrupt while it runs the tool anyway);
+    between actions it is dropped, not left to kill the idle worker."""
+
+    IDLE, ACTION, CALL = 0, 1, 2
+
+    def __init__(self):
+        self.mode = self.IDLE
+        self.pending = False
+
+    def handler(self, signum, frame):
+        if self.mode == self.ACTION:
+            raise KeyboardInterrupt
+        if self.mode == self.CALL:
+            self.pending = True
+
+    def install(self):
+        # Code may have replaced the handler in an earlier action.
+        if signal.getsignal(signal.SIGINT) != self.handler:
+            signal.signal(signal.SIGINT, self.handler)
+
+
+interrupts = Interrupts()
+
+
 class ToolError(Exception):
     """A gantry tool failed; the message is the tool's."""
+
+
+FLOAT_TAGS = ("$float", "$dict")
+
+
+def to_wire(v, seen=None):
+    """v with the floats JSON cannot carry tagged: NaN and the infinities
+    become {"$float": "nan" | "inf" | "-inf"}, and a dict whose only key is
+    a tag travels wrapped in {"$dict": ...}, so that gantry decodes both
+    exactly. Lists, tuples and dicts are copied; other values are left to
+    json (repr for what it cannot encode)."""
+    if isinstance(v, float):
+        if v != v:
+            return {"$float": "nan"}
+        if v in (float("inf"), float("-inf")):
+            return {"$float": "inf" if v > 0 else "-inf"}
+        return v
+    if isinstance(v, (list, tuple, dict)):
+        seen = seen if seen is not None else set()
+        if id(v) in seen:
+            raise ValueError("tool arguments cannot contain themselves (a cyclic list or dict)")
+        seen.add(id(v))
+        if isinstance(v, dict):
+            out = {k: to_wire(x, seen) for k, x in v.items()}
+            if len(out) == 1 and next(iter(out)) in FLOAT_TAGS:
+                out = {"$dict": out}
+        else:
+            out = [to_wire(x, seen) for x in v]
+        seen.discard(id(v))
+        return out
+    return v
+
+
+def size_text(n):
+    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if n >= 1 << shift and n % (1 << shift) == 0:
+            return "%d %s" % (n >> shift, unit)
+    return "%d bytes" % n
 
 
 def make_tool(spec):
     name = spec["name"]
 
     def call(*args, **kwargs):
-        chan.send({"type": "call", "name": name, "args": list(args), "kwargs": kwargs})
-        while True:
+        data = chan.encode({"type": "call", "name": name, "args": to_wire(list(args)), "kwargs": to_wire(kwargs)})
+        if len(data) > chan.max_frame:
+            raise ValueError(
+                "the arguments of %s are %d bytes as JSON, more than a tool call may carry (%s)"
+                % (name, len(data), size_text(chan.max_frame))
+            )
+        mode = interrupts.mode
+        interrupts.mode = interrupts.CALL
+        try:
+            chan.send_data(data)
             msg = chan.recv()
-            if msg.get("type") == "return":
-                if msg.get("ok"):
-                    return msg.get("value")
-                raise ToolError(msg.get("error", "tool failed"))
-            # Anything else while waiting is a protocol error.
-            raise RuntimeError("gantry bridge: unexpected message while calling %s" % name)
+        finally:
+            interrupts.mode = mode
+        if interrupts.pending and mode == interrupts.ACTION:
+            interrupts.pending = False
+            raise KeyboardInterrupt
+        if msg.get("type") == "return":
+            if msg.get("ok"):
+                return msg.get("value")
+            raise ToolError(msg.get("error", "tool failed"))
+        # Anything else while waiting is a protocol error.
+        raise RuntimeError("gantry bridge: unexpected message while calling %s" % name)
 
     call.__name__ = name.rsplit(".", 1)[-1]
     call.__qualname__ = name
@@ -100,7 +191,15 @@ def read_capped(f, limit):
     return text, True
 
 
-def error_report(exc, lines):
+def cap_text(text, limit):
+    """text cut to about limit characters: the head and the tail."""
+    if len(text) <= limit:
+        return text
+    half = max(limit // 2, 1)
+    return text[:half] + "\n[... %d characters truncated ...]\n" % (len(text) - 2 * half) + text[-half:]
+
+
+def error_report(exc, lines, limit):
     import traceback  # only when something failed: it is slow to import
 
     tb = traceback.extract_tb(exc.__traceback__)
@@ -125,7 +224,13 @@ def error_report(exc, lines):
     name = type(exc).__name__
     out.append("%s: %s" % (name, msg) if msg else name)
     src = lines[line - 1].strip() if 0 < line <= len(lines) else ""
-    return {"type": name, "message": msg, "line": line, "source": src, "traceback": "\n".join(out)}
+    return {
+        "type": name,
+        "message": cap_text(msg, limit),
+        "line": line,
+        "source": cap_text(src, limit),
+        "traceback": cap_text("\n".join(out), limit),
+    }
 
 
 _capture = []
@@ -133,11 +238,15 @@ _capture = []
 
 def capture_file():
     # One capture file for the worker's life, emptied per action; a new one
-    # if code closed it.
+    # if code closed it. In memory (bounded by RLIMIT_FSIZE like any file),
+    # so that code filling /tmp does not silence later actions.
     if not _capture or _capture[0].closed:
-        path = os.path.join(os.environ.get("TMPDIR") or "/tmp", "gantry-capture-%d" % os.getpid())
-        f = open(path, "w+b")
-        os.unlink(path)  # anonymous from now on, like a TemporaryFile
+        if hasattr(os, "memfd_create"):
+            f = os.fdopen(os.memfd_create("gantry-capture"), "w+b")
+        else:
+            path = os.path.join(os.environ.get("TMPDIR") or "/tmp", "gantry-capture-%d" % os.getpid())
+            f = open(path, "w+b")
+            os.unlink(path)  # anonymous from now on, like a TemporaryFile
         _capture[:] = [f]
     f = _capture[0]
     f.seek(0)
@@ -168,7 +277,10 @@ def run(code, ns, limit):
                 if len(value) > limit:
                     value = value[: limit // 2] + "\n[... %d bytes truncated ...]\n" % (len(value) - limit) + value[-limit // 2 :]
     except BaseException as exc:  # report everything, KeyboardInterrupt and SystemExit included
-        err = error_report(exc, lines)
+        try:
+            err = error_report(exc, lines, limit)
+        except BaseException as exc2:  # a str() that fails, memory exhausted
+            err = {"type": type(exc).__name__, "message": "(the error could not be reported: %s)" % type(exc2).__name__, "line": 0, "source": "", "traceback": type(exc).__name__}
     finally:
         try:
             sys.stdout.flush()
@@ -189,22 +301,28 @@ def run(code, ns, limit):
 
 
 def set_limits(limits):
+    # Hard and soft, so that code cannot raise them; a limit already lower
+    # (inherited) is kept. A limit that cannot be set fails the start.
     for name, value in limits.items():
         res = getattr(resource, name, None)
         if res is None or value is None or value <= 0:
             continue
-        try:
-            resource.setrlimit(res, (value, value))
-        except (ValueError, OSError):
-            pass
+        hard = resource.getrlimit(res)[1]
+        if hard != resource.RLIM_INFINITY and hard < value:
+            value = hard
+        resource.setrlimit(res, (value, value))
 
 
 def main():
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    interrupts.install()
     if hasattr(signal, "SIGXFSZ"):
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit raises instead
     init = chan.recv()
     set_limits(init.get("limits", {}))
+    chan.max_frame = int(init.get("max_frame") or chan.max_frame)
+    # -I ignores PYTHONPATH; honour the one gantry's options set.
+    extra = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    sys.path[0:0] = extra
     ns = {"__name__": "__main__", "__builtins__": builtins}
     install_tools(ns, init.get("tools") or [])
     chan.send({"type": "ready", "pid": os.getpid(), "python": sys.version.split()[0]})
@@ -212,13 +330,31 @@ def main():
         msg = chan.recv()
         if msg.get("type") != "exec":
             continue
+        interrupts.install()
+        interrupts.pending = False
         try:
-            res = run(msg["code"], ns, int(msg.get("max_output", 16384)))
+            interrupts.mode = interrupts.ACTION
+            try:
+                res = run(msg["code"], ns, int(msg.get("max_output", 16384)))
+            finally:
+                interrupts.mode = interrupts.IDLE
         except KeyboardInterrupt:
             res = {"stdout": "", "value": None, "error": {"type": "KeyboardInterrupt", "message": "", "line": 0, "source": "", "traceback": "KeyboardInterrupt"}, "truncated": False}
         res["type"] = "result"
         res["id"] = msg.get("id")
-        chan.send(res)
+        data = chan.encode(res)
+        if len(data) > chan.max_frame:
+            # Only a very large max_output gets here: cut every text to fit.
+            each = chan.max_frame // 64
+            for k in ("stdout", "value"):
+                if res.get(k):
+                    res[k] = cap_text(res[k], each)
+            if res.get("error"):
+                for k in ("message", "source", "traceback"):
+                    res["error"][k] = cap_text(res["error"][k], each)
+            res["truncated"] = True
+            data = chan.encode(res)
+        chan.send_data(data)
 
 
 if __name__ == "__main__":
