@@ -214,7 +214,7 @@ func builtinPrint(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tu
 	}
 	// Measure everything first: a value that repeats structure is refused
 	// before any of it is rendered.
-	r := newSizer(thread)
+	var r *reprWriter
 	total := int64(len(end))
 	for i, a := range args {
 		if i > 0 {
@@ -222,9 +222,12 @@ func builtinPrint(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tu
 		}
 		if str, ok := a.(starlark.String); ok {
 			total += int64(len(str))
-		} else {
-			total += r.size(a)
+			continue
 		}
+		if r == nil {
+			r = newSizer(thread)
+		}
+		total += r.size(a)
 		if r.err != nil {
 			return nil, r.err
 		}
@@ -234,15 +237,19 @@ func builtinPrint(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tu
 	}
 	var sb strings.Builder
 	sb.Grow(int(total))
+	w := &reprWriter{buf: &sb, limit: math.MaxInt64, budget: budgetOf(thread)}
 	for i, a := range args {
 		if i > 0 {
 			sb.WriteString(sep)
 		}
-		text, err := strOf(thread, a)
-		if err != nil {
-			return nil, err
+		if str, ok := a.(starlark.String); ok {
+			sb.WriteString(string(str))
+		} else {
+			w.value(a, 0)
 		}
-		sb.WriteString(text)
+	}
+	if w.err != nil {
+		return nil, w.err
 	}
 	sb.WriteString(end)
 	if s := sessionOf(thread); s != nil && s.out != nil {

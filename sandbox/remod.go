@@ -118,7 +118,7 @@ func findOne(thread *starlark.Thread, re *regexp.Regexp, s string) (locs []int, 
 // (slowMatch) goes one match at a time through a polling reader when the
 // pattern allows it; otherwise regexp collects the matches at once, no
 // more than the remaining budget allows at perMatch bytes each.
-func eachMatch(thread *starlark.Thread, re *regexp.Regexp, s string, n int, perMatch int64, what string, fn func(locs []int) error) (err error) {
+func eachMatch(thread *starlark.Thread, re *regexp.Regexp, s string, n int, perMatch int64, what string, fn func(locs []int) error) error {
 	b := budgetOf(thread)
 	if b == nil || !slowMatch(re, s) || !contextFree(re) {
 		if b != nil {
@@ -138,6 +138,13 @@ func eachMatch(thread *starlark.Thread, re *regexp.Regexp, s string, n int, perM
 		}
 		return nil
 	}
+	return readerMatches(re, s, n, b, fn)
+}
+
+// readerMatches calls fn with each successive match of re in s, at most n
+// (n < 0: all), matching one at a time through a reader that polls b. re
+// must be contextFree.
+func readerMatches(re *regexp.Regexp, s string, n int, b *budget, fn func(locs []int) error) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			a, ok := r.(reAbort)
