@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/bits"
 	"runtime"
+	"time"
 
 	"go.starlark.net/starlark"
 )
@@ -69,7 +70,8 @@ type budget struct {
 	charged int64 // bytes charged since the last reading
 	ticks   int   // items iterated since the last poll
 	ctx     context.Context
-	timeout string // the action's time limit, for the error text
+	timeout time.Duration // the action's time limit, for the error text
+	read    bool          // base has been read
 }
 
 // newBudget returns the budget of an action running under ctx.
@@ -77,10 +79,26 @@ func newBudget(ctx context.Context, opts Options) *budget {
 	return &budget{
 		limit:   opts.MaxMemory,
 		slice:   max(opts.MaxMemory/16, 1<<20),
-		base:    heapBytes(),
 		ctx:     ctx,
-		timeout: opts.Timeout.String(),
+		timeout: opts.Timeout,
 	}
+}
+
+// growth returns the heap's growth since the action started, collecting
+// garbage first if gc is set. The heap is first read when an action has
+// charged a slice: its base then is the heap less what was charged.
+func (b *budget) growth(gc bool) int64 {
+	var h int64
+	if gc {
+		h = gcHeapBytes()
+	} else {
+		h = heapBytes()
+	}
+	if !b.read {
+		b.read = true
+		b.base = h - b.charged
+	}
+	return h - b.base
 }
 
 // budgetOf returns the budget of the action running on thread, or nil on a
@@ -121,30 +139,29 @@ func (b *budget) charge(n int64, what string) error {
 	if n > b.limit {
 		return b.refuse(n, 0, what)
 	}
-	b.charged += n
-	if b.charged < b.slice && b.live+b.charged <= b.limit {
+	if b.charged+n < b.slice && b.live+b.charged+n <= b.limit {
+		b.charged += n
 		return nil
 	}
 	return b.check(n, what)
 }
 
 // check reads the heap's growth and refuses n more bytes if they would take
-// it past the limit, once garbage is collected.
+// it within a slice of the limit, once garbage is collected: until the next
+// reading, up to a slice more may be charged.
 func (b *budget) check(n int64, what string) error {
 	if err := b.poll(); err != nil {
 		return err
 	}
-	// Refuse a slice early: until the next reading, up to a slice more may
-	// be charged.
-	growth := heapBytes() - b.base
+	growth := b.growth(false)
 	if growth+n+b.slice > b.limit {
-		growth = gcHeapBytes() - b.base
+		growth = b.growth(true)
 		if growth+n+b.slice > b.limit {
 			return b.refuse(n, growth, what)
 		}
 	}
 	b.live = max(growth, 0)
-	b.charged = 0
+	b.charged = n // about to be allocated: not in the heap yet
 	return nil
 }
 
@@ -158,9 +175,9 @@ func (b *budget) refuse(n, inUse int64, what string) error {
 // remaining returns the bytes the action may still allocate, reading the
 // heap.
 func (b *budget) remaining() int64 {
-	growth := heapBytes() - b.base
+	growth := b.growth(false)
 	if growth > b.limit/2 {
-		growth = gcHeapBytes() - b.base
+		growth = b.growth(true)
 	}
 	return max(b.limit-max(growth, 0), 0)
 }
@@ -174,7 +191,7 @@ func (b *budget) poll() error {
 		}
 		return &pyError{typ: "KeyboardInterrupt", msg: "the action was cancelled"}
 	}
-	if heapBytes()-b.base > b.limit && gcHeapBytes()-b.base > b.limit {
+	if b.growth(false) > b.limit && b.growth(true) > b.limit {
 		return memoryError(fmt.Sprintf("the action exceeded the sandbox memory limit of %s and was stopped", byteSize(b.limit)))
 	}
 	return nil

@@ -13,7 +13,9 @@ import (
 //
 //   - x + y, x * y, x % y, x << y become _add, _mul, _mod, _lsh calls, except
 //     where an operand is a number literal that makes them harmless
-//     (i + 1, i % 2).
+//     (i + 1, i % 2). A chain a + b + c becomes one _add(a, b, c), which
+//     evaluates every operand before adding (only an error in an early
+//     addition shows the difference).
 //   - T op= y with op one of + * % << becomes T op= _chk(T, "op", y) when
 //     evaluating T twice has no effect (names, and indexing or attributes
 //     of them), so the native in-place update (list +=) is kept; on other
@@ -211,6 +213,14 @@ func guardExpr(e syntax.Expr) syntax.Expr {
 			return call(x.OpPos, "_mul", x.X, x.Y)
 		case syntax.PLUS:
 			if !numberLiteral(x.X) && !numberLiteral(x.Y) {
+				// a + b + c becomes one _add(a, b, c): a chain of string
+				// concatenations (an f-string) is built at once.
+				if c, ok := x.X.(*syntax.CallExpr); ok && c.Lparen == c.Rparen {
+					if id, ok := c.Fn.(*syntax.Ident); ok && id.Name == "_add" && id.Binding == nil {
+						c.Args = append(c.Args, x.Y)
+						return c
+					}
+				}
 				return call(x.OpPos, "_add", x.X, x.Y)
 			}
 		case syntax.PERCENT:

@@ -190,7 +190,7 @@ func builtinSort(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tup
 // collect materialises an iterable for sorting, charging it first.
 func collect(thread *starlark.Thread, iterable starlark.Iterable, what string) ([]starlark.Value, error) {
 	n := seqLen(iterable)
-	if err := charge(thread, mulSize(max(n, 0), slotBytes+2*pairBytes), what); err != nil {
+	if err := charge(thread, mulSize(max(n, 0), slotBytes+pairBytes), what); err != nil {
 		return nil, err
 	}
 	bud := budgetOf(thread)
@@ -204,7 +204,7 @@ func collect(thread *starlark.Thread, iterable starlark.Iterable, what string) (
 			return nil, err
 		}
 		if n < 0 && len(values)%pollEvery == 0 {
-			if err := charge(thread, pollEvery*(slotBytes+2*pairBytes), what); err != nil {
+			if err := charge(thread, pollEvery*(slotBytes+pairBytes), what); err != nil {
 				return nil, err
 			}
 		}

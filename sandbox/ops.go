@@ -12,11 +12,44 @@ import (
 // The guarded operators guard.go rewrites code into. Each charges the size
 // of its result (checkBinary) before Starlark computes it.
 
+// builtinAdd is a + b (+ c ...): strings are concatenated at once.
 func builtinAdd(thread *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
-	if err := checkBinary(thread, "+", args[0], args[1]); err != nil {
-		return nil, err
+	if len(args) > 2 {
+		var n int64
+		for _, a := range args {
+			s, ok := a.(starlark.String)
+			if !ok {
+				n = -1
+				break
+			}
+			n += int64(len(s))
+		}
+		if n >= 0 {
+			if n > 64 {
+				if err := charge(thread, n, "str concatenation"); err != nil {
+					return nil, err
+				}
+			}
+			var b strings.Builder
+			b.Grow(int(n))
+			for _, a := range args {
+				b.WriteString(string(a.(starlark.String)))
+			}
+			return starlark.String(b.String()), nil
+		}
 	}
-	return starlark.Binary(syntax.PLUS, args[0], args[1])
+	acc := args[0]
+	for _, y := range args[1:] {
+		if err := checkBinary(thread, "+", acc, y); err != nil {
+			return nil, err
+		}
+		z, err := starlark.Binary(syntax.PLUS, acc, y)
+		if err != nil {
+			return nil, err
+		}
+		acc = z
+	}
+	return acc, nil
 }
 
 func builtinMod(thread *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
