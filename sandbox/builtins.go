@@ -58,6 +58,7 @@ func (s *Session) builtins() (starlark.StringDict, error) {
 		"_mod":       starlark.NewBuiltin("_mod", builtinMod),
 		"_lsh":       starlark.NewBuiltin("_lsh", builtinLsh),
 		"_chk":       starlark.NewBuiltin("_chk", builtinChk),
+		"_iter":      starlark.NewBuiltin("_iter", builtinIter),
 		"_attr":      starlark.NewBuiltin("_attr", builtinAttr),
 		"_augload":   starlark.NewBuiltin("_augload", builtinAugLoad),
 		"_augattr":   starlark.NewBuiltin("_augattr", builtinAugAttr),

@@ -21,6 +21,8 @@ import (
 //     of them), so the native in-place update (list +=) is kept; on other
 //     targets, _augstore(_augload(obj, key), "op", y), which evaluates obj
 //     and key once, in Python's order.
+//   - the iterables of a comprehension's for clauses become _iter(x, kind),
+//     which charges an element of the result per element iterated.
 //   - x.name, where name is a method that allocates in proportion to its
 //     inputs (guardedMethods), becomes _attr(x, "name"), which returns the
 //     method wrapped in a charge: `s.join(x)` and `f = s.join` are both
@@ -235,10 +237,14 @@ func guardExpr(e syntax.Expr) syntax.Expr {
 		guardExprs(x.Args)
 	case *syntax.Comprehension:
 		x.Body = guardExpr(x.Body)
+		per := "list"
+		if x.Curly {
+			per = "dict"
+		}
 		for _, c := range x.Clauses {
 			switch cl := c.(type) {
 			case *syntax.ForClause:
-				cl.X = guardExpr(cl.X)
+				cl.X = call(cl.For, "_iter", guardExpr(cl.X), str(cl.For, per))
 			case *syntax.IfClause:
 				cl.Cond = guardExpr(cl.Cond)
 			}

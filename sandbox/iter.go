@@ -45,6 +45,22 @@ func sizedBuiltin(name string, per int64, allArgs bool) *starlark.Builtin {
 	})
 }
 
+// builtinIter implements _iter(x, kind), the iterable of a comprehension's
+// for clause: it charges one element of the list (or dict) being built per
+// element of x, and returns x.
+func builtinIter(thread *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
+	if n := seqLen(args[0]); n > 0 {
+		per, what := int64(slotBytes), "list comprehension"
+		if args[1] == starlark.String("dict") {
+			per, what = entryBytes, "dict comprehension"
+		}
+		if err := charge(thread, mulSize(n, per), what); err != nil {
+			return nil, err
+		}
+	}
+	return args[0], nil
+}
+
 // builtinIntConv is int() with Python's guard against converting
 // enormous decimal strings (quadratic time): at most maxIntDigits digits.
 func builtinIntConv(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
