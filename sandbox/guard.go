@@ -12,8 +12,7 @@ import (
 // stop them.
 //
 //   - x + y, x * y, x % y, x << y become _add, _mul, _mod, _lsh calls, except
-//     where an operand is a number literal that makes them harmless
-//     (i + 1, i % 2). A chain a + b + c becomes one _add(a, b, c), which
+//     where a literal operand makes them harmless (i + 1, "k" + s, i % 2). A chain a + b + c becomes one _add(a, b, c), which
 //     evaluates every operand before adding (only an error in an early
 //     addition shows the difference).
 //   - T op= y with op one of + * % << becomes T op= _chk(T, "op", y) when
@@ -114,10 +113,20 @@ func augOp(t syntax.Token) string {
 }
 
 // harmless reports whether `x op y`, y being the expression e, cannot
-// allocate in proportion to x: adding a number to anything is a number
-// or a type error, and `x % number` formats at most one value.
+// allocate more than a copy of x: adding a number to anything is a number
+// or a type error, adding a string literal copies x and the literal (no
+// amplification: the heap watchdog bounds such copies), and
+// `x % number` formats at most one value.
 func harmless(op string, y syntax.Expr) bool {
-	return (op == "+" || op == "%") && numberLiteral(y)
+	return (op == "+" && isLiteral(y)) || (op == "%" && numberLiteral(y))
+}
+
+// isLiteral reports whether e is a number or string literal.
+func isLiteral(e syntax.Expr) bool {
+	if x, ok := e.(*syntax.Literal); ok {
+		return x.Token == syntax.STRING || x.Token == syntax.BYTES || numberLiteral(x)
+	}
+	return numberLiteral(e)
 }
 
 func numberLiteral(e syntax.Expr) bool {
@@ -214,7 +223,7 @@ func guardExpr(e syntax.Expr) syntax.Expr {
 		case syntax.STAR:
 			return call(x.OpPos, "_mul", x.X, x.Y)
 		case syntax.PLUS:
-			if !numberLiteral(x.X) && !numberLiteral(x.Y) {
+			if !isLiteral(x.X) && !isLiteral(x.Y) {
 				// a + b + c becomes one _add(a, b, c): a chain of string
 				// concatenations (an f-string) is built at once.
 				if c, ok := x.X.(*syntax.CallExpr); ok && c.Lparen == c.Rparen {
