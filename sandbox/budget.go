@@ -78,7 +78,7 @@ type budget struct {
 func newBudget(ctx context.Context, opts Options) *budget {
 	return &budget{
 		limit:   opts.MaxMemory,
-		slice:   max(opts.MaxMemory/16, 1<<20),
+		slice:   max(opts.MaxMemory/16, 64<<10),
 		ctx:     ctx,
 		timeout: opts.Timeout,
 	}

@@ -12,6 +12,24 @@ import (
 // The guarded operators guard.go rewrites code into. Each charges the size
 // of its result (checkBinary) before Starlark computes it.
 
+// internal makes a builtin that guarded code calls. Code can call it by
+// name too, so it checks the shape of the call first: a misuse is an
+// error, never a panic.
+func internal(name string, minArgs, maxArgs int, strArgs []int, fn func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error)) *starlark.Builtin {
+	return starlark.NewBuiltin(name, func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		ok := len(kwargs) == 0 && len(args) >= minArgs && (maxArgs < 0 || len(args) <= maxArgs)
+		for _, i := range strArgs {
+			if ok {
+				_, ok = args[i].(starlark.String)
+			}
+		}
+		if !ok {
+			return nil, fmt.Errorf("%s is internal to the sandbox: wrong arguments", name)
+		}
+		return fn(thread, b, args, kwargs)
+	})
+}
+
 // builtinAdd is a + b (+ c ...): strings are concatenated at once.
 func builtinAdd(thread *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
 	if len(args) > 2 {
@@ -330,7 +348,10 @@ func builtinAugAttr(_ *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple
 // builtinAugStore implements _augstore(ref, op, y): it computes
 // `ref.value op y` (list += extends in place) and stores it in the target.
 func builtinAugStore(thread *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
-	r := args[0].(*augRef)
+	r, ok := args[0].(*augRef)
+	if !ok {
+		return nil, fmt.Errorf("_augstore is internal to the sandbox: wrong arguments")
+	}
 	op := string(args[1].(starlark.String))
 	y := args[2]
 	if err := checkAug(thread, op, r.value, y); err != nil {
