@@ -146,6 +146,10 @@ func TestMeasuredRepr(t *testing.T) {
 			t.Errorf("size %d, rendering %d: %s", n, len(r), r)
 		}
 	}
+	big := starlark.String(strings.Repeat("ab", reprLimit))
+	if got := pyRepr(starlark.NewList([]starlark.Value{big})); len(got) != reprLimit+4 || !strings.HasPrefix(got, "['abab") || !strings.HasSuffix(got, "ab ...") {
+		t.Errorf("a value past reprLimit: %d bytes, %.10q...%q", len(got), got, got[len(got)-10:])
+	}
 	if got := pyRepr(cyc); got != "[0, [...]]" {
 		t.Errorf("cyclic list: %s", got)
 	}

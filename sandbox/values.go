@@ -476,6 +476,11 @@ func (w *reprWriter) quoted(s string) {
 		}
 		n := quotedLen(s)
 		if w.n+n > w.limit {
+			// Render what fits, then stop.
+			if rem := w.limit - w.n; rem > 0 {
+				q := tool.PyQuote(s[:min(int64(len(s)), rem)])
+				w.buf.WriteString(q[:min(int64(len(q)), rem)])
+			}
 			w.n += n
 			w.overflow()
 			return
