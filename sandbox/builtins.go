@@ -4,13 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/big"
 	"math/rand/v2"
 	"regexp"
 	"sort"
 	"strings"
 	"time"
 
-	"go.starlark.net/lib/json"
 	starmath "go.starlark.net/lib/math"
 	"go.starlark.net/starlark"
 	"go.starlark.net/starlarkstruct"
@@ -39,9 +39,30 @@ func (s *Session) builtins() (starlark.StringDict, error) {
 		"divmod":     starlark.NewBuiltin("divmod", builtinDivmod),
 		"map":        starlark.NewBuiltin("map", builtinMap),
 		"filter":     starlark.NewBuiltin("filter", builtinFilter),
-		"list":       starlark.NewBuiltin("list", builtinList),
 		"sorted":     starlark.NewBuiltin("sorted", builtinSorted),
-		"_mul":       starlark.NewBuiltin("_mul", builtinMul),
+		"getattr":    starlark.NewBuiltin("getattr", builtinGetattr),
+		"int":        starlark.NewBuiltin("int", builtinIntConv),
+		"any":        builtinAnyAll("any"),
+		"all":        builtinAnyAll("all"),
+		"min":        builtinMinMax("min"),
+		"max":        builtinMinMax("max"),
+		"list":       sizedBuiltin("list", slotBytes, false),
+		"tuple":      sizedBuiltin("tuple", slotBytes, false),
+		"reversed":   sizedBuiltin("reversed", slotBytes, false),
+		"set":        sizedBuiltin("set", entryBytes, false),
+		"dict":       sizedBuiltin("dict", entryBytes, false),
+		"enumerate":  sizedBuiltin("enumerate", slotBytes+pairBytes, false),
+		"zip":        sizedBuiltin("zip", slotBytes+pairBytes/2, true),
+		"_mul":       internal("_mul", 2, 2, nil, builtinMul),
+		"_add":       internal("_add", 2, -1, nil, builtinAdd),
+		"_mod":       internal("_mod", 2, 2, nil, builtinMod),
+		"_lsh":       internal("_lsh", 2, 2, nil, builtinLsh),
+		"_chk":       internal("_chk", 3, 3, []int{1}, builtinChk),
+		"_iter":      internal("_iter", 2, 2, nil, builtinIter),
+		"_attr":      internal("_attr", 2, 2, []int{1}, builtinAttr),
+		"_augload":   internal("_augload", 2, 2, nil, builtinAugLoad),
+		"_augattr":   internal("_augattr", 2, 2, []int{1}, builtinAugAttr),
+		"_augstore":  internal("_augstore", 3, 3, []int{1}, builtinAugStore),
 		"_fmt":       starlark.NewBuiltin("format", builtinFmt),
 		"format":     starlark.NewBuiltin("format", builtinFmt),
 		"_sort":      starlark.NewBuiltin("sort", builtinSort),
@@ -62,7 +83,7 @@ func (s *Session) builtins() (starlark.StringDict, error) {
 func (s *Session) modules() map[string]*starlarkstruct.Module {
 	return map[string]*starlarkstruct.Module{
 		"math":   starmath.Module,
-		"json":   json.Module,
+		"json":   jsonModule(),
 		"time":   timeModule(),
 		"re":     reModule(),
 		"random": s.randomModule(),
@@ -112,6 +133,18 @@ func (e *toolError) Unwrap() error { return e.err }
 
 func toolBuiltin(t *tool.Tool) *starlark.Builtin {
 	return starlark.NewBuiltin(t.Name, func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		// Measure the arguments before converting them: a cyclic value is
+		// refused, a shared one charged for every copy it becomes.
+		for _, a := range args {
+			if err := chargeToGo(thread, a); err != nil {
+				return nil, err
+			}
+		}
+		for _, kv := range kwargs {
+			if err := chargeToGo(thread, kv[1]); err != nil {
+				return nil, err
+			}
+		}
 		pos := make([]any, len(args))
 		for i, a := range args {
 			v, err := toGo(a)
@@ -141,6 +174,20 @@ func toolBuiltin(t *tool.Tool) *starlark.Builtin {
 	})
 }
 
+// chargeToGo measures the Go form of a tool argument and charges it.
+func chargeToGo(thread *starlark.Thread, v starlark.Value) error {
+	switch v.(type) {
+	case *starlark.List, starlark.Tuple, *starlark.Dict:
+	default:
+		return nil
+	}
+	m, err := jsonSize(thread, v)
+	if err != nil {
+		return err
+	}
+	return charge(thread, addSize(m.n, mulSize(m.nodes, 2*slotBytes)), "tool argument")
+}
+
 func builtinPrint(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	sep, end := " ", "\n"
 	for _, kv := range kwargs {
@@ -166,12 +213,44 @@ func builtinPrint(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tu
 			return nil, fmt.Errorf("'%s' is an invalid keyword argument for print()", k)
 		}
 	}
+	// Measure everything first: a value that repeats structure is refused
+	// before any of it is rendered.
+	var r *reprWriter
+	total := int64(len(end))
+	for i, a := range args {
+		if i > 0 {
+			total += int64(len(sep))
+		}
+		if str, ok := a.(starlark.String); ok {
+			total += int64(len(str))
+			continue
+		}
+		if r == nil {
+			r = newSizer(thread)
+		}
+		total += r.size(a)
+		if r.err != nil {
+			return nil, r.err
+		}
+	}
+	if err := charge(thread, total, "print"); err != nil {
+		return nil, err
+	}
 	var sb strings.Builder
+	sb.Grow(int(total))
+	w := &reprWriter{buf: &sb, limit: math.MaxInt64, budget: budgetOf(thread)}
 	for i, a := range args {
 		if i > 0 {
 			sb.WriteString(sep)
 		}
-		sb.WriteString(pyStr(a))
+		if str, ok := a.(starlark.String); ok {
+			sb.WriteString(string(str))
+		} else {
+			w.value(a, 0)
+		}
+	}
+	if w.err != nil {
+		return nil, w.err
 	}
 	sb.WriteString(end)
 	if s := sessionOf(thread); s != nil && s.out != nil {
@@ -180,52 +259,48 @@ func builtinPrint(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tu
 	return starlark.None, nil
 }
 
-func builtinStr(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+func builtinStr(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var x starlark.Value = starlark.String("")
 	if err := starlark.UnpackPositionalArgs("str", args, kwargs, 0, &x); err != nil {
 		return nil, err
 	}
-	return starlark.String(pyStr(x)), nil
+	text, err := strOf(thread, x)
+	if err != nil {
+		return nil, err
+	}
+	return starlark.String(text), nil
 }
 
-func builtinRepr(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+func builtinRepr(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var x starlark.Value
 	if err := starlark.UnpackPositionalArgs("repr", args, kwargs, 1, &x); err != nil {
 		return nil, err
 	}
-	return starlark.String(pyRepr(x)), nil
+	text, err := reprOf(thread, x)
+	if err != nil {
+		return nil, err
+	}
+	return starlark.String(text), nil
 }
 
-func builtinFmt(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+func builtinFmt(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var x starlark.Value
 	var spec, conv string
 	if err := starlark.UnpackPositionalArgs("format", args, kwargs, 1, &x, &spec, &conv); err != nil {
 		return nil, err
 	}
-	s, err := formatValue(x, spec, conv)
+	if s, ok := x.(starlark.String); ok && spec == "" && conv == "" {
+		return s, nil
+	}
+	s, err := formatValue(thread, x, spec, conv)
 	if err != nil {
+		var pe *pyError
+		if errors.As(err, &pe) {
+			return nil, err
+		}
 		return nil, valueError(err.Error())
 	}
 	return starlark.String(s), nil
-}
-
-func builtinSum(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	var iterable starlark.Iterable
-	var acc starlark.Value = starlark.MakeInt(0)
-	if err := starlark.UnpackArgs("sum", args, kwargs, "iterable", &iterable, "start?", &acc); err != nil {
-		return nil, err
-	}
-	iter := iterable.Iterate()
-	defer iter.Done()
-	var x starlark.Value
-	for iter.Next(&x) {
-		v, err := starlark.Binary(syntax.PLUS, acc, x)
-		if err != nil {
-			return nil, err
-		}
-		acc = v
-	}
-	return acc, nil
 }
 
 func builtinIsinstance(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
@@ -288,15 +363,7 @@ func builtinPow(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kw
 	xi, xInt := x.(starlark.Int)
 	yi, yInt := y.(starlark.Int)
 	if xInt && yInt && yi.Sign() >= 0 {
-		e, ok := yi.Int64()
-		if !ok || e > 10000 {
-			return nil, memoryError("pow: exponent too large")
-		}
-		r := starlark.MakeInt(1)
-		for i := int64(0); i < e; i++ {
-			r = r.Mul(xi)
-		}
-		return r, nil
+		return intPow(xi, yi)
 	}
 	xf, ok1 := starlark.AsFloat(x)
 	yf, ok2 := starlark.AsFloat(y)
@@ -304,6 +371,34 @@ func builtinPow(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kw
 		return nil, fmt.Errorf("unsupported operand type(s) for pow(): '%s' and '%s'", pyTypeName(x), pyTypeName(y))
 	}
 	return starlark.Float(math.Pow(xf, yf)), nil
+}
+
+// intPow computes x**e for e >= 0, refusing results above maxIntBits
+// before computing them.
+func intPow(x, e starlark.Int) (starlark.Value, error) {
+	if v, ok := x.Int64(); ok && v >= -1 && v <= 1 {
+		switch {
+		case v == 0 && e.Sign() == 0, v == 1:
+			return starlark.MakeInt(1), nil
+		case v == 0:
+			return starlark.MakeInt(0), nil
+		}
+		odd := e.BigInt().Bit(0) == 1
+		if odd {
+			return starlark.MakeInt(-1), nil
+		}
+		return starlark.MakeInt(1), nil
+	}
+	n, ok := e.Int64()
+	if !ok {
+		return nil, checkIntBits(math.MaxInt64, "pow")
+	}
+	// |x| >= 2 has at least bits(x)-1 significant bits after the first:
+	// x**n has at least (bits(x)-1)*n+1 bits.
+	if err := checkIntBits(addSize(mulSize(intBits(x)-1, n), 1), "pow"); err != nil {
+		return nil, err
+	}
+	return starlark.MakeBigInt(new(big.Int).Exp(x.BigInt(), big.NewInt(n), nil)), nil
 }
 
 func builtinDivmod(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
@@ -322,146 +417,6 @@ func builtinDivmod(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 	return starlark.Tuple{q, r}, nil
 }
 
-func builtinMap(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	if len(args) < 2 || len(kwargs) > 0 {
-		return nil, fmt.Errorf("map() must have at least two arguments")
-	}
-	fn, ok := args[0].(starlark.Callable)
-	if !ok {
-		return nil, fmt.Errorf("'%s' object is not callable", pyTypeName(args[0]))
-	}
-	iters := make([]starlark.Iterator, len(args)-1)
-	for i, a := range args[1:] {
-		it, ok := a.(starlark.Iterable)
-		if !ok {
-			return nil, fmt.Errorf("'%s' object is not iterable", pyTypeName(a))
-		}
-		iters[i] = it.Iterate()
-		defer iters[i].Done()
-	}
-	var out []starlark.Value
-	for {
-		call := make(starlark.Tuple, len(iters))
-		for i, it := range iters {
-			if !it.Next(&call[i]) {
-				return starlark.NewList(out), nil
-			}
-		}
-		v, err := starlark.Call(thread, fn, call, nil)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-}
-
-func builtinFilter(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	var fn starlark.Value
-	var iterable starlark.Iterable
-	if err := starlark.UnpackPositionalArgs("filter", args, kwargs, 2, &fn, &iterable); err != nil {
-		return nil, err
-	}
-	iter := iterable.Iterate()
-	defer iter.Done()
-	var out []starlark.Value
-	var x starlark.Value
-	for iter.Next(&x) {
-		keep := x.Truth()
-		if fn != starlark.None {
-			v, err := starlark.Call(thread, fn, starlark.Tuple{x}, nil)
-			if err != nil {
-				return nil, err
-			}
-			keep = v.Truth()
-		}
-		if keep {
-			out = append(out, x)
-		}
-	}
-	return starlark.NewList(out), nil
-}
-
-// checkLen refuses to materialise a sequence longer than the memory limit
-// allows (16 bytes per element).
-func checkLen(thread *starlark.Thread, v starlark.Value) error {
-	s := sessionOf(thread)
-	if s == nil {
-		return nil
-	}
-	if seq, ok := v.(starlark.Sequence); ok {
-		if int64(seq.Len())*16 > s.opts.MaxMemory {
-			return memoryError(fmt.Sprintf("a list of %d elements exceeds the sandbox memory limit (%d MiB)", seq.Len(), s.opts.MaxMemory>>20))
-		}
-	}
-	return nil
-}
-
-func builtinList(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	if len(args) == 1 {
-		if err := checkLen(thread, args[0]); err != nil {
-			return nil, err
-		}
-	}
-	return starlark.Call(thread, starlark.Universe["list"], args, kwargs)
-}
-
-func builtinSorted(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	if len(args) >= 1 {
-		if err := checkLen(thread, args[0]); err != nil {
-			return nil, err
-		}
-	}
-	return starlark.Call(thread, starlark.Universe["sorted"], args, kwargs)
-}
-
-// builtinConcat builds the list [*a, *b, ...] from iterables.
-func builtinConcat(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	var out []starlark.Value
-	for _, a := range args {
-		if err := checkLen(thread, a); err != nil {
-			return nil, err
-		}
-		it, ok := a.(starlark.Iterable)
-		if !ok {
-			return nil, fmt.Errorf("Value after * must be an iterable, not %s", pyTypeName(a))
-		}
-		iter := it.Iterate()
-		var x starlark.Value
-		for iter.Next(&x) {
-			out = append(out, x)
-		}
-		iter.Done()
-	}
-	return starlark.NewList(out), nil
-}
-
-// builtinSort implements list.sort(key=None, reverse=False) in place.
-func builtinSort(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	if len(args) != 1 {
-		return nil, fmt.Errorf("sort() takes no positional arguments")
-	}
-	l, ok := args[0].(*starlark.List)
-	if !ok {
-		// Not a list: call the value's own sort method, if it has one.
-		fn, err := getAttr(args[0], "sort")
-		if err != nil {
-			return nil, err
-		}
-		return starlark.Call(thread, fn, nil, kwargs)
-	}
-	sortedList, err := starlark.Call(thread, starlark.Universe["sorted"], starlark.Tuple{l}, kwargs)
-	if err != nil {
-		return nil, err
-	}
-	sl := sortedList.(*starlark.List)
-	for i := 0; i < sl.Len(); i++ {
-		if err := l.SetIndex(i, sl.Index(i)); err != nil {
-			return nil, err
-		}
-	}
-	return starlark.None, nil
-}
-
 func getAttr(v starlark.Value, name string) (starlark.Value, error) {
 	if ha, ok := v.(starlark.HasAttrs); ok {
 		if fn, err := ha.Attr(name); err == nil && fn != nil {
@@ -469,40 +424,6 @@ func getAttr(v starlark.Value, name string) (starlark.Value, error) {
 		}
 	}
 	return nil, fmt.Errorf("'%s' object has no attribute '%s'", pyTypeName(v), name)
-}
-
-// builtinMul is `x * y` with a size check before a repetition allocates.
-func builtinMul(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	x, y := args[0], args[1]
-	var seq starlark.Value
-	var n starlark.Int
-	if i, ok := y.(starlark.Int); ok {
-		seq, n = x, i
-	} else if i, ok := x.(starlark.Int); ok {
-		seq, n = y, i
-	}
-	if seq != nil {
-		var elems, size int64
-		switch v := seq.(type) {
-		case starlark.String:
-			elems, size = int64(len(v)), 1
-		case starlark.Bytes:
-			elems, size = int64(len(v)), 1
-		case *starlark.List:
-			elems, size = int64(v.Len()), 16
-		case starlark.Tuple:
-			elems, size = int64(len(v)), 16
-		}
-		if times, ok := n.Int64(); ok && times > 0 && elems > 0 {
-			s := sessionOf(thread)
-			if s != nil && (times > s.opts.MaxMemory || elems*times*size > s.opts.MaxMemory) {
-				return nil, memoryError(fmt.Sprintf("repeating a %s of length %d %d times exceeds the sandbox memory limit (%d MiB)", pyTypeName(seq), elems, times, s.opts.MaxMemory>>20))
-			}
-		} else if !ok && elems > 0 {
-			return nil, memoryError("repeat count too large")
-		}
-	}
-	return starlark.Binary(syntax.STAR, x, y)
 }
 
 // builtinImport implements the imports translate rewrites: _import(module)
@@ -666,139 +587,6 @@ func (m *matchValue) Attr(name string) (starlark.Value, error) {
 		}), nil
 	}
 	return nil, nil
-}
-
-func reModule() *starlarkstruct.Module {
-	compile := func(pattern string, flags int) (*regexp.Regexp, error) {
-		prefix := ""
-		if flags&2 != 0 {
-			prefix += "i"
-		}
-		if flags&8 != 0 {
-			prefix += "m"
-		}
-		if flags&16 != 0 {
-			prefix += "s"
-		}
-		if prefix != "" {
-			pattern = "(?" + prefix + ")" + pattern
-		}
-		re, err := regexp.Compile(pattern)
-		if err != nil {
-			return nil, &pyError{typ: "re.error", msg: err.Error()}
-		}
-		return re, nil
-	}
-	matcher := func(name string, mode int) *starlark.Builtin {
-		return starlark.NewBuiltin("re."+name, func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-			var pattern, s string
-			flags := 0
-			if err := starlark.UnpackArgs(b.Name(), args, kwargs, "pattern", &pattern, "string", &s, "flags?", &flags); err != nil {
-				return nil, err
-			}
-			switch mode {
-			case 1:
-				pattern = `\A(?:` + pattern + `)`
-			case 2:
-				pattern = `\A(?:` + pattern + `)\z`
-			}
-			re, err := compile(pattern, flags)
-			if err != nil {
-				return nil, err
-			}
-			locs := re.FindStringSubmatchIndex(s)
-			if locs == nil {
-				return starlark.None, nil
-			}
-			return &matchValue{s: s, locs: locs, re: re}, nil
-		})
-	}
-	return &starlarkstruct.Module{Name: "re", Members: starlark.StringDict{
-		"IGNORECASE": starlark.MakeInt(2), "I": starlark.MakeInt(2),
-		"MULTILINE": starlark.MakeInt(8), "M": starlark.MakeInt(8),
-		"DOTALL": starlark.MakeInt(16), "S": starlark.MakeInt(16),
-		"search":    matcher("search", 0),
-		"match":     matcher("match", 1),
-		"fullmatch": matcher("fullmatch", 2),
-		"findall": starlark.NewBuiltin("re.findall", func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-			var pattern, s string
-			flags := 0
-			if err := starlark.UnpackArgs(b.Name(), args, kwargs, "pattern", &pattern, "string", &s, "flags?", &flags); err != nil {
-				return nil, err
-			}
-			re, err := compile(pattern, flags)
-			if err != nil {
-				return nil, err
-			}
-			var out []starlark.Value
-			for _, m := range re.FindAllStringSubmatch(s, -1) {
-				switch len(m) {
-				case 1:
-					out = append(out, starlark.String(m[0]))
-				case 2:
-					out = append(out, starlark.String(m[1]))
-				default:
-					t := make(starlark.Tuple, len(m)-1)
-					for i, g := range m[1:] {
-						t[i] = starlark.String(g)
-					}
-					out = append(out, t)
-				}
-			}
-			return starlark.NewList(out), nil
-		}),
-		"sub": starlark.NewBuiltin("re.sub", func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-			var pattern, repl, s string
-			count, flags := 0, 0
-			if err := starlark.UnpackArgs(b.Name(), args, kwargs, "pattern", &pattern, "repl", &repl, "string", &s, "count?", &count, "flags?", &flags); err != nil {
-				return nil, err
-			}
-			re, err := compile(pattern, flags)
-			if err != nil {
-				return nil, err
-			}
-			// Python writes groups as \1; Go as ${1}.
-			goRepl := regexp.MustCompile(`\\(\d+)`).ReplaceAllString(strings.ReplaceAll(repl, "$", "$$"), "$${$1}")
-			if count <= 0 {
-				return starlark.String(re.ReplaceAllString(s, goRepl)), nil
-			}
-			n := 0
-			return starlark.String(re.ReplaceAllStringFunc(s, func(m string) string {
-				if n >= count {
-					return m
-				}
-				n++
-				return re.ReplaceAllString(m, goRepl)
-			})), nil
-		}),
-		"split": starlark.NewBuiltin("re.split", func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-			var pattern, s string
-			maxsplit, flags := 0, 0
-			if err := starlark.UnpackArgs(b.Name(), args, kwargs, "pattern", &pattern, "string", &s, "maxsplit?", &maxsplit, "flags?", &flags); err != nil {
-				return nil, err
-			}
-			re, err := compile(pattern, flags)
-			if err != nil {
-				return nil, err
-			}
-			n := -1
-			if maxsplit > 0 {
-				n = maxsplit + 1
-			}
-			var out []starlark.Value
-			for _, p := range re.Split(s, n) {
-				out = append(out, starlark.String(p))
-			}
-			return starlark.NewList(out), nil
-		}),
-		"escape": starlark.NewBuiltin("re.escape", func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-			var s string
-			if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &s); err != nil {
-				return nil, err
-			}
-			return starlark.String(regexp.QuoteMeta(s)), nil
-		}),
-	}}
 }
 
 // rng is the session's deterministic random source.

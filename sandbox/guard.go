@@ -4,12 +4,39 @@ import (
 	"go.starlark.net/syntax"
 )
 
-// guardOperators rewrites every `x * y` and `name *= y` in f into calls of
-// the _mul builtin, which refuses a repetition whose result would exceed the
-// memory limit before allocating it. Starlark evaluates `[0] * 10**9` in one
-// step, so neither the step limit nor cancellation could stop it.
+// guardOperators rewrites the operations of f that can allocate in
+// proportion to their operands, or compute for long in one step, into
+// calls of guarded builtins that charge the action's budget first
+// (budget.go). Starlark evaluates `[0] * 10**9` or `x * x` on huge
+// integers in one step, so neither the step limit nor cancellation could
+// stop them.
+//
+//   - x + y, x * y, x % y, x << y become _add, _mul, _mod, _lsh calls, except
+//     where a literal operand makes them harmless (i + 1, "k" + s, i % 2). A chain a + b + c becomes one _add(a, b, c), which
+//     evaluates every operand before adding (only an error in an early
+//     addition shows the difference).
+//   - T op= y with op one of + * % << becomes T op= _chk(T, "op", y) when
+//     evaluating T twice has no effect (names, and indexing or attributes
+//     of them), so the native in-place update (list +=) is kept; on other
+//     targets, _augstore(_augload(obj, key), "op", y), which evaluates obj
+//     and key once, in Python's order.
+//   - the iterables of a comprehension's for clauses become _iter(x, kind),
+//     which charges an element of the result per element iterated.
+//   - x.name, where name is a method that allocates in proportion to its
+//     inputs (guardedMethods), becomes _attr(x, "name"), which returns the
+//     method wrapped in a charge: `s.join(x)` and `f = s.join` are both
+//     covered.
 func guardOperators(f *syntax.File) {
 	f.Stmts = guardStmts(f.Stmts)
+}
+
+// guardedMethods are the methods that build results in proportion to their
+// arguments or receiver; methodGuard (builtins.go) charges each.
+var guardedMethods = map[string]bool{
+	"join": true, "replace": true, "format": true, "split": true, "rsplit": true,
+	"splitlines": true, "lower": true, "upper": true, "title": true, "capitalize": true,
+	"extend": true, "update": true, "items": true, "keys": true, "values": true,
+	"union": true, "symmetric_difference": true, "difference": true, "intersection": true,
 }
 
 func guardStmts(stmts []syntax.Stmt) []syntax.Stmt {
@@ -23,12 +50,28 @@ func guardStmt(s syntax.Stmt) syntax.Stmt {
 	switch x := s.(type) {
 	case *syntax.AssignStmt:
 		x.RHS = guardExpr(x.RHS)
-		x.LHS = guardExpr(x.LHS)
-		if id, ok := x.LHS.(*syntax.Ident); ok && x.Op == syntax.STAR_EQ {
-			read := &syntax.Ident{NamePos: id.NamePos, Name: id.Name}
-			x.Op = syntax.EQ
-			x.RHS = mulCall(x.OpPos, read, x.RHS)
+		op := augOp(x.Op)
+		if op == "" || harmless(op, x.RHS) {
+			x.LHS = guardTarget(x.LHS)
+			return s
 		}
+		if pure(x.LHS) {
+			read := guardExpr(copyExpr(x.LHS))
+			x.LHS = guardTarget(x.LHS)
+			x.RHS = call(x.OpPos, "_chk", read, str(x.OpPos, op), x.RHS)
+			return s
+		}
+		var ref syntax.Expr
+		switch t := x.LHS.(type) {
+		case *syntax.IndexExpr:
+			ref = call(t.Lbrack, "_augload", guardExpr(t.X), guardExpr(t.Y))
+		case *syntax.DotExpr:
+			ref = call(t.Dot, "_augattr", guardExpr(t.X), str(t.NamePos, t.Name.Name))
+		default:
+			x.LHS = guardTarget(x.LHS)
+			return s
+		}
+		return &syntax.ExprStmt{X: call(x.OpPos, "_augstore", ref, str(x.OpPos, op), x.RHS)}
 	case *syntax.DefStmt:
 		for i, p := range x.Params {
 			x.Params[i] = guardExpr(p)
@@ -54,6 +97,115 @@ func guardStmt(s syntax.Stmt) syntax.Stmt {
 	return s
 }
 
+// augOp returns the guarded operator of an augmented assignment, or "".
+func augOp(t syntax.Token) string {
+	switch t {
+	case syntax.PLUS_EQ:
+		return "+"
+	case syntax.STAR_EQ:
+		return "*"
+	case syntax.PERCENT_EQ:
+		return "%"
+	case syntax.LTLT_EQ:
+		return "<<"
+	}
+	return ""
+}
+
+// harmless reports whether `x op y`, y being the expression e, cannot
+// allocate more than a copy of x: adding a number to anything is a number
+// or a type error, adding a string literal copies x and the literal (no
+// amplification: the heap watchdog bounds such copies), and
+// `x % number` formats at most one value.
+func harmless(op string, y syntax.Expr) bool {
+	return (op == "+" && isLiteral(y)) || (op == "%" && numberLiteral(y))
+}
+
+// isLiteral reports whether e is a number or string literal.
+func isLiteral(e syntax.Expr) bool {
+	if x, ok := e.(*syntax.Literal); ok {
+		return x.Token == syntax.STRING || x.Token == syntax.BYTES || numberLiteral(x)
+	}
+	return numberLiteral(e)
+}
+
+func numberLiteral(e syntax.Expr) bool {
+	switch x := e.(type) {
+	case *syntax.Literal:
+		return x.Token == syntax.INT || x.Token == syntax.FLOAT
+	case *syntax.UnaryExpr:
+		return (x.Op == syntax.MINUS || x.Op == syntax.PLUS) && numberLiteral(x.X)
+	case *syntax.ParenExpr:
+		return numberLiteral(x.X)
+	}
+	return false
+}
+
+// pure reports whether evaluating e twice is the same as evaluating it
+// once: names, literals, and indexing, attributes and arithmetic of them.
+func pure(e syntax.Expr) bool {
+	switch x := e.(type) {
+	case *syntax.Ident, *syntax.Literal:
+		return true
+	case *syntax.ParenExpr:
+		return pure(x.X)
+	case *syntax.DotExpr:
+		return pure(x.X)
+	case *syntax.IndexExpr:
+		return pure(x.X) && pure(x.Y)
+	case *syntax.UnaryExpr:
+		return x.X != nil && pure(x.X)
+	case *syntax.BinaryExpr:
+		return pure(x.X) && pure(x.Y)
+	}
+	return false
+}
+
+// copyExpr copies a pure expression.
+func copyExpr(e syntax.Expr) syntax.Expr {
+	switch x := e.(type) {
+	case *syntax.Ident:
+		return &syntax.Ident{NamePos: x.NamePos, Name: x.Name}
+	case *syntax.Literal:
+		c := *x
+		return &c
+	case *syntax.ParenExpr:
+		return &syntax.ParenExpr{Lparen: x.Lparen, X: copyExpr(x.X), Rparen: x.Rparen}
+	case *syntax.DotExpr:
+		return &syntax.DotExpr{X: copyExpr(x.X), Dot: x.Dot, NamePos: x.NamePos, Name: &syntax.Ident{NamePos: x.Name.NamePos, Name: x.Name.Name}}
+	case *syntax.IndexExpr:
+		return &syntax.IndexExpr{X: copyExpr(x.X), Lbrack: x.Lbrack, Y: copyExpr(x.Y), Rbrack: x.Rbrack}
+	case *syntax.UnaryExpr:
+		return &syntax.UnaryExpr{OpPos: x.OpPos, Op: x.Op, X: copyExpr(x.X)}
+	case *syntax.BinaryExpr:
+		return &syntax.BinaryExpr{OpPos: x.OpPos, Op: x.Op, X: copyExpr(x.X), Y: copyExpr(x.Y)}
+	}
+	panic("copyExpr: impure expression")
+}
+
+// guardTarget guards the subexpressions of an assignment's target; the
+// target itself (x.f, x[i]) stays a store.
+func guardTarget(e syntax.Expr) syntax.Expr {
+	switch x := e.(type) {
+	case *syntax.IndexExpr:
+		x.X = guardExpr(x.X)
+		x.Y = guardExpr(x.Y)
+	case *syntax.DotExpr:
+		x.X = guardExpr(x.X)
+	case *syntax.ParenExpr:
+		x.X = guardTarget(x.X)
+	case *syntax.TupleExpr:
+		for i, t := range x.List {
+			x.List[i] = guardTarget(t)
+		}
+	case *syntax.ListExpr:
+		for i, t := range x.List {
+			x.List[i] = guardTarget(t)
+		}
+	}
+	return e
+}
+
 func guardExprs(es []syntax.Expr) {
 	for i, e := range es {
 		es[i] = guardExpr(e)
@@ -67,18 +219,41 @@ func guardExpr(e syntax.Expr) syntax.Expr {
 	case *syntax.BinaryExpr:
 		x.X = guardExpr(x.X)
 		x.Y = guardExpr(x.Y)
-		if x.Op == syntax.STAR {
-			return mulCall(x.OpPos, x.X, x.Y)
+		switch x.Op {
+		case syntax.STAR:
+			return call(x.OpPos, "_mul", x.X, x.Y)
+		case syntax.PLUS:
+			if !isLiteral(x.X) && !isLiteral(x.Y) {
+				// a + b + c becomes one _add(a, b, c): a chain of string
+				// concatenations (an f-string) is built at once.
+				if c, ok := x.X.(*syntax.CallExpr); ok && c.Lparen == c.Rparen {
+					if id, ok := c.Fn.(*syntax.Ident); ok && id.Name == "_add" && id.Binding == nil {
+						c.Args = append(c.Args, x.Y)
+						return c
+					}
+				}
+				return call(x.OpPos, "_add", x.X, x.Y)
+			}
+		case syntax.PERCENT:
+			if !numberLiteral(x.Y) {
+				return call(x.OpPos, "_mod", x.X, x.Y)
+			}
+		case syntax.LTLT:
+			return call(x.OpPos, "_lsh", x.X, x.Y)
 		}
 	case *syntax.CallExpr:
 		x.Fn = guardExpr(x.Fn)
 		guardExprs(x.Args)
 	case *syntax.Comprehension:
 		x.Body = guardExpr(x.Body)
+		per := "list"
+		if x.Curly {
+			per = "dict"
+		}
 		for _, c := range x.Clauses {
 			switch cl := c.(type) {
 			case *syntax.ForClause:
-				cl.X = guardExpr(cl.X)
+				cl.X = call(cl.For, "_iter", guardExpr(cl.X), str(cl.For, per))
 			case *syntax.IfClause:
 				cl.Cond = guardExpr(cl.Cond)
 			}
@@ -94,6 +269,9 @@ func guardExpr(e syntax.Expr) syntax.Expr {
 		guardExprs(x.List)
 	case *syntax.DotExpr:
 		x.X = guardExpr(x.X)
+		if guardedMethods[x.Name.Name] {
+			return call(x.Dot, "_attr", x.X, str(x.NamePos, x.Name.Name))
+		}
 	case *syntax.IndexExpr:
 		x.X = guardExpr(x.X)
 		x.Y = guardExpr(x.Y)
@@ -117,13 +295,19 @@ func guardExpr(e syntax.Expr) syntax.Expr {
 	return e
 }
 
-func mulCall(pos syntax.Position, x, y syntax.Expr) syntax.Expr {
+// call builds the call fn(args...) at pos.
+func call(pos syntax.Position, fn string, args ...syntax.Expr) syntax.Expr {
 	return &syntax.CallExpr{
-		Fn:     &syntax.Ident{NamePos: pos, Name: "_mul"},
+		Fn:     &syntax.Ident{NamePos: pos, Name: fn},
 		Lparen: pos,
-		Args:   []syntax.Expr{x, y},
+		Args:   args,
 		Rparen: pos,
 	}
+}
+
+// str builds a string literal at pos.
+func str(pos syntax.Position, s string) syntax.Expr {
+	return &syntax.Literal{Token: syntax.STRING, TokenPos: pos, Raw: `"` + s + `"`, Value: s}
 }
 
 // captureTrailingExpr turns a final top-level expression statement into an

@@ -230,6 +230,7 @@ func (s *Session) run(ctx context.Context, code string) (starlark.Value, *tool.C
 	}
 	thread.SetMaxExecutionSteps(s.opts.MaxSteps)
 	thread.SetLocal(threadSession, s)
+	thread.SetLocal(threadBudget, newBudget(ctx, s.opts)) // allocation budget (budget.go)
 
 	done := make(chan struct{})
 	watchDone := make(chan struct{})
@@ -397,7 +398,8 @@ func (s *Session) watch(ctx context.Context, thread *starlark.Thread, done <-cha
 			}
 			return
 		case <-tick.C:
-			if heapBytes()-base > s.opts.MaxMemory {
+			// Garbage does not count: confirm after a collection.
+			if heapBytes()-base > s.opts.MaxMemory && gcHeapBytes()-base > s.opts.MaxMemory {
 				thread.Cancel(reasonMemory)
 				return
 			}

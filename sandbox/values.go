@@ -8,14 +8,23 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"go.starlark.net/starlark"
 
 	"github.com/gantry-dev/gantry/tool"
 )
 
-// toGo converts a Starlark value to the Go form tool.Bind expects.
-func toGo(v starlark.Value) (any, error) {
+// toGo converts a Starlark value to the Go form tool.Bind expects. The
+// caller measures v first (jsonSize): cycles and nesting deeper than
+// maxJSONDepth are refused there; the depth is checked here again so that
+// no value can recurse without bound.
+func toGo(v starlark.Value) (any, error) { return toGoDepth(v, 0) }
+
+func toGoDepth(v starlark.Value, depth int) (any, error) {
+	if depth > maxJSONDepth {
+		return nil, fmt.Errorf("value nested deeper than %d levels", maxJSONDepth)
+	}
 	switch x := v.(type) {
 	case starlark.NoneType:
 		return nil, nil
@@ -31,9 +40,9 @@ func toGo(v starlark.Value) (any, error) {
 	case starlark.Float:
 		return float64(x), nil
 	case *starlark.List:
-		return iterToGo(x)
+		return iterToGo(x, depth)
 	case starlark.Tuple:
-		return iterToGo(x)
+		return iterToGo(x, depth)
 	case *starlark.Dict:
 		m := make(map[string]any, x.Len())
 		for _, item := range x.Items() {
@@ -41,7 +50,7 @@ func toGo(v starlark.Value) (any, error) {
 			if !ok {
 				return nil, fmt.Errorf("dict keys must be str, got %s", pyTypeName(item[0]))
 			}
-			gv, err := toGo(item[1])
+			gv, err := toGoDepth(item[1], depth+1)
 			if err != nil {
 				return nil, err
 			}
@@ -52,10 +61,10 @@ func toGo(v starlark.Value) (any, error) {
 	return nil, fmt.Errorf("cannot pass a %s to a tool", pyTypeName(v))
 }
 
-func iterToGo(it starlark.Indexable) ([]any, error) {
+func iterToGo(it starlark.Indexable, depth int) ([]any, error) {
 	out := make([]any, it.Len())
 	for i := range out {
-		gv, err := toGo(it.Index(i))
+		gv, err := toGoDepth(it.Index(i), depth+1)
 		if err != nil {
 			return nil, err
 		}
@@ -66,7 +75,15 @@ func iterToGo(it starlark.Indexable) ([]any, error) {
 
 // fromGo converts a tool's Go result to a Starlark value. Values of other
 // Go types go through a JSON round trip.
-func fromGo(v any) (starlark.Value, error) {
+func fromGo(v any) (starlark.Value, error) { return fromGoDepth(v, 0) }
+
+// maxResultDepth bounds the nesting of a tool's result.
+const maxResultDepth = 10_000
+
+func fromGoDepth(v any, depth int) (starlark.Value, error) {
+	if depth > maxResultDepth {
+		return nil, fmt.Errorf("tool result nested deeper than %d levels", maxResultDepth)
+	}
 	switch x := v.(type) {
 	case nil:
 		return starlark.None, nil
@@ -106,7 +123,7 @@ func fromGo(v any) (starlark.Value, error) {
 	case []any:
 		elems := make([]starlark.Value, len(x))
 		for i, e := range x {
-			sv, err := fromGo(e)
+			sv, err := fromGoDepth(e, depth+1)
 			if err != nil {
 				return nil, err
 			}
@@ -121,7 +138,7 @@ func fromGo(v any) (starlark.Value, error) {
 		sort.Strings(keys)
 		d := starlark.NewDict(len(x))
 		for _, k := range keys {
-			sv, err := fromGo(x[k])
+			sv, err := fromGoDepth(x[k], depth+1)
 			if err != nil {
 				return nil, err
 			}
@@ -141,7 +158,7 @@ func fromGo(v any) (starlark.Value, error) {
 	if err := dec.Decode(&generic); err != nil {
 		return nil, err
 	}
-	return fromGo(tool.FromJSON(generic))
+	return fromGoDepth(tool.FromJSON(generic), depth+1)
 }
 
 // pyTypeName names a value's type as Python does.
@@ -159,14 +176,22 @@ func pyTypeName(v starlark.Value) string {
 	return v.Type()
 }
 
-// pyRepr renders v as Python's repr() would.
+// reprLimit bounds the rendering of a value outside any action (the
+// value an action leaves): larger renderings are cut.
+const reprLimit = 16 << 20
+
+// pyRepr renders v as Python's repr() would, cut at reprLimit bytes.
 func pyRepr(v starlark.Value) string {
 	var b strings.Builder
-	writePyRepr(&b, v, 0)
+	w := &reprWriter{buf: &b, limit: reprLimit}
+	w.value(v, 0)
+	if w.err != nil {
+		b.WriteString(" ...")
+	}
 	return b.String()
 }
 
-// pyStr renders v as Python's str() would.
+// pyStr renders v as Python's str() would, cut at reprLimit bytes.
 func pyStr(v starlark.Value) string {
 	if s, ok := v.(starlark.String); ok {
 		return string(s)
@@ -174,71 +199,319 @@ func pyStr(v starlark.Value) string {
 	return pyRepr(v)
 }
 
-func writePyRepr(b *strings.Builder, v starlark.Value, depth int) {
-	if depth > 100 {
-		b.WriteString("...")
+// reprOf renders v as Python's repr() would, charging the rendering to the
+// action's budget first: a value that shares or repeats structure
+// ([[[1]*1000]*1000]*1000 holds 10^9 references) is measured without
+// being rendered, and refused when it would not fit.
+func reprOf(thread *starlark.Thread, v starlark.Value) (string, error) {
+	switch x := v.(type) {
+	case starlark.Int:
+		return x.String(), nil
+	case starlark.Float:
+		return pyFloat(float64(x)), nil
+	case starlark.Bool, starlark.NoneType:
+		return x.String(), nil
+	}
+	n, err := sizeOf(thread, v)
+	if err != nil {
+		return "", err
+	}
+	if err := charge(thread, n, "repr"); err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	b.Grow(int(n))
+	w := &reprWriter{buf: &b, limit: n, budget: budgetOf(thread)}
+	w.value(v, 0)
+	if w.err != nil {
+		return "", w.err
+	}
+	return b.String(), nil
+}
+
+// strOf renders v as Python's str() would (see reprOf).
+func strOf(thread *starlark.Thread, v starlark.Value) (string, error) {
+	if s, ok := v.(starlark.String); ok {
+		return string(s), nil
+	}
+	return reprOf(thread, v)
+}
+
+// sizeOf returns the size of v's rendering, failing with a MemoryError
+// when it exceeds the action's memory limit.
+func sizeOf(thread *starlark.Thread, v starlark.Value) (int64, error) {
+	r := newSizer(thread)
+	n := r.size(v)
+	return n, r.err
+}
+
+// newSizer returns a reprWriter that measures renderings up to the action's
+// memory limit.
+func newSizer(thread *starlark.Thread) *reprWriter {
+	w := &reprWriter{limit: math.MaxInt64, budget: budgetOf(thread)}
+	if w.budget != nil {
+		w.limit = w.budget.limit
+	}
+	return w
+}
+
+// maxReprDepth is the nesting depth below which containers render as "...".
+const maxReprDepth = 100
+
+// reprWriter renders values as Python's repr, or measures the rendering
+// (buf nil). It stops once the rendering passes limit. Containers that
+// contain themselves render as Python renders them ([...], {...}).
+// Measuring remembers the size of each container rendered once, so a
+// structure that repeats references to the same values is measured in
+// time proportional to its distinct parts.
+type reprWriter struct {
+	buf    *strings.Builder // nil: measure only
+	n      int64
+	limit  int64
+	err    error
+	budget *budget // polled while walking, when set
+
+	path  []any // containers being rendered
+	marks int   // cycle markers written
+	memo  map[any]int64
+}
+
+// size measures v's rendering; r.err is set if it passes the limit.
+func (w *reprWriter) size(v starlark.Value) int64 {
+	start := w.n
+	w.value(v, 0)
+	return w.n - start
+}
+
+func (w *reprWriter) str(s string) {
+	w.n += int64(len(s))
+	if w.n > w.limit {
+		w.overflow()
+		return
+	}
+	if w.buf != nil {
+		w.buf.WriteString(s)
+	}
+}
+
+func (w *reprWriter) byte1(c byte) {
+	w.n++
+	if w.n > w.limit {
+		w.overflow()
+		return
+	}
+	if w.buf != nil {
+		w.buf.WriteByte(c)
+	}
+}
+
+func (w *reprWriter) overflow() {
+	if w.err == nil {
+		w.err = memoryError(fmt.Sprintf("the text of this value would need more than %s: over the sandbox memory limit", byteSize(w.limit)))
+	}
+}
+
+// identity returns the key that identifies a container, or nil.
+func identity(v starlark.Value) any {
+	switch x := v.(type) {
+	case *starlark.List:
+		return x
+	case *starlark.Dict:
+		return x
+	case *starlark.Set:
+		return x
+	case starlark.Tuple:
+		if len(x) > 0 {
+			return tupleKey{&x[0], len(x)}
+		}
+	}
+	return nil
+}
+
+type tupleKey struct {
+	first *starlark.Value
+	n     int
+}
+
+func (w *reprWriter) value(v starlark.Value, depth int) {
+	if w.err != nil {
+		return
+	}
+	if w.budget != nil {
+		if err := w.budget.tick(); err != nil {
+			w.err = err
+			return
+		}
+	}
+	if depth > maxReprDepth {
+		w.str("...")
 		return
 	}
 	switch x := v.(type) {
 	case starlark.String:
-		b.WriteString(tool.PyQuote(string(x)))
+		w.quoted(string(x))
+		return
 	case starlark.Float:
-		b.WriteString(pyFloat(float64(x)))
-	case *starlark.List:
-		b.WriteByte('[')
-		for i := 0; i < x.Len(); i++ {
-			if i > 0 {
-				b.WriteString(", ")
+		w.str(pyFloat(float64(x)))
+		return
+	case starlark.Int:
+		if _, small := x.Int64(); small || w.buf != nil {
+			w.str(x.String())
+		} else {
+			w.n += intBits(x)*30103/100000 + 2 // decimal digits, bounded
+			if w.n > w.limit {
+				w.overflow()
 			}
-			writePyRepr(b, x.Index(i), depth+1)
 		}
-		b.WriteByte(']')
-	case starlark.Tuple:
-		b.WriteByte('(')
-		for i, e := range x {
-			if i > 0 {
-				b.WriteString(", ")
+		return
+	case *starlark.Builtin:
+		w.str("<built-in function " + x.Name() + ">")
+		return
+	case *starlark.Function:
+		w.str("<function " + x.Name() + ">")
+		return
+	case *starlark.List, *starlark.Dict, starlark.Tuple, *starlark.Set:
+	default:
+		w.str(v.String())
+		return
+	}
+	id := identity(v)
+	if id != nil {
+		for _, p := range w.path {
+			if p == id {
+				w.marks++
+				if _, ok := v.(*starlark.Dict); ok {
+					w.str("{...}")
+				} else {
+					w.str("[...]")
+				}
+				return
 			}
-			writePyRepr(b, e, depth+1)
+		}
+		if w.buf == nil && w.memo != nil {
+			if n, ok := w.memo[id]; ok {
+				w.n += n
+				if w.n > w.limit {
+					w.overflow()
+				}
+				return
+			}
+		}
+		w.path = append(w.path, id)
+		defer func() { w.path = w.path[:len(w.path)-1] }()
+	}
+	start, marks := w.n, w.marks
+	switch x := v.(type) {
+	case *starlark.List:
+		w.byte1('[')
+		for i := 0; i < x.Len() && w.err == nil; i++ {
+			if i > 0 {
+				w.str(", ")
+			}
+			w.value(x.Index(i), depth+1)
+		}
+		w.byte1(']')
+	case starlark.Tuple:
+		w.byte1('(')
+		for i, e := range x {
+			if w.err != nil {
+				break
+			}
+			if i > 0 {
+				w.str(", ")
+			}
+			w.value(e, depth+1)
 		}
 		if len(x) == 1 {
-			b.WriteByte(',')
+			w.byte1(',')
 		}
-		b.WriteByte(')')
+		w.byte1(')')
 	case *starlark.Dict:
-		b.WriteByte('{')
+		w.byte1('{')
 		for i, item := range x.Items() {
-			if i > 0 {
-				b.WriteString(", ")
+			if w.err != nil {
+				break
 			}
-			writePyRepr(b, item[0], depth+1)
-			b.WriteString(": ")
-			writePyRepr(b, item[1], depth+1)
+			if i > 0 {
+				w.str(", ")
+			}
+			w.value(item[0], depth+1)
+			w.str(": ")
+			w.value(item[1], depth+1)
 		}
-		b.WriteByte('}')
+		w.byte1('}')
 	case *starlark.Set:
 		if x.Len() == 0 {
-			b.WriteString("set()")
+			w.str("set()")
 			return
 		}
-		b.WriteByte('{')
+		w.byte1('{')
 		iter := x.Iterate()
-		defer iter.Done()
 		var e starlark.Value
-		for i := 0; iter.Next(&e); i++ {
+		for i := 0; w.err == nil && iter.Next(&e); i++ {
 			if i > 0 {
-				b.WriteString(", ")
+				w.str(", ")
 			}
-			writePyRepr(b, e, depth+1)
+			w.value(e, depth+1)
 		}
-		b.WriteByte('}')
-	case *starlark.Builtin:
-		fmt.Fprintf(b, "<built-in function %s>", x.Name())
-	case *starlark.Function:
-		fmt.Fprintf(b, "<function %s>", x.Name())
-	default:
-		b.WriteString(v.String())
+		iter.Done()
+		w.byte1('}')
 	}
+	// A rendering without cycle markers does not depend on where the
+	// container is: remember its size.
+	if w.buf == nil && id != nil && w.marks == marks && w.err == nil && w.n-start > 64 {
+		if w.memo == nil {
+			w.memo = make(map[any]int64)
+		}
+		w.memo[id] = w.n - start
+	}
+}
+
+// quoted writes s quoted as Python's repr of a str (tool.PyQuote).
+func (w *reprWriter) quoted(s string) {
+	if w.buf != nil {
+		if len(s) < 1<<10 {
+			w.str(tool.PyQuote(s))
+			return
+		}
+		n := quotedLen(s)
+		if w.n+n > w.limit {
+			// Render what fits, then stop.
+			if rem := w.limit - w.n; rem > 0 {
+				q := tool.PyQuote(s[:min(int64(len(s)), rem)])
+				w.buf.WriteString(q[:min(int64(len(q)), rem)])
+			}
+			w.n += n
+			w.overflow()
+			return
+		}
+		w.str(tool.PyQuote(s))
+		return
+	}
+	w.n += quotedLen(s)
+	if w.n > w.limit {
+		w.overflow()
+	}
+}
+
+// quotedLen returns len(tool.PyQuote(s)) without building it.
+func quotedLen(s string) int64 {
+	q := '\''
+	if strings.ContainsRune(s, '\'') && !strings.ContainsRune(s, '"') {
+		q = '"'
+	}
+	n := int64(2)
+	for _, r := range s {
+		switch {
+		case r == q || r == '\\' || r == '\n' || r == '\r' || r == '\t':
+			n += 2
+		case r < 0x20 || r == 0x7f:
+			n += 4
+		default:
+			n += int64(utf8.RuneLen(r))
+		}
+	}
+	return n
 }
 
 // pyFloat formats f as Python's repr of a float.
@@ -272,15 +545,23 @@ func pyFloat(f float64) string {
 
 // formatValue implements Python's format(value, spec) for the types
 // Starlark has, and the !r/!s conversions of f-strings.
-func formatValue(v starlark.Value, spec, conv string) (string, error) {
+func formatValue(thread *starlark.Thread, v starlark.Value, spec, conv string) (string, error) {
 	switch conv {
 	case "r", "a":
-		v = starlark.String(pyRepr(v))
+		text, err := reprOf(thread, v)
+		if err != nil {
+			return "", err
+		}
+		v = starlark.String(text)
 	case "s":
-		v = starlark.String(pyStr(v))
+		text, err := strOf(thread, v)
+		if err != nil {
+			return "", err
+		}
+		v = starlark.String(text)
 	}
 	if spec == "" {
-		return pyStr(v), nil
+		return strOf(thread, v)
 	}
 	fs, err := parseSpec(spec)
 	if err != nil {
@@ -329,7 +610,11 @@ func formatValue(v starlark.Value, spec, conv string) (string, error) {
 			body, _ = formatInt(big.NewInt(int64(n)), fs)
 		}
 	default:
-		body = pyStr(v)
+		text, err := strOf(thread, v)
+		if err != nil {
+			return "", err
+		}
+		body = text
 	}
 	return pad(body, fs, numeric), nil
 }
