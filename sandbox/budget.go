@@ -225,19 +225,6 @@ func gcHeapBytes() int64 {
 	return heapBytes()
 }
 
-// byteSize renders n bytes for an error message.
-func byteSize(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%d MiB", n>>20)
-	case n >= 1<<10:
-		return fmt.Sprintf("%d KiB", n>>10)
-	}
-	return fmt.Sprintf("%d bytes", n)
-}
-
 // mulSize returns a*b, saturating at MaxInt64, for sizes (a, b >= 0).
 func mulSize(a, b int64) int64 {
 	if a <= 0 || b <= 0 {

@@ -11,19 +11,19 @@ import (
 // integers in one step, so neither the step limit nor cancellation could
 // stop them.
 //
-//   - x + y, x * y, x % y, x << y become _add, _mul, _mod, _lsh calls, except
-//     where a literal operand makes them harmless (i + 1, "k" + s, i % 2). A chain a + b + c becomes one _add(a, b, c), which
+//   - x + y, x * y, x % y, x << y become _gantry_add, _gantry_mul, _gantry_mod, _gantry_lsh calls, except
+//     where a literal operand makes them harmless (i + 1, "k" + s, i % 2). A chain a + b + c becomes one _gantry_add(a, b, c), which
 //     evaluates every operand before adding (only an error in an early
 //     addition shows the difference).
-//   - T op= y with op one of + * % << becomes T op= _chk(T, "op", y) when
+//   - T op= y with op one of + * % << becomes T op= _gantry_chk(T, "op", y) when
 //     evaluating T twice has no effect (names, and indexing or attributes
 //     of them), so the native in-place update (list +=) is kept; on other
-//     targets, _augstore(_augload(obj, key), "op", y), which evaluates obj
+//     targets, _gantry_augstore(_gantry_augload(obj, key), "op", y), which evaluates obj
 //     and key once, in Python's order.
-//   - the iterables of a comprehension's for clauses become _iter(x, kind),
+//   - the iterables of a comprehension's for clauses become _gantry_iter(x, kind),
 //     which charges an element of the result per element iterated.
 //   - x.name, where name is a method that allocates in proportion to its
-//     inputs (guardedMethods), becomes _attr(x, "name"), which returns the
+//     inputs (guardedMethods), becomes _gantry_attr(x, "name"), which returns the
 //     method wrapped in a charge: `s.join(x)` and `f = s.join` are both
 //     covered.
 func guardOperators(f *syntax.File) {
@@ -58,20 +58,20 @@ func guardStmt(s syntax.Stmt) syntax.Stmt {
 		if pure(x.LHS) {
 			read := guardExpr(copyExpr(x.LHS))
 			x.LHS = guardTarget(x.LHS)
-			x.RHS = call(x.OpPos, "_chk", read, str(x.OpPos, op), x.RHS)
+			x.RHS = call(x.OpPos, "_gantry_chk", read, str(x.OpPos, op), x.RHS)
 			return s
 		}
 		var ref syntax.Expr
 		switch t := x.LHS.(type) {
 		case *syntax.IndexExpr:
-			ref = call(t.Lbrack, "_augload", guardExpr(t.X), guardExpr(t.Y))
+			ref = call(t.Lbrack, "_gantry_augload", guardExpr(t.X), guardExpr(t.Y))
 		case *syntax.DotExpr:
-			ref = call(t.Dot, "_augattr", guardExpr(t.X), str(t.NamePos, t.Name.Name))
+			ref = call(t.Dot, "_gantry_augattr", guardExpr(t.X), str(t.NamePos, t.Name.Name))
 		default:
 			x.LHS = guardTarget(x.LHS)
 			return s
 		}
-		return &syntax.ExprStmt{X: call(x.OpPos, "_augstore", ref, str(x.OpPos, op), x.RHS)}
+		return &syntax.ExprStmt{X: call(x.OpPos, "_gantry_augstore", ref, str(x.OpPos, op), x.RHS)}
 	case *syntax.DefStmt:
 		for i, p := range x.Params {
 			x.Params[i] = guardExpr(p)
@@ -221,25 +221,25 @@ func guardExpr(e syntax.Expr) syntax.Expr {
 		x.Y = guardExpr(x.Y)
 		switch x.Op {
 		case syntax.STAR:
-			return call(x.OpPos, "_mul", x.X, x.Y)
+			return call(x.OpPos, "_gantry_mul", x.X, x.Y)
 		case syntax.PLUS:
 			if !isLiteral(x.X) && !isLiteral(x.Y) {
-				// a + b + c becomes one _add(a, b, c): a chain of string
+				// a + b + c becomes one _gantry_add(a, b, c): a chain of string
 				// concatenations (an f-string) is built at once.
 				if c, ok := x.X.(*syntax.CallExpr); ok && c.Lparen == c.Rparen {
-					if id, ok := c.Fn.(*syntax.Ident); ok && id.Name == "_add" && id.Binding == nil {
+					if id, ok := c.Fn.(*syntax.Ident); ok && id.Name == "_gantry_add" && id.Binding == nil {
 						c.Args = append(c.Args, x.Y)
 						return c
 					}
 				}
-				return call(x.OpPos, "_add", x.X, x.Y)
+				return call(x.OpPos, "_gantry_add", x.X, x.Y)
 			}
 		case syntax.PERCENT:
 			if !numberLiteral(x.Y) {
-				return call(x.OpPos, "_mod", x.X, x.Y)
+				return call(x.OpPos, "_gantry_mod", x.X, x.Y)
 			}
 		case syntax.LTLT:
-			return call(x.OpPos, "_lsh", x.X, x.Y)
+			return call(x.OpPos, "_gantry_lsh", x.X, x.Y)
 		}
 	case *syntax.CallExpr:
 		x.Fn = guardExpr(x.Fn)
@@ -253,7 +253,7 @@ func guardExpr(e syntax.Expr) syntax.Expr {
 		for _, c := range x.Clauses {
 			switch cl := c.(type) {
 			case *syntax.ForClause:
-				cl.X = call(cl.For, "_iter", guardExpr(cl.X), str(cl.For, per))
+				cl.X = call(cl.For, "_gantry_iter", guardExpr(cl.X), str(cl.For, per))
 			case *syntax.IfClause:
 				cl.Cond = guardExpr(cl.Cond)
 			}
@@ -270,7 +270,7 @@ func guardExpr(e syntax.Expr) syntax.Expr {
 	case *syntax.DotExpr:
 		x.X = guardExpr(x.X)
 		if guardedMethods[x.Name.Name] {
-			return call(x.Dot, "_attr", x.X, str(x.NamePos, x.Name.Name))
+			return call(x.Dot, "_gantry_attr", x.X, str(x.NamePos, x.Name.Name))
 		}
 	case *syntax.IndexExpr:
 		x.X = guardExpr(x.X)

@@ -45,7 +45,7 @@ func sizedBuiltin(name string, per int64, allArgs bool) *starlark.Builtin {
 	})
 }
 
-// builtinIter implements _iter(x, kind), the iterable of a comprehension's
+// builtinIter implements _gantry_iter(x, kind), the iterable of a comprehension's
 // for clause: it charges one element of the list (or dict) being built per
 // element of x, and returns x.
 func builtinIter(thread *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {

@@ -12,7 +12,7 @@ import (
 	"go.starlark.net/syntax"
 )
 
-// builtinAttr implements _attr(x, name), the rewrite of x.name for the
+// builtinAttr implements _gantry_attr(x, name), the rewrite of x.name for the
 // names of guardedMethods: the method comes back wrapped in its charge.
 func builtinAttr(_ *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
 	return guardedAttr(args[0], string(args[1].(starlark.String)))

@@ -92,7 +92,7 @@ func builtinMul(thread *starlark.Thread, _ *starlark.Builtin, args starlark.Tupl
 	return starlark.Binary(syntax.STAR, args[0], args[1])
 }
 
-// builtinChk implements _chk(x, op, y), the check of an augmented
+// builtinChk implements _gantry_chk(x, op, y), the check of an augmented
 // assignment `x op= y`: it charges x op y and returns y, for the native
 // operation to apply.
 func builtinChk(thread *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
@@ -325,7 +325,7 @@ func (r *augRef) Freeze()               {}
 func (r *augRef) Truth() starlark.Bool  { return true }
 func (r *augRef) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: augref") }
 
-// builtinAugLoad implements _augload(obj, key): it reads obj[key].
+// builtinAugLoad implements _gantry_augload(obj, key): it reads obj[key].
 func builtinAugLoad(_ *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
 	obj, key := args[0], args[1]
 	v, err := getIndex(obj, key)
@@ -335,7 +335,7 @@ func builtinAugLoad(_ *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple
 	return &augRef{obj: obj, key: key, value: v}, nil
 }
 
-// builtinAugAttr implements _augattr(obj, name): it reads obj.name.
+// builtinAugAttr implements _gantry_augattr(obj, name): it reads obj.name.
 func builtinAugAttr(_ *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
 	name := string(args[1].(starlark.String))
 	v, err := attr(args[0], name)
@@ -345,12 +345,12 @@ func builtinAugAttr(_ *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple
 	return &augRef{obj: args[0], name: name, value: v}, nil
 }
 
-// builtinAugStore implements _augstore(ref, op, y): it computes
+// builtinAugStore implements _gantry_augstore(ref, op, y): it computes
 // `ref.value op y` (list += extends in place) and stores it in the target.
 func builtinAugStore(thread *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
 	r, ok := args[0].(*augRef)
 	if !ok {
-		return nil, fmt.Errorf("_augstore is internal to the sandbox: wrong arguments")
+		return nil, fmt.Errorf("_gantry_augstore is internal to the sandbox: wrong arguments")
 	}
 	op := string(args[1].(starlark.String))
 	y := args[2]

@@ -41,10 +41,10 @@ var (
 )
 
 // translate rewrites the Python that models write into Starlark, keeping
-// every statement on its original line: f-strings become calls of _fmt,
+// every statement on its original line: f-strings become calls of _gantry_fmt,
 // imports of provided modules become assignments, `is`/`is not` become
-// comparisons, list.sort() becomes _sort(list), list displays with unpacked
-// elements become _concat calls, and constructs Starlark cannot express are
+// comparisons, list.sort() becomes _gantry_sort(list), list displays with unpacked
+// elements become _gantry_concat calls, and constructs Starlark cannot express are
 // reported with the line they are on. stars holds the offsets of the list
 // displays with unpacked elements (from scanSource).
 //
@@ -153,7 +153,7 @@ func translate(ctx context.Context, src string, stars map[int]bool) (string, err
 			emit(src[i : i+end])
 			i += end
 		case c == '[' && stars[i]:
-			emit("_concat(")
+			emit("_gantry_concat(")
 			stack = append(stack, listFrame{kind: '*'})
 			element(i + 1)
 			i++
@@ -223,7 +223,7 @@ func translate(ctx context.Context, src string, stars map[int]bool) (string, err
 // listFrame is an open bracket during translation: its kind ('(', '[',
 // '{', or '*' for a list display with unpacked elements) and, for the
 // latter, whether a run of plain elements is open and how many parts of
-// the _concat call were begun.
+// the _gantry_concat call were begun.
 type listFrame struct {
 	kind  byte
 	run   bool
@@ -396,10 +396,13 @@ func scanSource(ctx context.Context, src string) (map[int]bool, error) {
 			switch src[i:j] {
 			case "not":
 				unary++
-			case depthCheck:
-				// Rebinding it would turn the recursion limit off.
-				return nil, &syntaxError{line: line, typ: "NameError", msg: fmt.Sprintf("name '%s' is reserved by the sandbox", depthCheck)}
 			default:
+				if strings.HasPrefix(src[i:j], reservedPrefix) {
+					// The sandbox's own builtins (the operator and
+					// allocation guards, the recursion check): rebinding
+					// one would turn its limit off.
+					return nil, &syntaxError{line: line, typ: "NameError", msg: fmt.Sprintf("name '%s' is reserved by the sandbox", src[i:j])}
+				}
 				unary = 0
 			}
 			i = j
@@ -502,7 +505,7 @@ func scanString(s string, line int) (literal, int, error) {
 }
 
 // rewriteFString turns the f-string lit into a parenthesised concatenation
-// of string literals and _fmt(value, spec, conversion) calls, keeping its
+// of string literals and _gantry_fmt(value, spec, conversion) calls, keeping its
 // newlines so that later lines keep their numbers. nested is set for a
 // format spec's own fields, which may not hold fields in turn (as in
 // Python), so that the rewrite is linear.
@@ -556,7 +559,7 @@ func rewriteFString(lit literal, raw bool, line int, nested bool) (string, error
 				}
 				specExpr = inner
 			}
-			parts = append(parts, fmt.Sprintf("_fmt((%s), %s, %q)", expr, specExpr, conv))
+			parts = append(parts, fmt.Sprintf("_gantry_fmt((%s), %s, %q)", expr, specExpr, conv))
 			i += 1 + n
 		case c == '}':
 			return "", &syntaxError{line: line, msg: "f-string: single '}' is not allowed"}
@@ -702,7 +705,7 @@ func rewriteStatement(stmt string, line int) (string, bool, error) {
 			if len(fields) == 3 {
 				name = fields[2]
 			}
-			stmts = append(stmts, fmt.Sprintf("%s = _import(%q)", name, mod))
+			stmts = append(stmts, fmt.Sprintf("%s = _gantry_import(%q)", name, mod))
 		}
 		return strings.Join(stmts, "; "), true, nil
 	}
@@ -715,9 +718,9 @@ func rewriteStatement(stmt string, line int) (string, bool, error) {
 			case 0:
 				continue
 			case 1:
-				stmts = append(stmts, fmt.Sprintf("%s = _import(%q, %q)", fields[0], mod, fields[0]))
+				stmts = append(stmts, fmt.Sprintf("%s = _gantry_import(%q, %q)", fields[0], mod, fields[0]))
 			case 3:
-				stmts = append(stmts, fmt.Sprintf("%s = _import(%q, %q)", fields[2], mod, fields[0]))
+				stmts = append(stmts, fmt.Sprintf("%s = _gantry_import(%q, %q)", fields[2], mod, fields[0]))
 			default:
 				return "", false, &syntaxError{line: line, msg: "invalid syntax in from-import"}
 			}
@@ -755,9 +758,9 @@ func rewriteCode(code string) string {
 		code = sortCallRE.ReplaceAllStringFunc(code, func(m string) string {
 			sub := sortCallRE.FindStringSubmatch(m)
 			if sub[2] == ")" {
-				return "_sort(" + sub[1] + ")"
+				return "_gantry_sort(" + sub[1] + ")"
 			}
-			return "_sort(" + sub[1] + ", "
+			return "_gantry_sort(" + sub[1] + ", "
 		})
 	}
 	return code

@@ -289,7 +289,12 @@ const maxCallDepth = 1000
 // depthCheck names the builtin that every function calls first (prepare
 // adds the call), which fails with RecursionError on a call stack deeper
 // than maxCallDepth.
-const depthCheck = "_gantry_depth_"
+const depthCheck = reservedPrefix + "depth_"
+
+// reservedPrefix begins the names of the sandbox's own builtins and
+// globals; code may not use such names (NameError), so it cannot rebind a
+// guard.
+const reservedPrefix = "_gantry_"
 
 func builtinDepthCheck(thread *starlark.Thread, _ *starlark.Builtin, _ starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
 	// The builtin's own frame is not counted; the module's is, as in Python.

@@ -59,6 +59,8 @@ func TestHostileSource(t *testing.T) {
 		{"lambda chain", "f = " + strings.Repeat("lambda: ", 5000) + "1", "RecursionError", msgRecursionCompile, 1},
 		{"conditional chain", "x = " + strings.Repeat("1 if x else ", 5000) + "1", "RecursionError", msgRecursionCompile, 1},
 		{"reserved name", "x = 1\n_gantry_depth_ = lambda: None", "NameError", "name '_gantry_depth_' is reserved by the sandbox", 2},
+		{"reserved guard name", "def _gantry_mul(a, b):\n    return a\nx = [0] * 10", "NameError", "name '_gantry_mul' is reserved by the sandbox", 1},
+		{"reserved name read", "f = _gantry_attr", "NameError", "name '_gantry_attr' is reserved by the sandbox", 1},
 		{"format spec nested too deeply", "a = 1\nprint(f'{a:{a:{a}}}')", "SyntaxError", "f-string: expressions nested too deeply", 2},
 		{"many f-strings", "a = 1\nx = [" + strings.Repeat("f'{a}{a!r:>3}', ", 50_000) + "]\nprint(len(x), x[-1])", "", "50000 1  1", 0},
 		{"f-string of many fields", "a = 1\nx = f'" + strings.Repeat("{a}.", 100_000) + "'\nprint(len(x), x[:6])", "", "200000 1.1.1.", 0},

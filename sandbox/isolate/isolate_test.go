@@ -284,8 +284,6 @@ func TestWorkerDies(t *testing.T) {
 			"s = 'a' * 1000000000", "MemoryError", "the sandbox worker died (it went over its memory limit of 256 MiB)"},
 		{"growth by small allocations", Options{MaxMemory: 256 << 20, Sandbox: noSandboxLimits},
 			"l = []\nfor i in range(100000):\n    l.append('x' * 10000 + str(i))", "MemoryError", "memory limit of 256 MiB"},
-		{"Go stack overflow in json.decode", Options{MaxMemory: 256 << 20},
-			"import json\njson.decode('[' * 5000000)", "MemoryError", "the sandbox worker died"},
 		{"CPU time", Options{MaxCPU: time.Second, Sandbox: noSandboxLimits},
 			"while True:\n    pass", "TimeoutError", "the sandbox worker died (it used up its CPU time limit of 1s per action)"},
 	}
@@ -371,7 +369,10 @@ func TestCancel(t *testing.T) {
 				if res.Err == nil || res.Restarted {
 					t.Fatalf("isolated=%v: %s", isolated, res.Observation())
 				}
-				obs = append(obs, res.Observation())
+				// Where the cancellation lands (in the tool call's return
+				// or at the next step) depends on timing; what it raises
+				// does not.
+				obs = append(obs, res.Err.Type+": "+res.Err.Message)
 				if got := run(t, s, "print(x)").Observation(); got != "7" {
 					t.Fatal(got)
 				}
