@@ -2,11 +2,13 @@ package isolate
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	osexec "os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -323,6 +325,7 @@ func TestTimeoutKillsStuckWorker(t *testing.T) {
 	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
+	waitStopped(t, pid)
 	res := run(t, s, "print(x)")
 	want := "TimeoutError: the action exceeded its time limit of 100ms and the sandbox worker did not stop, so it was killed; the session's variables"
 	if !res.Restarted || !strings.Contains(res.Observation(), want) {
@@ -555,5 +558,26 @@ func TestFrameLimits(t *testing.T) {
 	}
 	if s.pid() != pid {
 		t.Fatal("the worker was replaced")
+	}
+}
+
+// waitStopped waits until the kernel reports pid stopped (state T in
+// /proc/PID/stat): kill returns before a busy machine has stopped it.
+func waitStopped(t *testing.T, pid int) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		st, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The state follows the parenthesised command name.
+		if i := bytes.LastIndexByte(st, ')'); i >= 0 && i+2 < len(st) && st[i+2] == 'T' {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("worker %d did not stop: %s", pid, st)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
