@@ -201,7 +201,7 @@ func (s *Session) codeError(err error, lines []string, thread *starlark.Thread) 
 		var ae *tool.ArgError
 		if errors.As(te.err, &ae) {
 			ce.Type = "TypeError"
-			if strings.Contains(ae.Msg, "must be >=") || strings.Contains(ae.Msg, "must be <=") || strings.Contains(ae.Msg, "must be one of") {
+			if ae.Value {
 				ce.Type = "ValueError"
 			}
 		}

@@ -36,7 +36,7 @@ func toGoDepth(v starlark.Value, depth int) (any, error) {
 		if n, ok := x.Int64(); ok {
 			return n, nil
 		}
-		return nil, fmt.Errorf("int %s is too large", x)
+		return x.BigInt(), nil // exact: a tool says it is out of range
 	case starlark.Float:
 		return float64(x), nil
 	case *starlark.List:
@@ -101,6 +101,11 @@ func fromGoDepth(v any, depth int) (starlark.Value, error) {
 		return starlark.MakeInt64(int64(x)), nil
 	case uint64:
 		return starlark.MakeUint64(x), nil
+	case *big.Int:
+		if x.BitLen() > maxIntBits {
+			return nil, fmt.Errorf("int of %d bits is larger than the sandbox's integer limit", x.BitLen())
+		}
+		return starlark.MakeBigInt(x), nil
 	case float64:
 		return starlark.Float(x), nil
 	case float32:

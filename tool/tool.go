@@ -327,6 +327,18 @@ type ArgError struct {
 	Tool  string
 	Param string // empty when the error is about the call as a whole
 	Msg   string
+	// Value is set when the argument has the right type but a value the
+	// parameter does not accept (out of bounds or range, not finite, not
+	// one of the allowed values): Python's ValueError rather than
+	// TypeError.
+	Value bool
+}
+
+// badValue marks a check failure about a value of the right type.
+type badValue struct{ error }
+
+func valueErrorf(format string, args ...any) error {
+	return badValue{fmt.Errorf(format, args...)}
 }
 
 func (e *ArgError) Error() string {
@@ -371,7 +383,8 @@ func (t *Tool) Bind(positional []any, named map[string]any) (Args, error) {
 		}
 		cv, err := convert(p, v)
 		if err != nil {
-			return nil, &ArgError{Tool: t.Name, Param: p.Name, Msg: err.Error()}
+			var bv badValue
+			return nil, &ArgError{Tool: t.Name, Param: p.Name, Msg: err.Error(), Value: errors.As(err, &bv)}
 		}
 		args[p.Name] = cv
 	}
@@ -415,7 +428,7 @@ func convert(p Param, v any) (any, error) {
 					return s, nil
 				}
 			}
-			return nil, fmt.Errorf("must be one of %s, got %q", quoteList(p.Enum), s)
+			return nil, valueErrorf("must be one of %s, got %q", quoteList(p.Enum), s)
 		}
 		return s, nil
 	case Int:
@@ -424,7 +437,7 @@ func convert(p Param, v any) (any, error) {
 		case !ok:
 			return nil, fmt.Errorf("must be an int, got %s", TypeName(v))
 		case n.kind == numFloat && (math.IsNaN(n.f) || math.IsInf(n.f, 0)):
-			return nil, fmt.Errorf("must be a finite number, got %s", formatNum(n.f))
+			return nil, valueErrorf("must be a finite number, got %s", formatNum(n.f))
 		case n.kind == numFloat && n.f != math.Trunc(n.f):
 			return nil, fmt.Errorf("must be an int, got %s", formatNum(n.f))
 		case n.kind == numFloat && (n.f >= 1<<63 || n.f < -(1<<63)):
@@ -457,7 +470,7 @@ func convert(p Param, v any) (any, error) {
 				return nil, outOfRange(p, n.text)
 			}
 			if math.IsNaN(f) || math.IsInf(f, 0) {
-				return nil, fmt.Errorf("must be a finite number, got %s", formatNum(f))
+				return nil, valueErrorf("must be a finite number, got %s", formatNum(f))
 			}
 		}
 		if err := checkBounds(p, f, n.text); err != nil {
@@ -496,10 +509,10 @@ func convert(p Param, v any) (any, error) {
 
 func checkBounds(p Param, f float64, given string) error {
 	if p.Min != nil && f < *p.Min {
-		return fmt.Errorf("must be >= %s, got %s", formatBound(p, *p.Min), given)
+		return valueErrorf("must be >= %s, got %s", formatBound(p, *p.Min), given)
 	}
 	if p.Max != nil && f > *p.Max {
-		return fmt.Errorf("must be <= %s, got %s", formatBound(p, *p.Max), given)
+		return valueErrorf("must be <= %s, got %s", formatBound(p, *p.Max), given)
 	}
 	return nil
 }
@@ -525,7 +538,7 @@ func outOfRange(p Param, given string) error {
 	default:
 		hi = strconv.FormatFloat(math.MaxFloat64, 'g', -1, 64)
 	}
-	return fmt.Errorf("is out of range (%s..%s), got %s", lo, hi, given)
+	return valueErrorf("is out of range (%s..%s), got %s", lo, hi, given)
 }
 
 // Kinds of numbers readNumber tells apart.

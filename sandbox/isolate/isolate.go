@@ -485,7 +485,7 @@ func (s *Session) call(ctx context.Context, f frame) (reply, error) {
 	ce := &callError{Msg: err.Error()}
 	var ae *tool.ArgError
 	if errors.As(err, &ae) {
-		ce.Arg = &argError{Tool: ae.Tool, Param: ae.Param, Msg: ae.Msg}
+		ce.Arg = &argError{Tool: ae.Tool, Param: ae.Param, Msg: ae.Msg, Value: ae.Value}
 	}
 	if len(ce.Msg) > s.opts.MaxFrame/4 {
 		ce.Msg, _ = tool.Truncate(ce.Msg, s.opts.MaxFrame/4)

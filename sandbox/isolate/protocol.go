@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/big"
 	"sort"
 	"strconv"
 	"strings"
@@ -96,6 +97,7 @@ type argError struct {
 	Tool  string `json:"tool"`
 	Param string `json:"param,omitempty"`
 	Msg   string `json:"msg"`
+	Value bool   `json:"value,omitempty"`
 }
 
 // errFrameTooLarge reports a frame longer than the limit.
@@ -304,27 +306,21 @@ func encodeValue(b []byte, v any, depth int) ([]byte, error) {
 			}
 		}
 		return append(b, ']'), nil
+	case *big.Int:
+		return x.Append(b, 10), nil
 	case map[string]any:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		b = append(b, '{')
-		for i, k := range keys {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			var err error
-			if b, err = encodeValue(b, k, depth+1); err != nil {
+		_, isFloat := x[tagFloat]
+		_, isDict := x[tagDict]
+		if len(x) == 1 && (isFloat || isDict) {
+			// A map that would read as a tag travels wrapped.
+			b = append(b, `{"`+tagDict+`":`...)
+			b, err := encodeMap(b, x, depth+1)
+			if err != nil {
 				return nil, err
 			}
-			b = append(b, ':')
-			if b, err = encodeValue(b, x[k], depth+1); err != nil {
-				return nil, err
-			}
+			return append(b, '}'), nil
 		}
-		return append(b, '}'), nil
+		return encodeMap(b, x, depth)
 	}
 	// Structs, typed slices and maps: as the in-process sandbox does, via
 	// encoding/json.
@@ -340,8 +336,13 @@ func encodeValue(b []byte, v any, depth int) ([]byte, error) {
 }
 
 func appendFloat(b []byte, f float64) ([]byte, error) {
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return nil, fmt.Errorf("%v cannot be passed between the gateway and the sandbox worker", f)
+	switch {
+	case math.IsNaN(f):
+		return append(b, `{"`+tagFloat+`":"nan"}`...), nil
+	case math.IsInf(f, 1):
+		return append(b, `{"`+tagFloat+`":"inf"}`...), nil
+	case math.IsInf(f, -1):
+		return append(b, `{"`+tagFloat+`":"-inf"}`...), nil
 	}
 	start := len(b)
 	b = strconv.AppendFloat(b, f, 'g', -1, 64)
@@ -349,6 +350,38 @@ func appendFloat(b []byte, f float64) ([]byte, error) {
 		b = append(b, ".0"...)
 	}
 	return b, nil
+}
+
+// Tags for values JSON cannot carry: {"$float":"nan"|"inf"|"-inf"} is a
+// non-finite float, and a map whose only key is a tag travels as
+// {"$dict":map}.
+const (
+	tagFloat = "$float"
+	tagDict  = "$dict"
+)
+
+// encodeMap appends x as a JSON object with its keys in order.
+func encodeMap(b []byte, x map[string]any, depth int) ([]byte, error) {
+	keys := make([]string, 0, len(x))
+	for k := range x {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var err error
+		if b, err = encodeValue(b, k, depth+1); err != nil {
+			return nil, err
+		}
+		b = append(b, ':')
+		if b, err = encodeValue(b, x[k], depth+1); err != nil {
+			return nil, err
+		}
+	}
+	return append(b, '}'), nil
 }
 
 // decodeValue parses JSON written by encodeValue: numbers with a fraction
@@ -378,6 +411,9 @@ func numbers(v any) any {
 			if n, err := strconv.ParseUint(s, 10, 64); err == nil {
 				return n
 			}
+			if n, ok := new(big.Int).SetString(s, 10); ok {
+				return n // exact: a tool says it is out of range
+			}
 		}
 		f, _ := strconv.ParseFloat(s, 64)
 		return f
@@ -386,6 +422,24 @@ func numbers(v any) any {
 			x[i] = numbers(x[i])
 		}
 	case map[string]any:
+		if len(x) == 1 {
+			if tag, ok := x[tagFloat].(string); ok {
+				switch tag {
+				case "nan":
+					return math.NaN()
+				case "inf":
+					return math.Inf(1)
+				case "-inf":
+					return math.Inf(-1)
+				}
+			}
+			if inner, ok := x[tagDict].(map[string]any); ok {
+				for k := range inner {
+					inner[k] = numbers(inner[k])
+				}
+				return inner
+			}
+		}
 		for k := range x {
 			x[k] = numbers(x[k])
 		}

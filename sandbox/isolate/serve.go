@@ -283,7 +283,7 @@ func (s *server) proxy(name string) tool.Func {
 		if f.Error != nil {
 			re := &remoteError{call: id, msg: f.Error.Msg}
 			if a := f.Error.Arg; a != nil {
-				re.err = &tool.ArgError{Tool: a.Tool, Param: a.Param, Msg: a.Msg}
+				re.err = &tool.ArgError{Tool: a.Tool, Param: a.Param, Msg: a.Msg, Value: a.Value}
 			}
 			return nil, re
 		}
