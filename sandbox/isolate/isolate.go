@@ -25,6 +25,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -460,7 +461,8 @@ type reply struct {
 // call runs a tool call from the worker against the registry. An error is
 // returned only when the call itself breaks the protocol.
 func (s *Session) call(ctx context.Context, f frame) (reply, error) {
-	if _, ok := s.reg.Lookup(f.Name); !ok {
+	t, ok := s.reg.Lookup(f.Name)
+	if !ok {
 		return reply{}, fmt.Errorf("call of %q, which is not a tool", f.Name)
 	}
 	v, err := decodeValue(f.Args)
@@ -470,6 +472,14 @@ func (s *Session) call(ctx context.Context, f frame) (reply, error) {
 	args, ok := v.(map[string]any)
 	if !ok {
 		return reply{}, fmt.Errorf("arguments of %s are not an object", f.Name)
+	}
+	if f.Refused != "" {
+		// The worker refused the call while binding its arguments (too
+		// many, an unknown name): on record as in process, never run.
+		if t.Refused != nil {
+			t.Refused(ctx, args, &tool.ArgError{Tool: f.Name, Msg: f.Refused})
+		}
+		return reply{frame: frame{Type: typeReturn, ID: f.ID, Value: json.RawMessage("null")}}, nil
 	}
 	out, err := s.reg.Call(ctx, f.Name, nil, args)
 	if err == nil {

@@ -10,6 +10,7 @@ import (
 	osexec "os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -583,5 +584,66 @@ func waitStopped(t *testing.T, pid int) {
 			t.Fatalf("worker %d did not stop: %s", pid, st)
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestRefusedCallsOnRecord: a call the worker refuses while binding its
+// arguments reaches the gateway's Refused hook once, as in process, and the
+// tool never runs; a call bound in the worker and refused by the gateway's
+// check is heard once too.
+func TestRefusedCallsOnRecord(t *testing.T) {
+	tests := []struct{ code, want string }{
+		{"add(1, 2, 3)", "takes 2 arguments but 3 were given"},
+		{"add(1, c=3)", "unexpected argument"},
+		{"add(1, 2, 3, 4, 5, [1] * 10)", "takes 2 arguments but 6 were given"},
+		{"add(1)", "b is required"},
+		{"add('x', 2)", "must be an int"},
+	}
+	for _, isolated := range []bool{false, true} {
+		for _, tc := range tests {
+			t.Run(fmt.Sprintf("isolated=%v/%s", isolated, tc.code), func(t *testing.T) {
+				var mu sync.Mutex
+				var heard []string
+				ran := 0
+				reg := tool.NewRegistry()
+				reg.MustRegister(tool.Tool{
+					Name: "add", Doc: "Add two ints.", Returns: tool.Int,
+					Params: []tool.Param{{Name: "a", Type: tool.Int, Required: true}, {Name: "b", Type: tool.Int, Required: true}},
+					Fn: func(_ context.Context, a tool.Args) (any, error) {
+						mu.Lock()
+						ran++
+						mu.Unlock()
+						return a.Int("a") + a.Int("b"), nil
+					},
+					Refused: func(_ context.Context, _ map[string]any, err error) {
+						mu.Lock()
+						heard = append(heard, err.Error())
+						mu.Unlock()
+					},
+				})
+				var s interface {
+					Exec(context.Context, string) (tool.Result, error)
+				}
+				if isolated {
+					s = newSession(t, reg, Options{}, "serve")
+				} else {
+					in, err := sandbox.New(reg, sandbox.Options{})
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer in.Close()
+					s = in
+				}
+				res := run(t, s, tc.code)
+				if res.Err == nil || !strings.Contains(res.Err.Message, tc.want) {
+					t.Fatalf("observation: %s", res.Observation())
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				if len(heard) != 1 || !strings.Contains(heard[0], tc.want) || ran != 0 {
+					t.Fatalf("heard %q, ran %d times", heard, ran)
+				}
+			})
+		}
 	}
 }

@@ -55,6 +55,9 @@ type frame struct {
 
 	Name string          `json:"name,omitempty"`
 	Args json.RawMessage `json:"args,omitempty"`
+	// Refused, on a call, says the worker's binding of the arguments
+	// refused it: the gateway records the attempt and does not run it.
+	Refused string `json:"refused,omitempty"`
 
 	Value json.RawMessage `json:"value,omitempty"`
 	Error *callError      `json:"error,omitempty"`
@@ -173,7 +176,7 @@ func (f *frame) check() error {
 	has := map[string]bool{
 		"id": f.ID != 0, "init": f.Init != nil, "code": f.Code != "", "deadline_ns": f.Deadline != 0,
 		"name": f.Name != "", "args": f.Args != nil, "value": f.Value != nil, "error": f.Error != nil,
-		"result": f.Result != nil, "cause": f.Cause != 0,
+		"result": f.Result != nil, "cause": f.Cause != 0, "refused": f.Refused != "",
 	}
 	var allowed, required []string
 	switch f.Type {
@@ -183,7 +186,7 @@ func (f *frame) check() error {
 	case typeExec:
 		allowed, required = []string{"id", "code", "deadline_ns"}, []string{"id"}
 	case typeCall:
-		allowed, required = []string{"id", "name", "args"}, []string{"id", "name", "args"}
+		allowed, required = []string{"id", "name", "args", "refused"}, []string{"id", "name", "args"}
 	case typeReturn:
 		allowed, required = []string{"id", "value", "error"}, []string{"id"}
 		if (f.Value == nil) == (f.Error == nil) {

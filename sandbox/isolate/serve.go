@@ -77,7 +77,7 @@ func Serve(ctx context.Context, in io.Reader, out io.Writer, cancels io.Reader) 
 	srv := &server{r: r, out: out, maxFrame: init.MaxFrame}
 	reg := tool.NewRegistry()
 	for _, spec := range init.Tools {
-		t := tool.Tool{Name: spec.Name, Doc: spec.Doc, Returns: tool.Any, Fn: srv.proxy(spec.Name)}
+		t := tool.Tool{Name: spec.Name, Doc: spec.Doc, Returns: tool.Any, Fn: srv.proxy(spec.Name), Refused: srv.refused(spec.Name)}
 		// Parameters of type any, none required and without defaults: the
 		// worker only binds arguments to names; the gateway's registry
 		// checks them, applies defaults and records the attempt, as it
@@ -248,51 +248,83 @@ type remoteError struct {
 func (e *remoteError) Error() string { return e.msg }
 func (e *remoteError) Unwrap() error { return e.err }
 
+// refused returns the hook that tells the gateway of a call of the tool
+// whose arguments the worker could not bind, so that the attempt is on
+// record there as it is in process; the call is not run.
+func (s *server) refused(name string) func(context.Context, map[string]any, error) {
+	return func(_ context.Context, given map[string]any, err error) {
+		msg := err.Error()
+		var ae *tool.ArgError
+		if errors.As(err, &ae) {
+			msg = ae.Msg
+		}
+		if len(msg) > s.maxFrame/4 {
+			msg, _ = tool.Truncate(msg, s.maxFrame/4)
+		}
+		s.call(name, given, msg)
+	}
+}
+
 // proxy returns the function of a tool in the worker: it sends the call
 // to the gateway and waits for its answer.
 func (s *server) proxy(name string) tool.Func {
-	return func(ctx context.Context, args tool.Args) (any, error) {
-		enc, err := encodeValue(nil, map[string]any(args), 0)
-		if err != nil {
-			return nil, &tool.ArgError{Tool: name, Msg: "arguments cannot be passed to the tool: " + err.Error()}
-		}
-		id := s.nextCall + 1
-		data, err := encodeFrame(frame{Type: typeCall, ID: id, Name: name, Args: enc}, s.maxFrame)
-		if errors.Is(err, errFrameTooLarge) {
-			return nil, &tool.ArgError{Tool: name, Msg: fmt.Sprintf("arguments are too large to pass to the tool (%d bytes encoded; the limit is %d)", len(enc), s.maxFrame)}
-		}
-		if err != nil {
-			return nil, &tool.ArgError{Tool: name, Msg: "arguments cannot be passed to the tool: " + err.Error()}
-		}
-		s.nextCall = id // the call is sent: the gateway counts it
-		if _, err := s.out.Write(data); err != nil {
-			return nil, fmt.Errorf("%s: the gateway is gone: %w", name, err)
-		}
-		line, err := readFrame(s.r, s.maxFrame)
-		var f frame
-		if err == nil {
-			f, err = decodeFrame(line)
-		}
-		if err == nil && (f.Type != typeReturn || f.ID != id) {
-			err = fmt.Errorf("%w: %s %d in answer to call %d", errBadFrame, f.Type, f.ID, id)
-		}
-		if err != nil {
-			s.broken = err
-			return nil, fmt.Errorf("%s: the gateway is gone: %w", name, err)
-		}
-		if f.Error != nil {
-			re := &remoteError{call: id, msg: f.Error.Msg}
-			if a := f.Error.Arg; a != nil {
-				re.err = &tool.ArgError{Tool: a.Tool, Param: a.Param, Msg: a.Msg, Value: a.Value}
-			}
-			return nil, re
-		}
-		v, err := decodeValue(f.Value)
-		if err != nil {
-			return nil, fmt.Errorf("%s: result: %w", name, err)
-		}
-		return v, nil
+	return func(_ context.Context, args tool.Args) (any, error) {
+		return s.call(name, map[string]any(args), "")
 	}
+}
+
+// call sends a call of the tool to the gateway and waits for its answer.
+// refused, when set, says the worker refused the call (see refused): the
+// gateway records it without running it, with its arguments when they can
+// travel.
+func (s *server) call(name string, args map[string]any, refused string) (any, error) {
+	enc, err := encodeValue(nil, args, 0)
+	if err != nil && refused != "" {
+		enc, err = []byte("{}"), nil
+	}
+	if err != nil {
+		return nil, &tool.ArgError{Tool: name, Msg: "arguments cannot be passed to the tool: " + err.Error()}
+	}
+	id := s.nextCall + 1
+	data, err := encodeFrame(frame{Type: typeCall, ID: id, Name: name, Args: enc, Refused: refused}, s.maxFrame)
+	if errors.Is(err, errFrameTooLarge) && refused != "" {
+		enc = []byte("{}")
+		data, err = encodeFrame(frame{Type: typeCall, ID: id, Name: name, Args: enc, Refused: refused}, s.maxFrame)
+	}
+	if errors.Is(err, errFrameTooLarge) {
+		return nil, &tool.ArgError{Tool: name, Msg: fmt.Sprintf("arguments are too large to pass to the tool (%d bytes encoded; the limit is %d)", len(enc), s.maxFrame)}
+	}
+	if err != nil {
+		return nil, &tool.ArgError{Tool: name, Msg: "arguments cannot be passed to the tool: " + err.Error()}
+	}
+	s.nextCall = id // the call is sent: the gateway counts it
+	if _, err := s.out.Write(data); err != nil {
+		return nil, fmt.Errorf("%s: the gateway is gone: %w", name, err)
+	}
+	line, err := readFrame(s.r, s.maxFrame)
+	var f frame
+	if err == nil {
+		f, err = decodeFrame(line)
+	}
+	if err == nil && (f.Type != typeReturn || f.ID != id) {
+		err = fmt.Errorf("%w: %s %d in answer to call %d", errBadFrame, f.Type, f.ID, id)
+	}
+	if err != nil {
+		s.broken = err
+		return nil, fmt.Errorf("%s: the gateway is gone: %w", name, err)
+	}
+	if f.Error != nil {
+		re := &remoteError{call: id, msg: f.Error.Msg}
+		if a := f.Error.Arg; a != nil {
+			re.err = &tool.ArgError{Tool: a.Tool, Param: a.Param, Msg: a.Msg, Value: a.Value}
+		}
+		return nil, re
+	}
+	v, err := decodeValue(f.Value)
+	if err != nil {
+		return nil, fmt.Errorf("%s: result: %w", name, err)
+	}
+	return v, nil
 }
 
 // applyLimits sets the process's resource limits: an address space of what
