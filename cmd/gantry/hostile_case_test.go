@@ -50,6 +50,7 @@ type hostileCase struct {
 	Absent     []string            // absent: substrings no output may hold
 	Then       string              // then: a second action
 	ThenExpect []string            // then-expect: one of these in the second observation
+	ThenRT     map[string][]string // then-expect-starlark:, then-expect-python: replace ThenExpect in that runtime
 	ThenAbsent []string            // then-absent: substrings the second observation must not hold
 	NoWrite    []string            // nowrite: host paths that must not exist afterwards
 	Tools      string              // tools: the --tools of exec
@@ -192,6 +193,11 @@ func parseHostileCase(path string) (*hostileCase, error) {
 			c.Then += val
 		case "then-expect":
 			c.ThenExpect = splitAlternatives(val)
+		case "then-expect-starlark", "then-expect-python":
+			if c.ThenRT == nil {
+				c.ThenRT = map[string][]string{}
+			}
+			c.ThenRT[strings.TrimPrefix(key, "then-expect-")] = splitAlternatives(val)
 		case "then-absent":
 			c.ThenAbsent = append(c.ThenAbsent, val)
 		case "nowrite":
@@ -205,7 +211,7 @@ func parseHostileCase(path string) (*hostileCase, error) {
 			}
 			c.MaxOut = n
 		default:
-			return nil, fmt.Errorf("hostile case %s: unknown header %q (hostile, expect, expect-starlark, expect-python, timeout, output, absent, then, then-expect, then-absent, nowrite, tools, maxout)", base, key)
+			return nil, fmt.Errorf("hostile case %s: unknown header %q (hostile, expect, expect-starlark, expect-python, timeout, output, absent, then, then-expect, then-expect-starlark, then-expect-python, then-absent, nowrite, tools, maxout)", base, key)
 		}
 	}
 	c.Code = strings.Join(lines[i:], "")
@@ -231,8 +237,8 @@ func parseHostileCase(path string) (*hostileCase, error) {
 			return nil, fmt.Errorf("hostile case %s: expect %q is not an error type name or ok", base, e)
 		}
 	}
-	if len(c.ThenAbsent) > 0 && c.Then == "" {
-		return nil, fmt.Errorf("hostile case %s: then-absent without then", base)
+	if (len(c.ThenAbsent) > 0 || len(c.ThenRT) > 0) && c.Then == "" {
+		return nil, fmt.Errorf("hostile case %s: then-absent or then-expect-RUNTIME without then", base)
 	}
 	if _, err := expandCode(c.Code, nil); err != nil {
 		return nil, fmt.Errorf("hostile case %s: %w", base, err)
@@ -383,8 +389,7 @@ type hostileRun struct {
 	exitCode  int    // -1 when killed by a signal
 	signal    string // the signal that ended gantry, if any
 	killed    bool   // the test killed it: it did not end by itself
-	peakRSS   int64  // bytes: gantry's own high-water mark, sampled
-	childRSS  int64  // bytes: rusage of gantry and the children it reaped
+	peakRSS   int64  // bytes: gantry's own high-water mark (VmHWM), sampled
 	elapsed   time.Duration
 	leftovers []string // processes or files left behind
 }
@@ -545,12 +550,16 @@ func (c *hostileCase) thenProblems(r *hostileRun, runtime, canary string) []stri
 	if !matchExpect(obs[0], expect) {
 		p = append(p, fmt.Sprintf("first observation does not show %s", strings.Join(expect, " or ")))
 	}
+	thenExpect := c.ThenExpect
+	if e, ok := c.ThenRT[strings.TrimSuffix(runtime, "-isolate")]; ok {
+		thenExpect = e
+	}
 	found := false
-	for _, want := range c.ThenExpect {
+	for _, want := range thenExpect {
 		found = found || strings.Contains(obs[1], want)
 	}
 	if !found {
-		p = append(p, fmt.Sprintf("the next action's observation shows none of %q: the session is not usable afterwards", c.ThenExpect))
+		p = append(p, fmt.Sprintf("the next action's observation shows none of %q: the session is not usable afterwards", thenExpect))
 	}
 	for _, a := range c.ThenAbsent {
 		if strings.Contains(obs[1], a) {
@@ -582,11 +591,24 @@ func (r *hostileRun) report(c *hostileCase, runtime, what string, problems []str
 		fmt.Fprintf(&b, "; then %q shows one of %q", c.Then, c.ThenExpect)
 	}
 	fmt.Fprintf(&b, "\n  command: %s\n", strings.Join(r.args, " "))
-	fmt.Fprintf(&b, "  exit %d%s, %s, peak RSS %d MiB (rusage with children %d MiB)\n", r.exitCode, map[bool]string{true: " (killed by the test)", false: ""}[r.killed], r.elapsed.Round(time.Millisecond), r.peakRSS>>20, r.childRSS>>20)
+	status := fmt.Sprintf("exit %d", r.exitCode)
+	switch {
+	case r.killed:
+		status = "killed by the test"
+	case r.signal != "":
+		status = "died of " + r.signal
+	}
+	fmt.Fprintf(&b, "  %s after %s, peak RSS %d MiB\n", status, r.elapsed.Round(time.Millisecond), r.peakRSS>>20)
 	for _, p := range problems {
 		fmt.Fprintf(&b, "  PROBLEM: %s\n", p)
 	}
-	fmt.Fprintf(&b, "  --- stdout (%d bytes) ---\n%s\n", r.stdoutLen, indent(excerpt(r.stdout, 1600)))
+	if obs := observations(r.stdout); what == "then" && len(obs) > 0 {
+		for i, o := range obs {
+			fmt.Fprintf(&b, "  --- observation %d ---\n%s\n", i+1, indent(excerpt(o, 1200)))
+		}
+	} else {
+		fmt.Fprintf(&b, "  --- stdout (%d bytes) ---\n%s\n", r.stdoutLen, indent(excerpt(r.stdout, 1600)))
+	}
 	fmt.Fprintf(&b, "  --- stderr ---\n%s", indent(excerpt(r.stderr, 1200)))
 	return b.String()
 }

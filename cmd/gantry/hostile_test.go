@@ -617,6 +617,7 @@ func (h *harness) broker(t *testing.T) (string, error) {
 	h.brokerOnce.Do(func() {
 		cmd := exec.Command(h.bin, "devices", "broker", "--listen", "127.0.0.1:0", "--rover", "rover")
 		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + h.root}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 		out, err := cmd.StdoutPipe()
 		if err != nil {
 			h.brokerErr = err
@@ -704,7 +705,9 @@ func (h *harness) run(t *testing.T, ce *caseEnv, limit time.Duration, args []str
 	stdout := &cappedBuffer{max: capturedOutput}
 	stderr := &cappedBuffer{max: 1 << 20}
 	cmd.Stdout, cmd.Stderr = stdout, stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Its own process group, to kill everything at the safety limit; and
+	// killed with the test if the test dies.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	r := &hostileRun{args: append([]string{"gantry"}, args...)}
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
@@ -755,14 +758,9 @@ loop:
 		if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 			r.signal = ws.Signal().String()
 		}
-		if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
-			r.childRSS = ru.Maxrss << 10
-			if len(seen) == 0 && r.childRSS > r.peakRSS {
-				// No child ran: rusage is gantry's own peak, exact where
-				// sampling may have missed the last moments.
-				r.peakRSS = r.childRSS
-			}
-		}
+		// Not rusage: its maxrss counts the children gantry reaped (the
+		// Python worker has its own limit), and after a vfork-style start
+		// also the test process's own peak, which the exec'd mm inherits.
 	}
 	r.leftovers = leftovers(seen, ce.dir)
 	return r

@@ -1,5 +1,5 @@
 # hostile: a recursion limit of 10^6: the C stack overflows (the worker segfaults)
-# expect: WorkerDied|RecursionError|MemoryError
+# expect: WorkerDied|RecursionError|MemoryError|TimeoutError
 # then: print('alive')
 # then-expect: alive
 import sys
