@@ -100,7 +100,11 @@ type gzipBomb struct {
 	NoNewline bool `yaml:"no_newline"`
 }
 
-var headerRE = regexp.MustCompile(`^#\s*([a-z-]+):\s?(.*)$`)
+var (
+	headerRE    = regexp.MustCompile(`^#\s*([a-z-]+):\s?(.*)$`)
+	caseNameRE  = regexp.MustCompile(`^[a-z0-9_]+$`)
+	errorTypeRE = regexp.MustCompile(`^[A-Za-z]+$`)
+)
 
 // loadHostileCases reads every case of dir, sorted by name.
 func loadHostileCases(dir string) ([]*hostileCase, error) {
@@ -150,7 +154,7 @@ func parseHostileCase(path string) (*hostileCase, error) {
 	default:
 		return nil, fmt.Errorf("hostile case %s: unknown extension (.star, .py, .both or .cmd.yaml)", base)
 	}
-	if !regexp.MustCompile(`^[a-z0-9_]+$`).MatchString(c.Name) {
+	if !caseNameRE.MatchString(c.Name) {
 		return nil, fmt.Errorf("hostile case %s: name must be lower case letters, digits and _", base)
 	}
 	c.Timeout = 2 * time.Second
@@ -233,7 +237,7 @@ func parseHostileCase(path string) (*hostileCase, error) {
 		all = append(all, e...)
 	}
 	for _, e := range all {
-		if e != "ok" && !regexp.MustCompile(`^[A-Za-z][A-Za-z]*$`).MatchString(e) {
+		if e != "ok" && !errorTypeRE.MatchString(e) {
 			return nil, fmt.Errorf("hostile case %s: expect %q is not an error type name or ok", base, e)
 		}
 	}
@@ -359,7 +363,7 @@ func expandCode(body string, vars map[string]string) (string, error) {
 	var bad []string
 	out = placeholderRE.ReplaceAllStringFunc(out, func(p string) string {
 		name := p[2 : len(p)-2]
-		if !knownPlaceholders[name] {
+		if !isPlaceholder(name) {
 			bad = append(bad, name)
 			return p
 		}
@@ -374,10 +378,14 @@ func expandCode(body string, vars map[string]string) (string, error) {
 	return out, nil
 }
 
-// knownPlaceholders are the @@NAME@@ a case may use; see the README.
-var knownPlaceholders = map[string]bool{
-	"DIR": true, "HOSTDIR": true, "HOSTHOME": true, "SESSIONS": true, "RAND": true,
-	"SOCK": true, "TMPSOCK": true, "ABSTRACT": true, "TCP": true, "BROKER": true,
+// isPlaceholder says whether @@name@@ is a placeholder a case may use; see
+// the README.
+func isPlaceholder(name string) bool {
+	switch name {
+	case "DIR", "HOSTDIR", "HOSTHOME", "SESSIONS", "RAND", "SOCK", "TMPSOCK", "ABSTRACT", "TCP", "BROKER":
+		return true
+	}
+	return false
 }
 
 // hostileRun is what one run of gantry produced.
