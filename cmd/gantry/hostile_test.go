@@ -136,6 +136,25 @@ func TestHostileChecks(t *testing.T) {
 	if len(obs) != 2 || obs[0] != "MemoryError: x\n" || obs[1] != "alive\n" {
 		t.Fatalf("observations: %q", obs)
 	}
+	tc := &hostileCase{Name: "t", Expect: []string{"MemoryError"}, Then: "print(1)", ThenExpect: []string{"alive"}, ThenAbsent: []string{"forged"},
+		ThenRT: map[string][]string{"python": {"alive", "NameError"}}}
+	run := func(second string) *hostileRun {
+		return &hostileRun{stdout: "=== observation ===\nMemoryError: x\n=== assistant ===\n=== observation ===\n" + second + "\n=== LOST: g\n"}
+	}
+	if p := tc.thenProblems(run("alive"), "starlark", ""); len(p) != 0 {
+		t.Fatalf("a usable session has problems: %v", p)
+	}
+	for _, bad := range []struct{ rt, second, want string }{
+		{"starlark", "NameError: keep", "not usable"},
+		{"starlark", "alive forged", "reached into it"},
+	} {
+		if p := tc.thenProblems(run(bad.second), bad.rt, ""); !strings.Contains(strings.Join(p, "\n"), bad.want) {
+			t.Fatalf("then %q in %s: problems %q, want %q", bad.second, bad.rt, p, bad.want)
+		}
+	}
+	if p := tc.thenProblems(run("NameError: keep"), "python", ""); len(p) != 0 {
+		t.Fatalf("then-expect-python is not used: %v", p)
+	}
 	got, err := expandCode("a = 1\n#@ repeat 3: \"\\n\"\nprint('@@RAND@@')\n", map[string]string{"RAND": "r1"})
 	if err != nil || got != "a = 1\n\n\n\nprint('r1')\n" {
 		t.Fatalf("expandCode: %q %v", got, err)
