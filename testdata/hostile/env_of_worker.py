@@ -1,0 +1,4 @@
+# hostile: print the worker's environment
+# expect: ok
+import os
+print(dict(os.environ))
