@@ -195,6 +195,16 @@ func (s *Session) codeError(err error, lines []string, thread *starlark.Thread) 
 	var te *toolError
 	var pe *pyError
 	switch {
+	case s.ctx != nil && s.ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)):
+		// A builtin or tool that gave up because the action's context
+		// ended reports it as the interpreter's cancellation does.
+		if errors.As(err, &te) {
+			ce.Cause = te.err
+		}
+		ce.Type, msg = "KeyboardInterrupt", "the action was cancelled"
+		if errors.Is(s.ctx.Err(), context.DeadlineExceeded) {
+			ce.Type, msg = "TimeoutError", fmt.Sprintf("the action exceeded its time limit of %s and was stopped", s.opts.Timeout)
+		}
 	case errors.As(err, &te):
 		ce.Cause = te.err
 		ce.Type = "RuntimeError"
