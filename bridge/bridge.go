@@ -818,13 +818,33 @@ func (w *worker) kill() {
 func (s *Session) dispatch(ctx context.Context, m message) (map[string]any, error) {
 	out, err := s.reg.Call(ctx, m.Name, m.Args, m.Kwargs)
 	if err != nil {
-		return map[string]any{"type": "return", "ok": false, "error": err.Error()}, err
+		reply := map[string]any{"type": "return", "ok": false, "error": err.Error()}
+		if kind := argErrorKind(err); kind != "" {
+			reply["kind"] = kind
+		}
+		return reply, err
 	}
 	if _, jerr := json.Marshal(out); jerr != nil {
 		err := fmt.Errorf("%s: result cannot be sent to Python: %w", m.Name, jerr)
 		return map[string]any{"type": "return", "ok": false, "error": err.Error()}, err
 	}
 	return map[string]any{"type": "return", "ok": true, "value": out}, nil
+}
+
+// argErrorKind is the Python exception a refusal of the arguments raises
+// in the code, as the Starlark sandbox names it: ValueError for a value of
+// the right type the parameter does not accept (out of bounds, not finite),
+// TypeError for the rest; "" when err is not about the arguments.
+func argErrorKind(err error) string {
+	var ae *tool.ArgError
+	switch {
+	case !errors.As(err, &ae):
+		return ""
+	case ae.Value:
+		return "ValueError"
+	default:
+		return "TypeError"
+	}
 }
 
 // exec runs one action; alive is false when the worker is gone or had to be
@@ -870,7 +890,7 @@ func (w *worker) exec(ctx context.Context, code string, opts Options, isolated b
 				if m.Value != nil {
 					r.Value = *m.Value
 				}
-				if r.Err != nil && r.Err.Type == "ToolError" {
+				if r.Err != nil && lastToolErr != nil && (r.Err.Type == "ToolError" || r.Err.Type == argErrorKind(lastToolErr)) {
 					r.Err.Cause = lastToolErr
 				}
 				if interrupted && r.Err != nil && r.Err.Type == "KeyboardInterrupt" {

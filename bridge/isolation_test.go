@@ -407,3 +407,27 @@ func TestWorkerDiesBetweenActions(t *testing.T) {
 		t.Fatalf("after: %q", got)
 	}
 }
+
+// TestNonFiniteRefused: NaN and the infinities given to a number parameter
+// are refused at once with a ValueError naming the parameter, and the
+// session stays usable; a wrong type is a TypeError. Both are ToolErrors
+// too.
+func TestNonFiniteRefused(t *testing.T) {
+	s := newSession(t, Options{})
+	for _, code := range []string{"arm.grip(float('nan'))", "arm.grip(force=float('inf'))", "arm.grip(force=-float('inf'))"} {
+		res := exec1(t, s, code)
+		if res.Err == nil || res.Err.Type != "ValueError" || !strings.Contains(res.Err.Message, "force must be a finite number") {
+			t.Errorf("%s: %+v", code, res.Err)
+		}
+	}
+	res := exec1(t, s, "arm.grip(force='x')")
+	if res.Err == nil || res.Err.Type != "TypeError" {
+		t.Errorf("a string for a float: %+v", res.Err)
+	}
+	if got := exec1(t, s, "try:\n    arm.grip(force=float('nan'))\nexcept ValueError as e:\n    print('caught', type(e).__mro__[1].__name__)").Observation(); got != "caught ToolError" {
+		t.Errorf("caught: %q", got)
+	}
+	if got := exec1(t, s, "print('alive')").Observation(); got != "alive" {
+		t.Fatalf("after the refusals: %q", got)
+	}
+}

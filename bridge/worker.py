@@ -86,6 +86,19 @@ class ToolError(Exception):
     """A gantry tool failed; the message is the tool's."""
 
 
+def _arg_error(base):
+    # A tool refused its arguments: the error is the builtin Python raises
+    # for such a call (TypeError for a wrong type or name, ValueError for a
+    # value out of range or not finite) and a ToolError too, so that code
+    # catching either sees it.
+    cls = type(base.__name__, (ToolError, base), {"__doc__": ToolError.__doc__})
+    cls.__module__ = "builtins"
+    return cls
+
+
+ARG_ERRORS = {"TypeError": _arg_error(TypeError), "ValueError": _arg_error(ValueError)}
+
+
 FLOAT_TAGS = ("$float", "$dict")
 
 
@@ -147,7 +160,7 @@ def make_tool(spec):
         if msg.get("type") == "return":
             if msg.get("ok"):
                 return msg.get("value")
-            raise ToolError(msg.get("error", "tool failed"))
+            raise ARG_ERRORS.get(msg.get("kind"), ToolError)(msg.get("error", "tool failed"))
         # Anything else while waiting is a protocol error.
         raise RuntimeError("gantry bridge: unexpected message while calling %s" % name)
 
