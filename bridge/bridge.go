@@ -491,8 +491,13 @@ func under(path string, dirs []string) bool {
 
 // bwrapArgs is bubblewrap's whole command line before the interpreter's.
 func (s *Session) bwrapArgs() []string {
+	// --as-pid-1: the worker is pid 1 of the sandbox's pid namespace, with
+	// no bubblewrap process beside it that code could trace or read the
+	// memory of. As pid 1 it gets from inside only the signals it handles
+	// (SIGINT); gantry's SIGINT and SIGKILL come from outside and arrive,
+	// and when it dies the kernel kills everything left in the sandbox.
 	args := []string{"--unshare-all", "--unshare-user", "--disable-userns", "--uid", sandboxUID, "--gid", sandboxUID,
-		"--die-with-parent", "--new-session", "--cap-drop", "ALL"}
+		"--die-with-parent", "--new-session", "--as-pid-1", "--cap-drop", "ALL"}
 	args = append(args, s.binds...)
 	size := func(n int64) string { return fmt.Sprint(n) }
 	args = append(args,

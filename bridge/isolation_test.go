@@ -431,3 +431,34 @@ func TestNonFiniteRefused(t *testing.T) {
 		t.Fatalf("after the refusals: %q", got)
 	}
 }
+
+// TestNoProcessAboveWorker: nothing in the sandbox above the worker can be
+// traced or read: the worker is pid 1 there (no bubblewrap process beside
+// it holding gantry's memory layout), and it has no parent in the sandbox.
+func TestNoProcessAboveWorker(t *testing.T) {
+	s := newSession(t, Options{})
+	code := `import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+print('pid', os.getpid(), 'ppid', os.getppid())
+others = sorted(int(p) for p in os.listdir('/proc') if p.isdigit() and int(p) != os.getpid())
+print('others', others)
+for pid in others:
+    if libc.ptrace(16, pid, None, None) == 0:
+        print('attached', pid)
+    try:
+        open('/proc/%d/mem' % pid, 'rb').close()
+        print('mem', pid)
+    except OSError:
+        pass`
+	obs := exec1(t, s, code).Observation()
+	if obs != "pid 1 ppid 0\nothers []" {
+		t.Fatalf("got:\n%s", obs)
+	}
+	// pid 1 ignores signals it has no handler for from inside its
+	// namespace; the interruption of an action (SIGINT from gantry) still
+	// works, and the session survives it.
+	r, err := s.Exec(context.Background(), "import os, signal\nos.kill(1, signal.SIGTERM)\nos.kill(0, signal.SIGKILL)\nprint('survived')")
+	if err != nil || r.Observation() != "survived" {
+		t.Fatalf("signals from inside: %v %q", err, r.Observation())
+	}
+}
