@@ -490,14 +490,27 @@ func under(path string, dirs []string) bool {
 }
 
 // bwrapArgs is bubblewrap's whole command line before the interpreter's.
-func (s *Session) bwrapArgs() []string {
+// usernsFD is the descriptor of the user namespace made by
+// newSandboxUserns when gantry runs as root, or -1: bubblewrap then makes
+// its own.
+func (s *Session) bwrapArgs(usernsFD int) []string {
+	// The user namespace: bubblewrap's own (--unshare-user) maps the
+	// sandbox's user to gantry's, which is unprivileged unless gantry is
+	// root; as root, the worker joins the one gantry made, where the
+	// sandbox's user is nobody outside too, and bubblewrap checks that no
+	// further user namespace can be made in it.
+	userns := []string{"--unshare-all", "--unshare-user", "--disable-userns"}
+	if usernsFD >= 0 {
+		userns = []string{"--userns", fmt.Sprint(usernsFD), "--assert-userns-disabled",
+			"--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"}
+	}
 	// --as-pid-1: the worker is pid 1 of the sandbox's pid namespace, with
 	// no bubblewrap process beside it that code could trace or read the
 	// memory of. As pid 1 it gets from inside only the signals it handles
 	// (SIGINT); gantry's SIGINT and SIGKILL come from outside and arrive,
 	// and when it dies the kernel kills everything left in the sandbox.
-	args := []string{"--unshare-all", "--unshare-user", "--disable-userns", "--uid", sandboxUID, "--gid", sandboxUID,
-		"--die-with-parent", "--new-session", "--as-pid-1", "--cap-drop", "ALL"}
+	args := append(userns, "--uid", sandboxUID, "--gid", sandboxUID,
+		"--die-with-parent", "--new-session", "--as-pid-1", "--cap-drop", "ALL")
 	args = append(args, s.binds...)
 	size := func(n int64) string { return fmt.Sprint(n) }
 	args = append(args,
@@ -524,15 +537,36 @@ func (s *Session) start(ctx context.Context) (*worker, error) {
 	// is in the interpreter's memory, not in a file code could rewrite.
 	args := []string{s.python, "-I", "-B", "-u", "-c", workerScript}
 	var cmd *exec.Cmd
+	extra := []*os.File{reqR, repW} // fd 3, fd 4
+	var closeFDs []int              // what the worker closes at once
+	attr := &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if s.bwrap != "" {
-		cmd = exec.Command(s.bwrap, append(s.bwrapArgs(), args...)...)
+		usernsFD := -1
+		if os.Geteuid() == 0 {
+			ns, err := newSandboxUserns(ctx)
+			if err != nil {
+				reqR.Close()
+				reqW.Close()
+				repR.Close()
+				repW.Close()
+				return nil, err
+			}
+			defer ns.Close()
+			usernsFD = 3 + len(extra)
+			extra = append(extra, ns)
+			closeFDs = append(closeFDs, usernsFD) // bubblewrap leaves it open
+			// Without supplementary groups: root's would follow the
+			// worker into the namespace.
+			attr.Credential = &syscall.Credential{Uid: 0, Gid: 0, Groups: []uint32{}}
+		}
+		cmd = exec.Command(s.bwrap, append(s.bwrapArgs(usernsFD), args...)...)
 	} else {
 		cmd = exec.Command(args[0], args[1:]...)
 		cmd.Dir = s.WorkDir()
 	}
 	cmd.Env = s.scrubbedEnv()
-	cmd.ExtraFiles = []*os.File{reqR, repW} // fd 3, fd 4
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.ExtraFiles = extra
+	cmd.SysProcAttr = attr
 	cmd.Stdin = nil
 	// The worker's own stderr (before any action redirects it) explains a
 	// failed start; keep its tail.
@@ -566,6 +600,7 @@ func (s *Session) start(ctx context.Context) (*worker, error) {
 		},
 		"max_frame": s.opts.MaxFrame,
 		"tools":     toolSpecs(s.reg),
+		"close_fds": closeFDs,
 	}
 	if err := w.send(init, time.Now().Add(30*time.Second)); err != nil {
 		w.kill()

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -460,5 +461,58 @@ for pid in others:
 	r, err := s.Exec(context.Background(), "import os, signal\nos.kill(1, signal.SIGTERM)\nos.kill(0, signal.SIGKILL)\nprint('survived')")
 	if err != nil || r.Observation() != "survived" {
 		t.Fatalf("signals from inside: %v %q", err, r.Observation())
+	}
+}
+
+// TestSandboxUserOutside: seen from outside the sandbox, the worker and
+// what it starts run as nobody (65534) with no supplementary group, even
+// when gantry is root, so they own none of root's files and the process
+// limit binds them: a fork bomb ends in BlockingIOError and the session
+// goes on. No user namespace can be made inside, and no descriptor other
+// than the protocol's is open.
+func TestSandboxUserOutside(t *testing.T) {
+	s := newSession(t, Options{MaxProcs: 16})
+	code := `import ctypes, os, time
+libc = ctypes.CDLL(None, use_errno=True)
+print('unshare', libc.unshare(0x10000000), ctypes.get_errno() != 0)
+links = []
+for f in os.listdir('/proc/self/fd'):
+    try:
+        links.append(os.readlink('/proc/self/fd/' + f))
+    except OSError:
+        pass
+print('namespace fds', [l for l in links if l.startswith(('user:', 'mnt:', 'pid:'))])
+n = 0
+try:
+    for i in range(100):
+        if os.fork() == 0:
+            time.sleep(30)
+            os._exit(0)
+        n += 1
+finally:
+    print('forked', n < 100)`
+	// The worker is the process below bubblewrap, idle between actions.
+	var status string
+	for _, p := range descendants(s.w.cmd.Process.Pid) {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p))
+		if err == nil && strings.Contains(string(b), "Name:\tpython") {
+			status = string(b)
+		}
+	}
+	for _, want := range []string{`(?m)^Uid:\t65534\t65534\t65534\t65534$`, `(?m)^Gid:\t65534\t65534\t65534\t65534$`, `(?m)^Groups:\s*$`} {
+		if os.Geteuid() != 0 && !strings.Contains(want, "Groups") {
+			continue // not root: the worker runs as gantry's own user
+		}
+		if !regexp.MustCompile(want).MatchString(status) {
+			t.Errorf("worker seen from outside: want %s in\n%s", want, status)
+		}
+	}
+	res := exec1(t, s, code)
+	obs := res.Observation()
+	if res.Err == nil || res.Err.Type != "BlockingIOError" || !strings.Contains(obs, "unshare -1 True\nnamespace fds []\nforked True") {
+		t.Fatalf("got:\n%s", obs)
+	}
+	if got := exec1(t, s, "print('alive')").Observation(); got != "alive" {
+		t.Fatalf("after the fork bomb: %q", got)
 	}
 }

@@ -331,6 +331,11 @@ def main():
     if hasattr(signal, "SIGXFSZ"):
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit raises instead
     init = chan.recv()
+    for fd in init.get("close_fds") or []:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
     set_limits(init.get("limits", {}))
     chan.max_frame = int(init.get("max_frame") or chan.max_frame)
     # -I ignores PYTHONPATH; honour the one gantry's options set.
