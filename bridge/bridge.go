@@ -601,6 +601,10 @@ func (s *Session) start(ctx context.Context) (*worker, error) {
 		"max_frame": s.opts.MaxFrame,
 		"tools":     toolSpecs(s.reg),
 		"close_fds": closeFDs,
+		// In the user namespace gantry made, bubblewrap cannot signal the
+		// worker when it dies (it runs as another user): the worker
+		// watches its request pipe itself.
+		"watch_gantry": len(closeFDs) > 0,
 	}
 	if err := w.send(init, time.Now().Add(30*time.Second)); err != nil {
 		w.kill()
@@ -768,8 +772,26 @@ func fromWire(v any) (any, error) {
 // violate records why the worker breaks the protocol and kills it.
 func (w *worker) violate(what string) {
 	w.violation.CompareAndSwap(nil, &what)
-	if w.cmd.Process != nil {
-		syscall.Kill(-w.cmd.Process.Pid, syscall.SIGKILL)
+	w.killTree()
+}
+
+// killTree kills the worker's process group and, under bubblewrap, the
+// worker itself: the sandbox's pid 1, in a session of its own, whose death
+// ends everything left in the sandbox. (Killing bubblewrap alone is not
+// enough: when gantry is root, bubblewrap runs as root and cannot send the
+// worker its parent-death signal.)
+func (w *worker) killTree() {
+	if w.cmd.Process == nil {
+		return
+	}
+	pid := w.cmd.Process.Pid
+	var below []int
+	if filepath.Base(w.cmd.Path) == "bwrap" {
+		below = descendants(pid)
+	}
+	syscall.Kill(-pid, syscall.SIGKILL)
+	for _, p := range below {
+		syscall.Kill(p, syscall.SIGKILL)
 	}
 }
 
@@ -844,7 +866,7 @@ func descendants(pid int) []int {
 // kill ends the worker's whole process group.
 func (w *worker) kill() {
 	if w.cmd.Process != nil {
-		syscall.Kill(-w.cmd.Process.Pid, syscall.SIGKILL)
+		w.killTree()
 		w.cmd.Process.Kill()
 	}
 	w.req.Close()

@@ -516,3 +516,47 @@ finally:
 		t.Fatalf("after the fork bomb: %q", got)
 	}
 }
+
+// workerPIDs lists the Python processes of the session's worker, as gantry
+// sees them.
+func workerPIDs(s *Session) []int {
+	var out []int
+	for _, p := range descendants(s.w.cmd.Process.Pid) {
+		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", p)); err == nil && strings.HasPrefix(string(b), "python") {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// TestKilledWorkerEnds: a worker that ignores the interruption is killed at
+// the time limit, really: the sandbox's pid 1 ends with bubblewrap, also
+// when bubblewrap (root) may not signal it (the worker runs as nobody).
+func TestKilledWorkerEnds(t *testing.T) {
+	s := newSession(t, Options{Timeout: time.Second, Grace: 200 * time.Millisecond})
+	old := workerPIDs(s)
+	if len(old) == 0 {
+		t.Fatal("no worker process found")
+	}
+	res := exec1(t, s, "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass")
+	if res.Err == nil || res.Err.Type != "TimeoutError" || !res.Restarted {
+		t.Fatalf("%+v", res)
+	}
+	for _, p := range old {
+		deadline := time.Now().Add(time.Minute) // a generous bound: it ends in milliseconds
+		for {
+			b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p))
+			_, after, _ := strings.Cut(string(b), ") ")
+			if err != nil || strings.HasPrefix(after, "Z") || strings.HasPrefix(after, "X") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the killed worker %d still runs: %s", p, b)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	if got := exec1(t, s, "print('alive')").Observation(); got != "alive" {
+		t.Fatalf("after the kill: %q", got)
+	}
+}

@@ -54,6 +54,30 @@ class Channel:
 chan = Channel()
 
 
+def watch_gantry():
+    """End the worker when gantry's end of the request pipe closes, even
+    while code runs: as the sandbox's pid 1 under a user namespace gantry
+    made, the worker does not get bubblewrap's parent-death signal (its
+    parent runs as another user), and its exit ends everything in the
+    sandbox."""
+    import select
+    import threading
+
+    def watch():
+        p = select.poll()
+        p.register(REQ_FD, 0)  # only POLLHUP, POLLERR and POLLNVAL
+        while True:
+            try:
+                if p.poll():
+                    os._exit(0)
+            except InterruptedError:
+                continue
+            except BaseException:
+                os._exit(0)
+
+    threading.Thread(target=watch, name="gantry-watch", daemon=True).start()
+
+
 class Interrupts:
     """Where gantry's interrupt (SIGINT: the action's time limit) lands.
     During an action it raises KeyboardInterrupt in the code; during a tool
@@ -336,6 +360,8 @@ def main():
             os.close(fd)
         except OSError:
             pass
+    if init.get("watch_gantry"):
+        watch_gantry()
     set_limits(init.get("limits", {}))
     chan.max_frame = int(init.get("max_frame") or chan.max_frame)
     # -I ignores PYTHONPATH; honour the one gantry's options set.
