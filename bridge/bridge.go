@@ -94,8 +94,10 @@ type Options struct {
 	// MaxMemory is the worker's address-space limit in bytes (default
 	// 2 GiB; numpy and pandas need about 512 MiB). MaxFileSize bounds any
 	// file it writes (default 64 MiB), MaxOpenFiles its descriptors
-	// (default 256), MaxProcs its processes (default 64; not enforced for
-	// root, which the kernel exempts).
+	// (default 256), MaxProcs its processes and threads (default 64;
+	// counted per worker under bubblewrap, whatever gantry's user; without
+	// bubblewrap per user, and not at all for root, which the kernel
+	// exempts). A fork past it raises BlockingIOError.
 	MaxMemory, MaxFileSize int64
 	MaxOpenFiles, MaxProcs int
 	// MaxTmpSize and MaxWorkSize bound, under bubblewrap, the bytes the
