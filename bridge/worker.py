@@ -76,6 +76,11 @@ def watch_gantry():
                 os._exit(0)
 
     threading.Thread(target=watch, name="gantry-watch", daemon=True).start()
+    # Python 3.12+ warns at every fork of a process with threads; this
+    # thread only polls and is harmless in a child, so the code is not told.
+    import warnings
+
+    warnings.filterwarnings("ignore", message=r"This process \(pid=\d+\) is multi-threaded", category=DeprecationWarning)
 
 
 class Interrupts:
