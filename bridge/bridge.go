@@ -94,8 +94,10 @@ type Options struct {
 	// MaxMemory is the worker's address-space limit in bytes (default
 	// 2 GiB; numpy and pandas need about 512 MiB). MaxFileSize bounds any
 	// file it writes (default 64 MiB), MaxOpenFiles its descriptors
-	// (default 256), MaxProcs its processes (default 64; not enforced for
-	// root, which the kernel exempts).
+	// (default 256), MaxProcs its processes and threads (default 64;
+	// counted per worker under bubblewrap, whatever gantry's user; without
+	// bubblewrap per user, and not at all for root, which the kernel
+	// exempts). A fork past it raises BlockingIOError.
 	MaxMemory, MaxFileSize int64
 	MaxOpenFiles, MaxProcs int
 	// MaxTmpSize and MaxWorkSize bound, under bubblewrap, the bytes the
@@ -490,9 +492,27 @@ func under(path string, dirs []string) bool {
 }
 
 // bwrapArgs is bubblewrap's whole command line before the interpreter's.
-func (s *Session) bwrapArgs() []string {
-	args := []string{"--unshare-all", "--unshare-user", "--disable-userns", "--uid", sandboxUID, "--gid", sandboxUID,
-		"--die-with-parent", "--new-session", "--cap-drop", "ALL"}
+// usernsFD is the descriptor of the user namespace made by
+// newSandboxUserns when gantry runs as root, or -1: bubblewrap then makes
+// its own.
+func (s *Session) bwrapArgs(usernsFD int) []string {
+	// The user namespace: bubblewrap's own (--unshare-user) maps the
+	// sandbox's user to gantry's, which is unprivileged unless gantry is
+	// root; as root, the worker joins the one gantry made, where the
+	// sandbox's user is nobody outside too, and bubblewrap checks that no
+	// further user namespace can be made in it.
+	userns := []string{"--unshare-all", "--unshare-user", "--disable-userns"}
+	if usernsFD >= 0 {
+		userns = []string{"--userns", fmt.Sprint(usernsFD), "--assert-userns-disabled",
+			"--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"}
+	}
+	// --as-pid-1: the worker is pid 1 of the sandbox's pid namespace, with
+	// no bubblewrap process beside it that code could trace or read the
+	// memory of. As pid 1 it gets from inside only the signals it handles
+	// (SIGINT); gantry's SIGINT and SIGKILL come from outside and arrive,
+	// and when it dies the kernel kills everything left in the sandbox.
+	args := append(userns, "--uid", sandboxUID, "--gid", sandboxUID,
+		"--die-with-parent", "--new-session", "--as-pid-1", "--cap-drop", "ALL")
 	args = append(args, s.binds...)
 	size := func(n int64) string { return fmt.Sprint(n) }
 	args = append(args,
@@ -519,15 +539,36 @@ func (s *Session) start(ctx context.Context) (*worker, error) {
 	// is in the interpreter's memory, not in a file code could rewrite.
 	args := []string{s.python, "-I", "-B", "-u", "-c", workerScript}
 	var cmd *exec.Cmd
+	extra := []*os.File{reqR, repW} // fd 3, fd 4
+	var closeFDs []int              // what the worker closes at once
+	attr := &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if s.bwrap != "" {
-		cmd = exec.Command(s.bwrap, append(s.bwrapArgs(), args...)...)
+		usernsFD := -1
+		if os.Geteuid() == 0 {
+			ns, err := newSandboxUserns(ctx)
+			if err != nil {
+				reqR.Close()
+				reqW.Close()
+				repR.Close()
+				repW.Close()
+				return nil, err
+			}
+			defer ns.Close()
+			usernsFD = 3 + len(extra)
+			extra = append(extra, ns)
+			closeFDs = append(closeFDs, usernsFD) // bubblewrap leaves it open
+			// Without supplementary groups: root's would follow the
+			// worker into the namespace.
+			attr.Credential = &syscall.Credential{Uid: 0, Gid: 0, Groups: []uint32{}}
+		}
+		cmd = exec.Command(s.bwrap, append(s.bwrapArgs(usernsFD), args...)...)
 	} else {
 		cmd = exec.Command(args[0], args[1:]...)
 		cmd.Dir = s.WorkDir()
 	}
 	cmd.Env = s.scrubbedEnv()
-	cmd.ExtraFiles = []*os.File{reqR, repW} // fd 3, fd 4
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.ExtraFiles = extra
+	cmd.SysProcAttr = attr
 	cmd.Stdin = nil
 	// The worker's own stderr (before any action redirects it) explains a
 	// failed start; keep its tail.
@@ -561,6 +602,11 @@ func (s *Session) start(ctx context.Context) (*worker, error) {
 		},
 		"max_frame": s.opts.MaxFrame,
 		"tools":     toolSpecs(s.reg),
+		"close_fds": closeFDs,
+		// In the user namespace gantry made, bubblewrap cannot signal the
+		// worker when it dies (it runs as another user): the worker
+		// watches its request pipe itself.
+		"watch_gantry": len(closeFDs) > 0,
 	}
 	if err := w.send(init, time.Now().Add(30*time.Second)); err != nil {
 		w.kill()
@@ -728,8 +774,26 @@ func fromWire(v any) (any, error) {
 // violate records why the worker breaks the protocol and kills it.
 func (w *worker) violate(what string) {
 	w.violation.CompareAndSwap(nil, &what)
-	if w.cmd.Process != nil {
-		syscall.Kill(-w.cmd.Process.Pid, syscall.SIGKILL)
+	w.killTree()
+}
+
+// killTree kills the worker's process group and, under bubblewrap, the
+// worker itself: the sandbox's pid 1, in a session of its own, whose death
+// ends everything left in the sandbox. (Killing bubblewrap alone is not
+// enough: when gantry is root, bubblewrap runs as root and cannot send the
+// worker its parent-death signal.)
+func (w *worker) killTree() {
+	if w.cmd.Process == nil {
+		return
+	}
+	pid := w.cmd.Process.Pid
+	var below []int
+	if filepath.Base(w.cmd.Path) == "bwrap" {
+		below = descendants(pid)
+	}
+	syscall.Kill(-pid, syscall.SIGKILL)
+	for _, p := range below {
+		syscall.Kill(p, syscall.SIGKILL)
 	}
 }
 
@@ -804,7 +868,7 @@ func descendants(pid int) []int {
 // kill ends the worker's whole process group.
 func (w *worker) kill() {
 	if w.cmd.Process != nil {
-		syscall.Kill(-w.cmd.Process.Pid, syscall.SIGKILL)
+		w.killTree()
 		w.cmd.Process.Kill()
 	}
 	w.req.Close()
@@ -818,13 +882,33 @@ func (w *worker) kill() {
 func (s *Session) dispatch(ctx context.Context, m message) (map[string]any, error) {
 	out, err := s.reg.Call(ctx, m.Name, m.Args, m.Kwargs)
 	if err != nil {
-		return map[string]any{"type": "return", "ok": false, "error": err.Error()}, err
+		reply := map[string]any{"type": "return", "ok": false, "error": err.Error()}
+		if kind := argErrorKind(err); kind != "" {
+			reply["kind"] = kind
+		}
+		return reply, err
 	}
 	if _, jerr := json.Marshal(out); jerr != nil {
 		err := fmt.Errorf("%s: result cannot be sent to Python: %w", m.Name, jerr)
 		return map[string]any{"type": "return", "ok": false, "error": err.Error()}, err
 	}
 	return map[string]any{"type": "return", "ok": true, "value": out}, nil
+}
+
+// argErrorKind is the Python exception a refusal of the arguments raises
+// in the code, as the Starlark sandbox names it: ValueError for a value of
+// the right type the parameter does not accept (out of bounds, not finite),
+// TypeError for the rest; "" when err is not about the arguments.
+func argErrorKind(err error) string {
+	var ae *tool.ArgError
+	switch {
+	case !errors.As(err, &ae):
+		return ""
+	case ae.Value:
+		return "ValueError"
+	default:
+		return "TypeError"
+	}
 }
 
 // exec runs one action; alive is false when the worker is gone or had to be
@@ -870,7 +954,7 @@ func (w *worker) exec(ctx context.Context, code string, opts Options, isolated b
 				if m.Value != nil {
 					r.Value = *m.Value
 				}
-				if r.Err != nil && r.Err.Type == "ToolError" {
+				if r.Err != nil && lastToolErr != nil && (r.Err.Type == "ToolError" || r.Err.Type == argErrorKind(lastToolErr)) {
 					r.Err.Cause = lastToolErr
 				}
 				if interrupted && r.Err != nil && r.Err.Type == "KeyboardInterrupt" {

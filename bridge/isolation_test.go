@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -405,5 +406,157 @@ func TestWorkerDiesBetweenActions(t *testing.T) {
 	}
 	if got := exec1(t, s, "print('ok', globals().get('marker'))").Observation(); got != "ok None" {
 		t.Fatalf("after: %q", got)
+	}
+}
+
+// TestNonFiniteRefused: NaN and the infinities given to a number parameter
+// are refused at once with a ValueError naming the parameter, and the
+// session stays usable; a wrong type is a TypeError. Both are ToolErrors
+// too.
+func TestNonFiniteRefused(t *testing.T) {
+	s := newSession(t, Options{})
+	for _, code := range []string{"arm.grip(float('nan'))", "arm.grip(force=float('inf'))", "arm.grip(force=-float('inf'))"} {
+		res := exec1(t, s, code)
+		if res.Err == nil || res.Err.Type != "ValueError" || !strings.Contains(res.Err.Message, "force must be a finite number") {
+			t.Errorf("%s: %+v", code, res.Err)
+		}
+	}
+	res := exec1(t, s, "arm.grip(force='x')")
+	if res.Err == nil || res.Err.Type != "TypeError" {
+		t.Errorf("a string for a float: %+v", res.Err)
+	}
+	if got := exec1(t, s, "try:\n    arm.grip(force=float('nan'))\nexcept ValueError as e:\n    print('caught', type(e).__mro__[1].__name__)").Observation(); got != "caught ToolError" {
+		t.Errorf("caught: %q", got)
+	}
+	if got := exec1(t, s, "print('alive')").Observation(); got != "alive" {
+		t.Fatalf("after the refusals: %q", got)
+	}
+}
+
+// TestNoProcessAboveWorker: nothing in the sandbox above the worker can be
+// traced or read: the worker is pid 1 there (no bubblewrap process beside
+// it holding gantry's memory layout), and it has no parent in the sandbox.
+func TestNoProcessAboveWorker(t *testing.T) {
+	s := newSession(t, Options{})
+	code := `import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+print('pid', os.getpid(), 'ppid', os.getppid())
+others = sorted(int(p) for p in os.listdir('/proc') if p.isdigit() and int(p) != os.getpid())
+print('others', others)
+for pid in others:
+    if libc.ptrace(16, pid, None, None) == 0:
+        print('attached', pid)
+    try:
+        open('/proc/%d/mem' % pid, 'rb').close()
+        print('mem', pid)
+    except OSError:
+        pass`
+	obs := exec1(t, s, code).Observation()
+	if obs != "pid 1 ppid 0\nothers []" {
+		t.Fatalf("got:\n%s", obs)
+	}
+	// pid 1 ignores signals it has no handler for from inside its
+	// namespace; the interruption of an action (SIGINT from gantry) still
+	// works, and the session survives it.
+	r, err := s.Exec(context.Background(), "import os, signal\nos.kill(1, signal.SIGTERM)\nos.kill(0, signal.SIGKILL)\nprint('survived')")
+	if err != nil || r.Observation() != "survived" {
+		t.Fatalf("signals from inside: %v %q", err, r.Observation())
+	}
+}
+
+// TestSandboxUserOutside: seen from outside the sandbox, the worker and
+// what it starts run as nobody (65534) with no supplementary group, even
+// when gantry is root, so they own none of root's files and the process
+// limit binds them: a fork bomb ends in BlockingIOError and the session
+// goes on. No user namespace can be made inside, and no descriptor other
+// than the protocol's is open.
+func TestSandboxUserOutside(t *testing.T) {
+	s := newSession(t, Options{MaxProcs: 16})
+	code := `import ctypes, os, time
+libc = ctypes.CDLL(None, use_errno=True)
+print('unshare', libc.unshare(0x10000000), ctypes.get_errno() != 0)
+links = []
+for f in os.listdir('/proc/self/fd'):
+    try:
+        links.append(os.readlink('/proc/self/fd/' + f))
+    except OSError:
+        pass
+print('namespace fds', [l for l in links if l.startswith(('user:', 'mnt:', 'pid:'))])
+n = 0
+try:
+    for i in range(100):
+        if os.fork() == 0:
+            time.sleep(30)
+            os._exit(0)
+        n += 1
+finally:
+    print('forked', n < 100)`
+	// The worker is the process below bubblewrap, idle between actions.
+	var status string
+	for _, p := range descendants(s.w.cmd.Process.Pid) {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p))
+		if err == nil && strings.Contains(string(b), "Name:\tpython") {
+			status = string(b)
+		}
+	}
+	for _, want := range []string{`(?m)^Uid:\t65534\t65534\t65534\t65534$`, `(?m)^Gid:\t65534\t65534\t65534\t65534$`, `(?m)^Groups:\s*$`} {
+		if os.Geteuid() != 0 && !strings.Contains(want, "Groups") {
+			continue // not root: the worker runs as gantry's own user
+		}
+		if !regexp.MustCompile(want).MatchString(status) {
+			t.Errorf("worker seen from outside: want %s in\n%s", want, status)
+		}
+	}
+	res := exec1(t, s, code)
+	obs := res.Observation()
+	if res.Err == nil || res.Err.Type != "BlockingIOError" || !strings.Contains(obs, "unshare -1 True\nnamespace fds []\nforked True") {
+		t.Fatalf("got:\n%s", obs)
+	}
+	if got := exec1(t, s, "print('alive')").Observation(); got != "alive" {
+		t.Fatalf("after the fork bomb: %q", got)
+	}
+}
+
+// workerPIDs lists the Python processes of the session's worker, as gantry
+// sees them.
+func workerPIDs(s *Session) []int {
+	var out []int
+	for _, p := range descendants(s.w.cmd.Process.Pid) {
+		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", p)); err == nil && strings.HasPrefix(string(b), "python") {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// TestKilledWorkerEnds: a worker that ignores the interruption is killed at
+// the time limit, really: the sandbox's pid 1 ends with bubblewrap, also
+// when bubblewrap (root) may not signal it (the worker runs as nobody).
+func TestKilledWorkerEnds(t *testing.T) {
+	s := newSession(t, Options{Timeout: time.Second, Grace: 200 * time.Millisecond})
+	old := workerPIDs(s)
+	if len(old) == 0 {
+		t.Fatal("no worker process found")
+	}
+	res := exec1(t, s, "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass")
+	if res.Err == nil || res.Err.Type != "TimeoutError" || !res.Restarted {
+		t.Fatalf("%+v", res)
+	}
+	for _, p := range old {
+		deadline := time.Now().Add(time.Minute) // a generous bound: it ends in milliseconds
+		for {
+			b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p))
+			_, after, _ := strings.Cut(string(b), ") ")
+			if err != nil || strings.HasPrefix(after, "Z") || strings.HasPrefix(after, "X") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the killed worker %d still runs: %s", p, b)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	if got := exec1(t, s, "print('alive')").Observation(); got != "alive" {
+		t.Fatalf("after the kill: %q", got)
 	}
 }

@@ -54,6 +54,35 @@ class Channel:
 chan = Channel()
 
 
+def watch_gantry():
+    """End the worker when gantry's end of the request pipe closes, even
+    while code runs: as the sandbox's pid 1 under a user namespace gantry
+    made, the worker does not get bubblewrap's parent-death signal (its
+    parent runs as another user), and its exit ends everything in the
+    sandbox."""
+    import select
+    import threading
+
+    def watch():
+        p = select.poll()
+        p.register(REQ_FD, 0)  # only POLLHUP, POLLERR and POLLNVAL
+        while True:
+            try:
+                if p.poll():
+                    os._exit(0)
+            except InterruptedError:
+                continue
+            except BaseException:
+                os._exit(0)
+
+    threading.Thread(target=watch, name="gantry-watch", daemon=True).start()
+    # Python 3.12+ warns at every fork of a process with threads; this
+    # thread only polls and is harmless in a child, so the code is not told.
+    import warnings
+
+    warnings.filterwarnings("ignore", message=r"This process \(pid=\d+\) is multi-threaded", category=DeprecationWarning)
+
+
 class Interrupts:
     """Where gantry's interrupt (SIGINT: the action's time limit) lands.
     During an action it raises KeyboardInterrupt in the code; during a tool
@@ -84,6 +113,19 @@ interrupts = Interrupts()
 
 class ToolError(Exception):
     """A gantry tool failed; the message is the tool's."""
+
+
+def _arg_error(base):
+    # A tool refused its arguments: the error is the builtin Python raises
+    # for such a call (TypeError for a wrong type or name, ValueError for a
+    # value out of range or not finite) and a ToolError too, so that code
+    # catching either sees it.
+    cls = type(base.__name__, (ToolError, base), {"__doc__": ToolError.__doc__})
+    cls.__module__ = "builtins"
+    return cls
+
+
+ARG_ERRORS = {"TypeError": _arg_error(TypeError), "ValueError": _arg_error(ValueError)}
 
 
 FLOAT_TAGS = ("$float", "$dict")
@@ -147,7 +189,7 @@ def make_tool(spec):
         if msg.get("type") == "return":
             if msg.get("ok"):
                 return msg.get("value")
-            raise ToolError(msg.get("error", "tool failed"))
+            raise ARG_ERRORS.get(msg.get("kind"), ToolError)(msg.get("error", "tool failed"))
         # Anything else while waiting is a protocol error.
         raise RuntimeError("gantry bridge: unexpected message while calling %s" % name)
 
@@ -318,6 +360,13 @@ def main():
     if hasattr(signal, "SIGXFSZ"):
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit raises instead
     init = chan.recv()
+    for fd in init.get("close_fds") or []:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    if init.get("watch_gantry"):
+        watch_gantry()
     set_limits(init.get("limits", {}))
     chan.max_frame = int(init.get("max_frame") or chan.max_frame)
     # -I ignores PYTHONPATH; honour the one gantry's options set.

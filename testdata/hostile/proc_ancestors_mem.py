@@ -1,8 +1,9 @@
 # hostile: read the memory of the sandbox's pid 1 and of the parent through /proc/PID/mem and maps
+# (the code's own process does not count: the worker may itself be pid 1, its parent then 0)
 # expect: ok
 WIN = 'HOSTILE' + '-WIN'
 import os, re
-for pid in sorted(set([1, os.getppid()])):
+for pid in sorted(set([1, os.getppid()]) - set([0, os.getpid()])):
     try:
         maps = open('/proc/%d/maps' % pid).read().splitlines()
         mem = open('/proc/%d/mem' % pid, 'rb')
