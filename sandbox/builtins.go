@@ -484,12 +484,12 @@ func timeModule() *starlarkstruct.Module {
 			if err := starlark.UnpackPositionalArgs("sleep", args, kwargs, 1, &secs); err != nil {
 				return nil, err
 			}
-			f, ok := starlark.AsFloat(secs)
-			if !ok || f < 0 {
-				return nil, valueError("sleep length must be a non-negative number")
+			d, err := sleepDuration(secs)
+			if err != nil {
+				return nil, err
 			}
 			s := sessionOf(thread)
-			t := time.NewTimer(time.Duration(f * float64(time.Second)))
+			t := time.NewTimer(d)
 			defer t.Stop()
 			select {
 			case <-t.C:
@@ -499,6 +499,26 @@ func timeModule() *starlarkstruct.Module {
 			}
 		}),
 	}}
+}
+
+// sleepDuration converts the argument of time.sleep as Python does: a
+// number of seconds, refused when NaN, negative or beyond what a 64-bit
+// count of nanoseconds holds (about 292 years), with Python's errors.
+func sleepDuration(secs starlark.Value) (time.Duration, error) {
+	f, ok := starlark.AsFloat(secs)
+	if !ok {
+		return 0, &pyError{typ: "TypeError", msg: fmt.Sprintf("'%s' object cannot be interpreted as an integer", pyTypeName(secs))}
+	}
+	switch ns := f * float64(time.Second); {
+	case math.IsNaN(f):
+		return 0, valueError("Invalid value NaN (not a number)")
+	case f < 0:
+		return 0, valueError("sleep length must be non-negative")
+	case ns >= math.MaxInt64:
+		return 0, &pyError{typ: "OverflowError", msg: "timestamp too large to convert to C _PyTime_t"}
+	default:
+		return time.Duration(ns), nil
+	}
 }
 
 // matchValue is the result of a successful re match.

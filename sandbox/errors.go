@@ -161,6 +161,18 @@ var errorRules = []struct {
 }{
 	{regexp.MustCompile(`^global variable (\w+) referenced before assignment$`), "NameError", "name '$1' is not defined"},
 	{regexp.MustCompile(`^local variable (\w+) referenced before assignment$`), "UnboundLocalError", "local variable '$1' referenced before assignment"},
+	{regexp.MustCompile(`comparison exceeded maximum recursion depth`), "RecursionError", "maximum recursion depth exceeded in comparison"},
+	{regexp.MustCompile(`function \S+ called recursively`), "RecursionError", ""},
+	{regexp.MustCompile(`^(.*: )?(repeat count .* too large|excessive repeat .*)$`), "MemoryError", ""},
+	{regexp.MustCompile(`shift count too large|floating-point number too large|int too large to convert to float|cannot convert float infinity to integer`), "OverflowError", ""},
+	{regexp.MustCompile(`cannot convert float NaN to integer|invalid float literal|float: empty string|base must be an integer|^(.*: )?empty separator$|zero is not a valid slice step|step argument must not be zero|sequence element #\d+ has length|^(.*: )?element not found$|^duplicate key: |^(.*: )?at index \d+, `), "ValueError", ""},
+	{regexp.MustCompile(`incomplete format|unknown conversion|single '}' in format|unmatched '{' in format`), "ValueError", ""},
+	{regexp.MustCompile(`^(.*: )?empty (dict|set)$|^key not found: |keyword \S+ not found`), "KeyError", ""},
+	{regexp.MustCompile(`during iteration`), "RuntimeError", ""},
+	{regexp.MustCompile(`^can't assign to \.`), "AttributeError", ""},
+	{regexp.MustCompile(`^unimplemented: `), "NotImplementedError", ""},
+	{regexp.MustCompile(`^load`), "ImportError", ""},
+	{regexp.MustCompile(`format requires|arguments for format string|^.* [<>=!]=? .* not implemented$|requires at least one positional argument|does not support item assignment|got multiple values|as left operand|^argument after \*|^duplicate keyword arg|^function \S+ accepts|in sequence assignment|want \S+, got|keywords must be strings|has no len|^(.*: )?ord: |string encodes \d+ Unicode code points|^unknown (binary|unary) op`), "TypeError", ""},
 	{regexp.MustCompile(`^.*floored division by zero.*$`), "ZeroDivisionError", "integer division or modulo by zero"},
 	{regexp.MustCompile(`^.*(division|modulo|remainder) by zero.*$`), "ZeroDivisionError", "division by zero"},
 	{regexp.MustCompile(`^.*index -?\d+ out of range.*$`), "IndexError", "list index out of range"},
@@ -288,7 +300,8 @@ func (s *Session) classify(msg string) (string, string) {
 			return r.typ, msg
 		}
 	}
-	return "Error", msg
+	// A message no rule knows: still a Python exception type.
+	return "RuntimeError", msg
 }
 
 func sourceLine(lines []string, line int) string {
