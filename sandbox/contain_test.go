@@ -22,6 +22,8 @@ func TestContained(t *testing.T) {
 		{"augmented shift past 511", "x = 3\nx <<= 600\nl = [1]\nl[0] <<= 700\nprint(x == 3 * pow(2, 600), l[0] == pow(2, 700))", "True True"},
 		{"cyclic lists compared", "a = [0]\na.append(a)\nb = [0]\nb.append(b)\nprint(a == b)", "RecursionError: maximum recursion depth exceeded in comparison"},
 		{"cyclic dicts compared", "a = {}\na['k'] = a\nb = {}\nb['k'] = b\nprint(a != b)", "RecursionError: maximum recursion depth exceeded in comparison"},
+		{"f-string of 100 fields (a join)", "s = 'a' * 1000000\nt = f\"" + strings.Repeat("{s}", 100) + "\"", "MemoryError: str.join() would allocate"},
+		{"f-string of 60 fields (a chain)", "s = 'a' * 2000000\nt = f\"" + strings.Repeat("{s}", 60) + "\"", "MemoryError: str concatenation would allocate"},
 		{"float overflow", "print(float(pow(10, 400)))", "OverflowError:"},
 		{"empty dict popitem", "{}.popitem()", "KeyError:"},
 		{"float of junk", "float('x')", "ValueError:"},
