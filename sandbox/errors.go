@@ -67,10 +67,26 @@ func sourceErr(typ string, lines []string, line, col int, msg string) *tool.Code
 	return &tool.CodeError{Type: typ, Message: msg, Line: line, Source: src, Traceback: b.String()}
 }
 
+// DefaultMaxCodeSize is the default of Options.MaxCodeSize: 1 MiB.
+const DefaultMaxCodeSize = 1 << 20
+
 // codeSizeErr refuses code larger than the limit.
 func codeSizeErr(size, limit int) *tool.CodeError {
-	msg := fmt.Sprintf("the action's code is %s (%d bytes), more than the limit of %s (%d bytes) for one action; send less code per action",
-		byteSize(int64(size)), size, byteSize(int64(limit)), limit)
+	return CodeSizeError(int64(size), limit)
+}
+
+// CodeSizeError is the error of an action whose code has size bytes, more
+// than limit; a size below 0 means "more than limit", the exact size being
+// unknown (code read no further than the limit).
+func CodeSizeError(size int64, limit int) *tool.CodeError {
+	var msg string
+	if size < 0 {
+		msg = fmt.Sprintf("the action's code is more than the limit of %s (%d bytes) for one action; send less code per action",
+			byteSize(int64(limit)), limit)
+	} else {
+		msg = fmt.Sprintf("the action's code is %s (%d bytes), more than the limit of %s (%d bytes) for one action; send less code per action",
+			byteSize(size), size, byteSize(int64(limit)), limit)
+	}
 	return &tool.CodeError{Type: "ValueError", Message: msg, Traceback: "ValueError: " + msg}
 }
 

@@ -72,7 +72,7 @@ func (o Options) withDefaults() Options {
 		o.MaxMemory = 256 << 20
 	}
 	if o.MaxCodeSize == 0 {
-		o.MaxCodeSize = 1 << 20
+		o.MaxCodeSize = DefaultMaxCodeSize
 	}
 	return o
 }
