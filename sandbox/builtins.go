@@ -167,7 +167,7 @@ func toolBuiltin(t *tool.Tool) *starlark.Builtin {
 				named[k] = v
 			}
 		}
-		ctx := sessionOf(thread).ctx
+		ctx := actionOf(thread).ctx
 		out, err := t.Call(ctx, pos, named)
 		if err != nil {
 			return nil, &toolError{tool: t.Name, err: err}
@@ -255,8 +255,8 @@ func builtinPrint(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tu
 		return nil, w.err
 	}
 	sb.WriteString(end)
-	if s := sessionOf(thread); s != nil && s.out != nil {
-		s.out.WriteString(sb.String())
+	if a := actionOf(thread); a != nil && a.out != nil {
+		a.out.WriteString(sb.String())
 	}
 	return starlark.None, nil
 }
@@ -490,14 +490,17 @@ func timeModule() *starlarkstruct.Module {
 			if err != nil {
 				return nil, err
 			}
-			s := sessionOf(thread)
+			ctx := actionOf(thread).ctx
 			t := time.NewTimer(d)
 			defer t.Stop()
 			select {
 			case <-t.C:
 				return starlark.None, nil
-			case <-s.ctx.Done():
-				return nil, s.ctx.Err()
+			case <-ctx.Done():
+				if b := budgetOf(thread); b != nil {
+					return nil, b.poll() // TimeoutError or KeyboardInterrupt
+				}
+				return nil, ctx.Err()
 			}
 		}),
 	}}

@@ -53,3 +53,32 @@ func TestContained(t *testing.T) {
 		})
 	}
 }
+
+// TestAbandonedAction checks that an action stuck in one operation the
+// interpreter cannot interrupt (hashing a tuple that shares itself 2^27
+// times) ends at its time limit and a grace: it is abandoned, the session
+// restarts with its state lost, and the next action runs.
+func TestAbandonedAction(t *testing.T) {
+	s := newSession(t, Options{MaxMemory: 64 << 20, Timeout: 100 * time.Millisecond, stuckGrace: 50 * time.Millisecond})
+	ctx := context.Background()
+	if _, err := s.Exec(ctx, "x = 1"); err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.Exec(ctx, "t = (1,)\nfor i in range(27):\n    t = (t, t)\nd = {t: 1}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res.Observation(); !res.Restarted || !strings.Contains(got, "TimeoutError: the action exceeded its time limit of 100ms inside one operation that could not be interrupted") {
+		t.Fatalf("restarted %v, observation %q", res.Restarted, got)
+	}
+	<-s.abandoned // the abandoned goroutine ends by itself
+	for code, want := range map[string]string{"print(x)": "NameError: name 'x' is not defined", "print(1 + 1)": "2"} {
+		res, err := s.Exec(ctx, code)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := res.Observation(); res.Restarted || !strings.Contains(got, want) {
+			t.Fatalf("%s: restarted %v, observation %q, want %q", code, res.Restarted, got, want)
+		}
+	}
+}

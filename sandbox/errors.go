@@ -302,6 +302,9 @@ func (s *Session) classify(msg string) (string, string) {
 	if strings.HasSuffix(msg, context.DeadlineExceeded.Error()) {
 		return "TimeoutError", fmt.Sprintf("the action exceeded its time limit of %s and was stopped", s.opts.Timeout)
 	}
+	if strings.HasSuffix(msg, context.Canceled.Error()) {
+		return "KeyboardInterrupt", "the action was cancelled"
+	}
 	if m := keyErrorRE.FindStringSubmatch(msg); m != nil {
 		if k, err := strconv.Unquote(m[1]); err == nil {
 			return "KeyError", tool.PyQuote(k)
