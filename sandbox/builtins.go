@@ -657,7 +657,13 @@ func (s *Session) randomModule() *starlarkstruct.Module {
 			if hi < lo {
 				return nil, valueError(fmt.Sprintf("empty range in randint(%d, %d)", lo, hi))
 			}
-			return starlark.MakeInt64(lo + r.r.Int64N(hi-lo+1)), nil
+			// hi-lo+1 overflows int64 for the widest ranges: draw in
+			// uint64 (the same stream as Int64N where both apply).
+			span := uint64(hi) - uint64(lo)
+			if span == math.MaxUint64 {
+				return starlark.MakeInt64(int64(r.r.Uint64())), nil
+			}
+			return starlark.MakeInt64(lo + int64(r.r.Uint64N(span+1))), nil
 		}),
 		"choice": starlark.NewBuiltin("random.choice", func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 			seq, err := seqArg(b, args, kwargs)

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gantry-dev/gantry/tool"
 )
 
 // TestContained runs code that once escaped the sandbox's limits or
@@ -36,6 +38,8 @@ func TestContained(t *testing.T) {
 		{"json.decode of a long number in a list", "import json\nx = json.decode('[1, -' + '7' * 400000 + ']')", "ValueError: Exceeds the limit"},
 		{"json.decode of numbers within the limit", "import json\nx = json.decode('[1, -2.5e3, ' + '7' * 1000 + ', \"1234\", 1e5]')\nprint(x[0], x[1], x[2] % 10, x[3], x[4])", "1 -2500.0 7 1234 100000.0"},
 		{"json.decode of many long numbers", "import json\nx = json.decode('[' + ','.join(['7' * 300000] * 10) + ']')", "ValueError: the JSON document's big integers have more than 631306 digits"},
+		{"random.randint over all of int64", "import random\nx = random.randint(-9223372036854775808, 9223372036854775807)\ny = random.randint(-5000000000000000000, 5000000000000000000)\nprint(type(x), -5000000000000000000 <= y and y <= 5000000000000000000)", "int True"},
+		{"random.randint empty", "import random\nrandom.randint(2, 1)", "ValueError: empty range in randint(2, 1)"},
 		{"float overflow", "print(float(pow(10, 400)))", "OverflowError:"},
 		{"empty dict popitem", "{}.popitem()", "KeyError:"},
 		{"float of junk", "float('x')", "ValueError:"},
@@ -79,6 +83,28 @@ func TestAbandonedAction(t *testing.T) {
 		}
 		if got := res.Observation(); res.Restarted || !strings.Contains(got, want) {
 			t.Fatalf("%s: restarted %v, observation %q, want %q", code, res.Restarted, got, want)
+		}
+	}
+}
+
+// TestPanicInBuiltin checks that a Go panic in a builtin or tool ends the
+// action with a SystemError, not the process, and the session goes on.
+func TestPanicInBuiltin(t *testing.T) {
+	reg := testTools()
+	reg.MustRegister(tool.Tool{Name: "explode", Doc: "Panic.", Fn: func(context.Context, tool.Args) (any, error) { panic("boom") }})
+	s, err := New(reg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, step := range [][2]string{{"x = 1", ""}, {"explode()", "SystemError: internal error in the sandbox: boom"}, {"print(x + 1)", "2"}} {
+		code, want := step[0], step[1]
+		res, err := s.Exec(context.Background(), code)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := res.Observation(); !strings.Contains(got, want) {
+			t.Fatalf("%s: got %q, want %q", code, got, want)
 		}
 	}
 }

@@ -286,7 +286,16 @@ func (s *Session) runCode(ctx context.Context, code string, lost *bool) (starlar
 	finished := make(chan error, 1)
 	globals := s.globals
 	go s.watch(ctx, thread, done, watchDone, stopped)
-	go func() { finished <- starlark.ExecREPLChunk(f, thread, globals) }()
+	go func() {
+		defer func() {
+			// A Go panic in a builtin would end the whole process: it
+			// ends the action instead.
+			if r := recover(); r != nil {
+				finished <- &panicError{value: r}
+			}
+		}()
+		finished <- starlark.ExecREPLChunk(f, thread, globals)
+	}()
 	select {
 	case err = <-finished:
 	case <-stuckAfter(stopped, done, s.opts.stuckGrace):
@@ -304,11 +313,21 @@ func (s *Session) runCode(ctx context.Context, code string, lost *bool) (starlar
 		value = globals[lastValue]
 		delete(globals, lastValue)
 	}
+	var pe *panicError
+	if errors.As(err, &pe) {
+		msg := fmt.Sprintf("internal error in the sandbox: %v", pe.value)
+		return nil, &tool.CodeError{Type: "SystemError", Message: msg, Traceback: "SystemError: " + msg}
+	}
 	if err != nil {
 		return nil, s.codeError(err, lines, thread)
 	}
 	return value, nil
 }
+
+// panicError is a Go panic an action's code caused in a builtin.
+type panicError struct{ value any }
+
+func (e *panicError) Error() string { return fmt.Sprintf("panic: %v", e.value) }
 
 // parse parses translated source and prepares it for execution: it
 // refuses a syntax tree deeper than maxSyntaxDepth before anything
