@@ -282,10 +282,10 @@ func (s *Session) runCode(ctx context.Context, code string, lost *bool) (starlar
 
 	done := make(chan struct{})
 	watchDone := make(chan struct{})
-	stopped := make(chan struct{}) // closed when watch cancels the thread
+	stuck := make(chan struct{}) // closed when the thread outlives its cancellation by stuckGrace
 	finished := make(chan error, 1)
 	globals := s.globals
-	go s.watch(ctx, thread, done, watchDone, stopped)
+	go s.watch(ctx, thread, done, watchDone, stuck)
 	go func() {
 		defer func() {
 			// A Go panic in a builtin would end the whole process: it
@@ -298,7 +298,7 @@ func (s *Session) runCode(ctx context.Context, code string, lost *bool) (starlar
 	}()
 	select {
 	case err = <-finished:
-	case <-stuckAfter(stopped, done, s.opts.stuckGrace):
+	case <-stuck:
 		select {
 		case err = <-finished:
 		default:
@@ -463,27 +463,6 @@ func (s *Session) undefinedNames(f *syntax.File) []string {
 	return names
 }
 
-// stuckAfter returns a channel closed grace after stopped is closed,
-// unless done is closed first.
-func stuckAfter(stopped, done <-chan struct{}, grace time.Duration) <-chan struct{} {
-	c := make(chan struct{})
-	go func() {
-		select {
-		case <-stopped:
-		case <-done:
-			return
-		}
-		t := time.NewTimer(grace)
-		defer t.Stop()
-		select {
-		case <-t.C:
-			close(c)
-		case <-done:
-		}
-	}()
-	return c
-}
-
 // abandon gives up an action that was stopped but did not end: its
 // goroutine is left to finish the operation it is stuck in (the thread is
 // cancelled, so it runs no further code), keeping its own globals, output
@@ -508,10 +487,19 @@ func (s *Session) abandon(ctx context.Context, thread *starlark.Thread, done cha
 }
 
 // watch cancels the thread when the action's context ends (timeout or
-// caller cancellation) or its heap growth passes MaxMemory, and then
-// closes stopped.
-func (s *Session) watch(ctx context.Context, thread *starlark.Thread, done <-chan struct{}, finished, stopped chan<- struct{}) {
+// caller cancellation) or its heap growth passes MaxMemory; if the thread
+// has not ended stuckGrace later, it closes stuck.
+func (s *Session) watch(ctx context.Context, thread *starlark.Thread, done <-chan struct{}, finished, stuck chan<- struct{}) {
 	defer close(finished)
+	grace := func() {
+		t := time.NewTimer(s.opts.stuckGrace)
+		defer t.Stop()
+		select {
+		case <-done:
+		case <-t.C:
+			close(stuck)
+		}
+	}
 	base := heapBytes()
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
@@ -525,13 +513,13 @@ func (s *Session) watch(ctx context.Context, thread *starlark.Thread, done <-cha
 			} else {
 				thread.Cancel(reasonCancel)
 			}
-			close(stopped)
+			grace()
 			return
 		case <-tick.C:
 			// Garbage does not count: confirm after a collection.
 			if heapBytes()-base > s.opts.MaxMemory && gcHeapBytes()-base > s.opts.MaxMemory {
 				thread.Cancel(reasonMemory)
-				close(stopped)
+				grace()
 				return
 			}
 		}
