@@ -108,3 +108,43 @@ func TestPanicInBuiltin(t *testing.T) {
 		}
 	}
 }
+
+// TestClassifyStarlarkMessages checks that Starlark's own runtime messages
+// surface with a Python exception type, never the bare "Error".
+func TestClassifyStarlarkMessages(t *testing.T) {
+	tests := []struct{ msg, typ string }{
+		{"comparison exceeded maximum recursion depth", "RecursionError"},
+		{"shift count too large: 2048", "OverflowError"},
+		{"repeat count 1000000000000000000000 too large", "MemoryError"},
+		{"excessive repeat (10 * 10 elements)", "MemoryError"},
+		{"floating-point number too large", "OverflowError"},
+		{"int too large to convert to float", "OverflowError"},
+		{"cannot convert float infinity to integer", "OverflowError"},
+		{"cannot convert float NaN to integer", "ValueError"},
+		{"invalid float literal: x", "ValueError"},
+		{"split: empty separator", "ValueError"},
+		{"zero is not a valid slice step", "ValueError"},
+		{"remove: element not found", "ValueError"},
+		{"unknown conversion %9", "ValueError"},
+		{"format: keyword x not found", "KeyError"},
+		{"popitem: empty dict", "KeyError"},
+		{"pop: empty set", "KeyError"},
+		{"cannot insert into hash table during iteration", "RuntimeError"},
+		{"can't assign to .x field of struct", "AttributeError"},
+		{"list < dict not implemented", "TypeError"},
+		{"not enough arguments for format string", "TypeError"},
+		{"join: in list, want string, got int", "TypeError"},
+		{"len: value of type int has no len", "TypeError"},
+		{"function f accepts 1 positional argument (2 given)", "TypeError"},
+		{"x value does not support item assignment", "TypeError"},
+		{"unimplemented: x", "NotImplementedError"},
+		{"sleep: context canceled", "KeyboardInterrupt"},
+		{"a message no rule knows", "RuntimeError"},
+	}
+	s := &Session{}
+	for _, tc := range tests {
+		if typ, _ := s.classify(tc.msg); typ != tc.typ {
+			t.Errorf("%q: %s, want %s", tc.msg, typ, tc.typ)
+		}
+	}
+}
