@@ -115,9 +115,9 @@ func budgetOf(thread *starlark.Thread) *budget {
 	if s == nil {
 		return nil
 	}
-	ctx := s.ctx
-	if ctx == nil {
-		ctx = context.Background()
+	ctx := context.Background()
+	if a := actionOf(thread); a != nil && a.ctx != nil {
+		ctx = a.ctx
 	}
 	b := newBudget(ctx, s.opts)
 	thread.SetLocal(threadBudget, b)

@@ -42,6 +42,8 @@ func (s *Session) builtins() (starlark.StringDict, error) {
 		"sorted":           starlark.NewBuiltin("sorted", builtinSorted),
 		"getattr":          starlark.NewBuiltin("getattr", builtinGetattr),
 		"int":              starlark.NewBuiltin("int", builtinIntConv),
+		"bytes":            starlark.NewBuiltin("bytes", builtinBytes),
+		"fail":             starlark.NewBuiltin("fail", builtinFail),
 		"any":              builtinAnyAll("any"),
 		"all":              builtinAnyAll("all"),
 		"min":              builtinMinMax("min"),
@@ -165,7 +167,7 @@ func toolBuiltin(t *tool.Tool) *starlark.Builtin {
 				named[k] = v
 			}
 		}
-		ctx := sessionOf(thread).ctx
+		ctx := actionOf(thread).ctx
 		out, err := t.Call(ctx, pos, named)
 		if err != nil {
 			return nil, &toolError{tool: t.Name, err: err}
@@ -253,8 +255,8 @@ func builtinPrint(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tu
 		return nil, w.err
 	}
 	sb.WriteString(end)
-	if s := sessionOf(thread); s != nil && s.out != nil {
-		s.out.WriteString(sb.String())
+	if a := actionOf(thread); a != nil && a.out != nil {
+		a.out.WriteString(sb.String())
 	}
 	return starlark.None, nil
 }
@@ -484,21 +486,44 @@ func timeModule() *starlarkstruct.Module {
 			if err := starlark.UnpackPositionalArgs("sleep", args, kwargs, 1, &secs); err != nil {
 				return nil, err
 			}
-			f, ok := starlark.AsFloat(secs)
-			if !ok || f < 0 {
-				return nil, valueError("sleep length must be a non-negative number")
+			d, err := sleepDuration(secs)
+			if err != nil {
+				return nil, err
 			}
-			s := sessionOf(thread)
-			t := time.NewTimer(time.Duration(f * float64(time.Second)))
+			ctx := actionOf(thread).ctx
+			t := time.NewTimer(d)
 			defer t.Stop()
 			select {
 			case <-t.C:
 				return starlark.None, nil
-			case <-s.ctx.Done():
-				return nil, s.ctx.Err()
+			case <-ctx.Done():
+				if b := budgetOf(thread); b != nil {
+					return nil, b.poll() // TimeoutError or KeyboardInterrupt
+				}
+				return nil, ctx.Err()
 			}
 		}),
 	}}
+}
+
+// sleepDuration converts the argument of time.sleep as Python does: a
+// number of seconds, refused when NaN, negative or beyond what a 64-bit
+// count of nanoseconds holds (about 292 years), with Python's errors.
+func sleepDuration(secs starlark.Value) (time.Duration, error) {
+	f, ok := starlark.AsFloat(secs)
+	if !ok {
+		return 0, &pyError{typ: "TypeError", msg: fmt.Sprintf("'%s' object cannot be interpreted as an integer", pyTypeName(secs))}
+	}
+	switch ns := f * float64(time.Second); {
+	case math.IsNaN(f):
+		return 0, valueError("Invalid value NaN (not a number)")
+	case f < 0:
+		return 0, valueError("sleep length must be non-negative")
+	case ns >= math.MaxInt64:
+		return 0, &pyError{typ: "OverflowError", msg: "timestamp too large to convert to C _PyTime_t"}
+	default:
+		return time.Duration(ns), nil
+	}
 }
 
 // matchValue is the result of a successful re match.
@@ -632,7 +657,13 @@ func (s *Session) randomModule() *starlarkstruct.Module {
 			if hi < lo {
 				return nil, valueError(fmt.Sprintf("empty range in randint(%d, %d)", lo, hi))
 			}
-			return starlark.MakeInt64(lo + r.r.Int64N(hi-lo+1)), nil
+			// hi-lo+1 overflows int64 for the widest ranges: draw in
+			// uint64 (the same stream as Int64N where both apply).
+			span := uint64(hi) - uint64(lo)
+			if span == math.MaxUint64 {
+				return starlark.MakeInt64(int64(r.r.Uint64())), nil
+			}
+			return starlark.MakeInt64(lo + int64(r.r.Uint64N(span+1))), nil
 		}),
 		"choice": starlark.NewBuiltin("random.choice", func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 			seq, err := seqArg(b, args, kwargs)
@@ -644,12 +675,16 @@ func (s *Session) randomModule() *starlarkstruct.Module {
 			}
 			return seq.Index(r.r.IntN(seq.Len())), nil
 		}),
-		"shuffle": starlark.NewBuiltin("random.shuffle", func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		"shuffle": starlark.NewBuiltin("random.shuffle", func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 			var l *starlark.List
 			if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &l); err != nil {
 				return nil, err
 			}
+			bud := budgetOf(thread)
 			for i := l.Len() - 1; i > 0; i-- {
+				if err := bud.tick(); err != nil {
+					return nil, err
+				}
 				j := r.r.IntN(i + 1)
 				a, c := l.Index(i), l.Index(j)
 				if err := l.SetIndex(i, c); err != nil {
@@ -661,21 +696,120 @@ func (s *Session) randomModule() *starlarkstruct.Module {
 			}
 			return starlark.None, nil
 		}),
-		"sample": starlark.NewBuiltin("random.sample", func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		"sample": starlark.NewBuiltin("random.sample", func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 			var seq starlark.Indexable
 			var k int
 			if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 2, &seq, &k); err != nil {
 				return nil, err
 			}
-			if k < 0 || k > seq.Len() {
-				return nil, valueError("Sample larger than population or is negative")
-			}
-			idx := r.r.Perm(seq.Len())[:k]
-			out := make([]starlark.Value, k)
-			for i, j := range idx {
-				out[i] = seq.Index(j)
-			}
-			return starlark.NewList(out), nil
+			return r.sample(thread, seq, k)
 		}),
 	}}
+}
+
+// permBytes is the population size up to which random.sample draws from a
+// permutation of the whole population (the session's random stream as it
+// always was); above it, sample draws k distinct indices, in memory
+// proportional to k.
+const permBytes = 8 << 20
+
+// sample is random.sample(seq, k): the result and the work memory are
+// charged before they are allocated, and the deadline is polled.
+func (r *rng) sample(thread *starlark.Thread, seq starlark.Indexable, k int) (starlark.Value, error) {
+	n := seq.Len()
+	if k < 0 || k > n {
+		return nil, valueError("Sample larger than population or is negative")
+	}
+	bud := budgetOf(thread)
+	out := int64(k) * slotBytes
+	if int64(n)*8 <= permBytes {
+		if err := charge(thread, addSize(out, int64(n)*8), "random.sample()"); err != nil {
+			return nil, err
+		}
+		idx := r.r.Perm(n)[:k]
+		vals := make([]starlark.Value, k)
+		for i, j := range idx {
+			vals[i] = seq.Index(j)
+		}
+		return starlark.NewList(vals), nil
+	}
+	if err := charge(thread, addSize(out, int64(k)*entryBytes), "random.sample()"); err != nil {
+		return nil, err
+	}
+	seen := make(map[int]struct{}, k)
+	vals := make([]starlark.Value, 0, k)
+	for len(vals) < k {
+		if err := bud.tick(); err != nil {
+			return nil, err
+		}
+		j := r.r.IntN(n)
+		if _, dup := seen[j]; dup {
+			continue
+		}
+		seen[j] = struct{}{}
+		vals = append(vals, seq.Index(j))
+	}
+	return starlark.NewList(vals), nil
+}
+
+// builtinBytes is bytes(x): an iterable of integers is charged a byte per
+// element before it is converted, and converted polling the deadline.
+func builtinBytes(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	inner := starlark.Universe["bytes"].(*starlark.Builtin)
+	if len(args) != 1 || len(kwargs) > 0 {
+		return inner.CallInternal(thread, args, kwargs)
+	}
+	switch args[0].(type) {
+	case starlark.String, starlark.Bytes:
+		return inner.CallInternal(thread, args, kwargs)
+	}
+	it, ok := args[0].(starlark.Iterable)
+	if !ok {
+		return inner.CallInternal(thread, args, kwargs)
+	}
+	if err := charge(thread, max(seqLen(args[0]), 0), "bytes()"); err != nil {
+		return nil, err
+	}
+	bud := budgetOf(thread)
+	var buf []byte
+	iter := it.Iterate()
+	defer iter.Done()
+	var x starlark.Value
+	for i := 0; iter.Next(&x); i++ {
+		if err := bud.tick(); err != nil {
+			return nil, err
+		}
+		n, err := starlark.AsInt32(x)
+		if err != nil {
+			return nil, &pyError{typ: "TypeError", msg: fmt.Sprintf("'%s' object cannot be interpreted as an integer", pyTypeName(x))}
+		}
+		if n < 0 || n > 255 {
+			return nil, valueError("bytes must be in range(0, 256)")
+		}
+		buf = append(buf, byte(n))
+		if len(buf)%pollEvery == 0 {
+			if err := charge(thread, pollEvery, "bytes()"); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return starlark.Bytes(buf), nil
+}
+
+// builtinFail is Starlark's fail(*args, sep=" "): its message is rendered
+// as str() renders, measured and charged first.
+func builtinFail(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	sep := " "
+	if err := starlark.UnpackArgs("fail", nil, kwargs, "sep?", &sep); err != nil {
+		return nil, err
+	}
+	parts := make([]string, len(args))
+	for i, a := range args {
+		text, err := strOf(thread, a)
+		if err != nil {
+			return nil, err
+		}
+		parts[i] = text
+	}
+	return nil, errors.New("fail: " + strings.Join(parts, sep))
 }

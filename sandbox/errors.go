@@ -67,10 +67,26 @@ func sourceErr(typ string, lines []string, line, col int, msg string) *tool.Code
 	return &tool.CodeError{Type: typ, Message: msg, Line: line, Source: src, Traceback: b.String()}
 }
 
+// DefaultMaxCodeSize is the default of Options.MaxCodeSize: 1 MiB.
+const DefaultMaxCodeSize = 1 << 20
+
 // codeSizeErr refuses code larger than the limit.
 func codeSizeErr(size, limit int) *tool.CodeError {
-	msg := fmt.Sprintf("the action's code is %s (%d bytes), more than the limit of %s (%d bytes) for one action; send less code per action",
-		byteSize(int64(size)), size, byteSize(int64(limit)), limit)
+	return CodeSizeError(int64(size), limit)
+}
+
+// CodeSizeError is the error of an action whose code has size bytes, more
+// than limit; a size below 0 means "more than limit", the exact size being
+// unknown (code read no further than the limit).
+func CodeSizeError(size int64, limit int) *tool.CodeError {
+	var msg string
+	if size < 0 {
+		msg = fmt.Sprintf("the action's code is more than the limit of %s (%d bytes) for one action; send less code per action",
+			byteSize(int64(limit)), limit)
+	} else {
+		msg = fmt.Sprintf("the action's code is %s (%d bytes), more than the limit of %s (%d bytes) for one action; send less code per action",
+			byteSize(size), size, byteSize(int64(limit)), limit)
+	}
 	return &tool.CodeError{Type: "ValueError", Message: msg, Traceback: "ValueError: " + msg}
 }
 
@@ -161,6 +177,18 @@ var errorRules = []struct {
 }{
 	{regexp.MustCompile(`^global variable (\w+) referenced before assignment$`), "NameError", "name '$1' is not defined"},
 	{regexp.MustCompile(`^local variable (\w+) referenced before assignment$`), "UnboundLocalError", "local variable '$1' referenced before assignment"},
+	{regexp.MustCompile(`comparison exceeded maximum recursion depth`), "RecursionError", "maximum recursion depth exceeded in comparison"},
+	{regexp.MustCompile(`function \S+ called recursively`), "RecursionError", ""},
+	{regexp.MustCompile(`^(.*: )?(repeat count .* too large|excessive repeat .*)$`), "MemoryError", ""},
+	{regexp.MustCompile(`shift count too large|floating-point number too large|int too large to convert to float|cannot convert float infinity to integer`), "OverflowError", ""},
+	{regexp.MustCompile(`cannot convert float NaN to integer|invalid float literal|float: empty string|base must be an integer|^(.*: )?empty separator$|zero is not a valid slice step|step argument must not be zero|sequence element #\d+ has length|^(.*: )?element not found$|^duplicate key: |^(.*: )?at index \d+, `), "ValueError", ""},
+	{regexp.MustCompile(`incomplete format|unknown conversion|single '}' in format|unmatched '{' in format`), "ValueError", ""},
+	{regexp.MustCompile(`^(.*: )?empty (dict|set)$|^key not found: |keyword \S+ not found`), "KeyError", ""},
+	{regexp.MustCompile(`during iteration`), "RuntimeError", ""},
+	{regexp.MustCompile(`^can't assign to \.`), "AttributeError", ""},
+	{regexp.MustCompile(`^unimplemented: `), "NotImplementedError", ""},
+	{regexp.MustCompile(`^load`), "ImportError", ""},
+	{regexp.MustCompile(`format requires|arguments for format string|^.* [<>=!]=? .* not implemented$|requires at least one positional argument|does not support item assignment|got multiple values|as left operand|^argument after \*|^duplicate keyword arg|^function \S+ accepts|in sequence assignment|want \S+, got|keywords must be strings|has no len|^(.*: )?ord: |string encodes \d+ Unicode code points|^unknown (binary|unary) op`), "TypeError", ""},
 	{regexp.MustCompile(`^.*floored division by zero.*$`), "ZeroDivisionError", "integer division or modulo by zero"},
 	{regexp.MustCompile(`^.*(division|modulo|remainder) by zero.*$`), "ZeroDivisionError", "division by zero"},
 	{regexp.MustCompile(`^.*index -?\d+ out of range.*$`), "IndexError", "list index out of range"},
@@ -284,6 +312,9 @@ func (s *Session) classify(msg string) (string, string) {
 	if strings.HasSuffix(msg, context.DeadlineExceeded.Error()) {
 		return "TimeoutError", fmt.Sprintf("the action exceeded its time limit of %s and was stopped", s.opts.Timeout)
 	}
+	if strings.HasSuffix(msg, context.Canceled.Error()) {
+		return "KeyboardInterrupt", "the action was cancelled"
+	}
 	if m := keyErrorRE.FindStringSubmatch(msg); m != nil {
 		if k, err := strconv.Unquote(m[1]); err == nil {
 			return "KeyError", tool.PyQuote(k)
@@ -298,7 +329,8 @@ func (s *Session) classify(msg string) (string, string) {
 			return r.typ, msg
 		}
 	}
-	return "Error", msg
+	// A message no rule knows: still a Python exception type.
+	return "RuntimeError", msg
 }
 
 func sourceLine(lines []string, line int) string {

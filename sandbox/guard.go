@@ -55,6 +55,15 @@ func guardStmt(s syntax.Stmt) syntax.Stmt {
 			x.LHS = guardTarget(x.LHS)
 			return s
 		}
+		if pure(x.LHS) && op == "<<" {
+			// Integers are immutable: T <<= y is T = T << y, with the
+			// shift Starlark refuses (counts from 512) computed.
+			read := guardExpr(copyExpr(x.LHS))
+			x.LHS = guardTarget(x.LHS)
+			x.Op = syntax.EQ
+			x.RHS = call(x.OpPos, "_gantry_lsh", read, x.RHS)
+			return s
+		}
 		if pure(x.LHS) {
 			read := guardExpr(copyExpr(x.LHS))
 			x.LHS = guardTarget(x.LHS)

@@ -14,6 +14,11 @@ import (
 // process.
 const maxJSONDepth = 1000
 
+// maxJSONIntDigits bounds the digits of all big integers of one JSON
+// document: decoding an integer takes time quadratic in its digits, and
+// json.decode runs in one step the deadline cannot interrupt.
+const maxJSONIntDigits = 2 * maxIntDigits
+
 // jsonModule is Starlark's json module with every function measured and
 // charged before it runs: json.encode refuses cyclic values as Python does
 // and charges the encoding's size (a shared structure is measured without
@@ -112,6 +117,7 @@ func jsonModule() *starlarkstruct.Module {
 // values it holds) and the sum of their depths.
 func jsonScan(s, doing string) (tokens, levels int64, err error) {
 	depth := 0
+	var bigDigits int64 // digits of the integers beyond int64
 	tokens = 1
 	inString := false
 	for i := 0; i < len(s); i++ {
@@ -137,6 +143,32 @@ func jsonScan(s, doing string) (tokens, levels int64, err error) {
 			}
 		case ']', '}':
 			depth--
+		case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+			// A number: an integer of more digits than int() converts
+			// would take quadratic time to decode.
+			j, digits, integer := i, 0, true
+			for ; j < len(s); j++ {
+				switch d := s[j]; {
+				case d >= '0' && d <= '9':
+					digits++
+				case d == '.' || d == 'e' || d == 'E':
+					integer = false
+				case d == '-' || d == '+':
+				default:
+					goto end
+				}
+			}
+		end:
+			if integer && digits > maxIntDigits {
+				return 0, 0, valueError(fmt.Sprintf("Exceeds the limit (%d digits) for integer string conversion: value has %d digits", maxIntDigits, digits))
+			}
+			if integer && digits > 18 {
+				bigDigits += int64(digits)
+				if bigDigits > maxJSONIntDigits {
+					return 0, 0, valueError(fmt.Sprintf("the JSON document's big integers have more than %d digits in all, more than the sandbox decodes in one call", maxJSONIntDigits))
+				}
+			}
+			i = j - 1
 		case ',', ':':
 			tokens++
 			levels += int64(depth)

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"fmt"
 	"math"
+	"math/big"
 	"strings"
 
 	"go.starlark.net/starlark"
@@ -81,7 +82,21 @@ func builtinLsh(thread *starlark.Thread, _ *starlark.Builtin, args starlark.Tupl
 	if err := checkBinary(thread, "<<", args[0], args[1]); err != nil {
 		return nil, err
 	}
-	return starlark.Binary(syntax.LTLT, args[0], args[1])
+	return shiftLeft(args[0], args[1])
+}
+
+// shiftLeft is x << y. Starlark refuses shift counts from 512 on; Python
+// has no such bound, so an integer shift within the sandbox's integer
+// limit (checked first) is computed here.
+func shiftLeft(x, y starlark.Value) (starlark.Value, error) {
+	if xi, ok := x.(starlark.Int); ok {
+		if yi, ok := y.(starlark.Int); ok {
+			if n, ok := yi.Int64(); ok && n >= 512 && n <= maxIntBits {
+				return starlark.MakeBigInt(new(big.Int).Lsh(xi.BigInt(), uint(n))), nil
+			}
+		}
+	}
+	return starlark.Binary(syntax.LTLT, x, y)
 }
 
 // builtinMul is `x * y` with a size check before a repetition allocates.
@@ -373,7 +388,12 @@ func builtinAugStore(thread *starlark.Thread, _ *starlark.Builtin, args starlark
 	if z == nil {
 		tok := map[string]syntax.Token{"+": syntax.PLUS, "*": syntax.STAR, "%": syntax.PERCENT, "<<": syntax.LTLT}[op]
 		var err error
-		if z, err = starlark.Binary(tok, r.value, y); err != nil {
+		if op == "<<" {
+			z, err = shiftLeft(r.value, y)
+		} else {
+			z, err = starlark.Binary(tok, r.value, y)
+		}
+		if err != nil {
 			return nil, err
 		}
 	}

@@ -56,6 +56,10 @@ type Options struct {
 	MaxCodeSize int
 	// Seed seeds the random module, so that runs are reproducible.
 	Seed int64
+
+	// stuckGrace is how long an action may run on after it was stopped
+	// (default 2 s); tests shorten it.
+	stuckGrace time.Duration
 }
 
 func (o Options) withDefaults() Options {
@@ -72,7 +76,10 @@ func (o Options) withDefaults() Options {
 		o.MaxMemory = 256 << 20
 	}
 	if o.MaxCodeSize == 0 {
-		o.MaxCodeSize = 1 << 20
+		o.MaxCodeSize = DefaultMaxCodeSize
+	}
+	if o.stuckGrace == 0 {
+		o.stuckGrace = 2 * time.Second
 	}
 	return o
 }
@@ -105,6 +112,26 @@ type Session struct {
 	// per-action state, guarded by mu (set during Exec)
 	ctx context.Context
 	out *outputBuffer
+
+	// abandoned is closed when the action the session last abandoned
+	// (one that could not be stopped) has ended; nil if none was.
+	abandoned chan struct{}
+}
+
+// action is the state of one action its thread reads (thread-local
+// threadAction): an action the session abandons keeps its own.
+type action struct {
+	ctx context.Context
+	out *outputBuffer
+}
+
+// threadAction is the thread-local key of the running action.
+const threadAction = "gantry.action"
+
+// actionOf returns the action running on thread, or nil.
+func actionOf(thread *starlark.Thread) *action {
+	a, _ := thread.Local(threadAction).(*action)
+	return a
 }
 
 // New returns a session whose code can call the tools of reg.
@@ -113,14 +140,22 @@ func New(reg *tool.Registry, opts Options) (*Session, error) {
 		reg = tool.NewRegistry()
 	}
 	s := &Session{reg: reg, opts: opts.withDefaults()}
+	if err := s.reset(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// reset gives the session fresh globals and a fresh random stream.
+func (s *Session) reset() error {
 	s.rng = newRNG(s.opts.Seed)
 	g, err := s.builtins()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	g[depthCheck] = starlark.NewBuiltin(depthCheck, builtinDepthCheck)
 	s.globals = g
-	return s, nil
+	return nil
 }
 
 // Close ends the session; later actions fail.
@@ -154,7 +189,8 @@ func (s *Session) Exec(ctx context.Context, code string) (tool.Result, error) {
 	defer func() { s.ctx, s.out = nil, nil }()
 
 	res := tool.Result{}
-	value, cerr := s.run(actx, code)
+	value, cerr, lost := s.run(actx, code)
+	res.Restarted = lost
 	res.Stdout, res.Truncated = s.out.String()
 	if cerr != nil {
 		res.Err = cerr
@@ -175,7 +211,17 @@ const lastValue = "_gantry_last_"
 // expression's value. Everything before execution (size and nesting
 // checks, translation, parsing, resolution) takes time linear in the size
 // of code and stops when ctx ends.
-func (s *Session) run(ctx context.Context, code string) (starlark.Value, *tool.CodeError) {
+//
+// An action that does not end within stuckGrace of being stopped is stuck
+// in one operation the interpreter cannot interrupt (hashing or comparing
+// a structure that shares itself exponentially often, say): it is
+// abandoned to end by itself, the session starts afresh, and lost is set.
+func (s *Session) run(ctx context.Context, code string) (value starlark.Value, cerr *tool.CodeError, lost bool) {
+	value, cerr = s.runCode(ctx, code, &lost)
+	return value, cerr, lost
+}
+
+func (s *Session) runCode(ctx context.Context, code string, lost *bool) (starlark.Value, *tool.CodeError) {
 	if len(code) > s.opts.MaxCodeSize {
 		return nil, codeSizeErr(len(code), s.opts.MaxCodeSize)
 	}
@@ -224,31 +270,64 @@ func (s *Session) run(ctx context.Context, code string) (starlark.Value, *tool.C
 		return nil, s.stopped(ctx)
 	}
 
+	out := s.out
 	thread := &starlark.Thread{
 		Name:  fmt.Sprintf("action-%d", s.count),
-		Print: func(_ *starlark.Thread, msg string) { s.out.WriteString(msg + "\n") },
+		Print: func(_ *starlark.Thread, msg string) { out.WriteString(msg + "\n") },
 	}
 	thread.SetMaxExecutionSteps(s.opts.MaxSteps)
 	thread.SetLocal(threadSession, s)
+	thread.SetLocal(threadAction, &action{ctx: ctx, out: out})
 	thread.SetLocal(threadBudget, newBudget(ctx, s.opts)) // allocation budget (budget.go)
 
 	done := make(chan struct{})
 	watchDone := make(chan struct{})
-	go s.watch(ctx, thread, done, watchDone)
-	err = starlark.ExecREPLChunk(f, thread, s.globals)
+	stuck := make(chan struct{}) // closed when the thread outlives its cancellation by stuckGrace
+	finished := make(chan error, 1)
+	globals := s.globals
+	go s.watch(ctx, thread, done, watchDone, stuck)
+	go func() {
+		defer func() {
+			// A Go panic in a builtin would end the whole process: it
+			// ends the action instead.
+			if r := recover(); r != nil {
+				finished <- &panicError{value: r}
+			}
+		}()
+		finished <- starlark.ExecREPLChunk(f, thread, globals)
+	}()
+	select {
+	case err = <-finished:
+	case <-stuck:
+		select {
+		case err = <-finished:
+		default:
+			return nil, s.abandon(ctx, thread, done, finished, lost)
+		}
+	}
 	close(done)
 	<-watchDone
 
 	var value starlark.Value
 	if hasValue {
-		value = s.globals[lastValue]
-		delete(s.globals, lastValue)
+		value = globals[lastValue]
+		delete(globals, lastValue)
+	}
+	var pe *panicError
+	if errors.As(err, &pe) {
+		msg := fmt.Sprintf("internal error in the sandbox: %v", pe.value)
+		return nil, &tool.CodeError{Type: "SystemError", Message: msg, Traceback: "SystemError: " + msg}
 	}
 	if err != nil {
 		return nil, s.codeError(err, lines, thread)
 	}
 	return value, nil
 }
+
+// panicError is a Go panic an action's code caused in a builtin.
+type panicError struct{ value any }
+
+func (e *panicError) Error() string { return fmt.Sprintf("panic: %v", e.value) }
 
 // parse parses translated source and prepares it for execution: it
 // refuses a syntax tree deeper than maxSyntaxDepth before anything
@@ -384,10 +463,43 @@ func (s *Session) undefinedNames(f *syntax.File) []string {
 	return names
 }
 
+// abandon gives up an action that was stopped but did not end: its
+// goroutine is left to finish the operation it is stuck in (the thread is
+// cancelled, so it runs no further code), keeping its own globals, output
+// and context; the session starts afresh.
+func (s *Session) abandon(ctx context.Context, thread *starlark.Thread, done chan struct{}, finished <-chan error, lost *bool) *tool.CodeError {
+	ended := make(chan struct{})
+	s.abandoned = ended
+	go func() {
+		<-finished
+		close(done)
+		close(ended)
+	}()
+	*lost = true
+	if err := s.reset(); err != nil {
+		s.closed = true
+	}
+	typ, msg := "TimeoutError", fmt.Sprintf("the action exceeded its time limit of %s inside one operation that could not be interrupted, and was abandoned", s.opts.Timeout)
+	if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		typ, msg = "KeyboardInterrupt", "the action was cancelled inside one operation that could not be interrupted, and was abandoned"
+	}
+	return &tool.CodeError{Type: typ, Message: msg, Traceback: typ + ": " + msg}
+}
+
 // watch cancels the thread when the action's context ends (timeout or
-// caller cancellation) or its heap growth passes MaxMemory.
-func (s *Session) watch(ctx context.Context, thread *starlark.Thread, done <-chan struct{}, finished chan<- struct{}) {
+// caller cancellation) or its heap growth passes MaxMemory; if the thread
+// has not ended stuckGrace later, it closes stuck.
+func (s *Session) watch(ctx context.Context, thread *starlark.Thread, done <-chan struct{}, finished, stuck chan<- struct{}) {
 	defer close(finished)
+	grace := func() {
+		t := time.NewTimer(s.opts.stuckGrace)
+		defer t.Stop()
+		select {
+		case <-done:
+		case <-t.C:
+			close(stuck)
+		}
+	}
 	base := heapBytes()
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
@@ -401,11 +513,13 @@ func (s *Session) watch(ctx context.Context, thread *starlark.Thread, done <-cha
 			} else {
 				thread.Cancel(reasonCancel)
 			}
+			grace()
 			return
 		case <-tick.C:
 			// Garbage does not count: confirm after a collection.
 			if heapBytes()-base > s.opts.MaxMemory && gcHeapBytes()-base > s.opts.MaxMemory {
 				thread.Cancel(reasonMemory)
+				grace()
 				return
 			}
 		}

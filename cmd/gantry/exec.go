@@ -1,12 +1,16 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/gantry-dev/gantry/sandbox"
+	"github.com/gantry-dev/gantry/tool"
 )
 
 func newExecCmd() *cobra.Command {
@@ -23,14 +27,13 @@ observation a model would read. It exits with status 1 when the code raised an
 error or hit a limit.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var code []byte
-			var err error
-			if args[0] == "-" {
-				code, err = io.ReadAll(cmd.InOrStdin())
-			} else {
-				code, err = os.ReadFile(args[0])
-			}
+			code, err := readCode(cmd.InOrStdin(), args[0], sandbox.DefaultMaxCodeSize)
 			if err != nil {
+				var tooLarge *codeTooLarge
+				if errors.As(err, &tooLarge) {
+					fmt.Fprintln(cmd.OutOrStdout(), tool.Result{Err: sandbox.CodeSizeError(tooLarge.size, tooLarge.limit)}.Observation())
+					return &exitError{code: 1}
+				}
 				return fmt.Errorf("read code: %w", err)
 			}
 			ctx := cmd.Context()
@@ -63,4 +66,42 @@ error or hit a limit.`,
 	rt.registerIsolate(f, false)
 	f.StringVar(&tools, "tools", "none", "comma-separated tool sets to expose")
 	return cmd
+}
+
+// codeTooLarge refuses code over the code-size limit; size is -1 when the
+// input was read no further than the limit.
+type codeTooLarge struct {
+	size  int64
+	limit int
+}
+
+func (e *codeTooLarge) Error() string {
+	return sandbox.CodeSizeError(e.size, e.limit).Message
+}
+
+// readCode reads the code of an action from the file name, or from stdin
+// for "-", reading at most limit+1 bytes: a larger input (an endless one,
+// such as /dev/zero, or a 100 MB file) is refused with *codeTooLarge
+// without being read further. A regular file's size is checked first.
+func readCode(stdin io.Reader, name string, limit int) ([]byte, error) {
+	r := stdin
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() > int64(limit) {
+			return nil, &codeTooLarge{size: fi.Size(), limit: limit}
+		}
+		r = f
+	}
+	code, err := io.ReadAll(io.LimitReader(r, int64(limit)+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(code) > limit {
+		return nil, &codeTooLarge{size: -1, limit: limit}
+	}
+	return code, nil
 }

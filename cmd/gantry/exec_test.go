@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -101,5 +102,77 @@ func TestRunAndEval(t *testing.T) {
 	out, err = runCLI(t, "", "replay", "--out", "", "../../testdata/alfworld/mint/gpt-4-0613.jsonl.gz")
 	if err != nil || !strings.HasSuffix(strings.TrimSpace(out), "replay: 250/250 observations identical, 134/134 outcomes identical, 113 won") {
 		t.Fatalf("replay: %v\n%s", err, out)
+	}
+}
+
+// countingReader is an input of n zero bytes that counts what was read.
+type countingReader struct{ n, read int64 }
+
+func (r *countingReader) Read(p []byte) (int, error) {
+	if r.n == 0 {
+		return 0, io.EOF
+	}
+	k := min(int64(len(p)), r.n)
+	clear(p[:k])
+	r.n -= k
+	r.read += k
+	return int(k), nil
+}
+
+// TestExecCodeSizeLimit checks that exec reads no more code than the
+// code-size limit (and one byte) from stdin, a device or a file, and
+// refuses a larger input with the runtime's error.
+func TestExecCodeSizeLimit(t *testing.T) {
+	const limit = 1 << 20
+	dir := t.TempDir()
+	big := filepath.Join(dir, "big.star")
+	if err := os.WriteFile(big, bytes.Repeat([]byte("#"), limit+1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	atLimit := filepath.Join(dir, "at-limit.star")
+	if err := os.WriteFile(atLimit, append([]byte("print('ok')\n#"), bytes.Repeat([]byte("x"), limit-13)...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		stdin  *countingReader
+		args   []string
+		want   string
+		exit   int
+		maxRed int64 // most bytes stdin may give
+	}{
+		{"stdin of 64 MiB", &countingReader{n: 64 << 20}, []string{"exec", "-"}, "ValueError: the action's code is more than the limit of 1 MiB (1048576 bytes) for one action; send less code per action", 1, limit + 1},
+		{"endless device", nil, []string{"exec", "--runtime", "python", "/dev/zero"}, "ValueError: the action's code is more than the limit of 1 MiB", 1, 0},
+		{"file over the limit", nil, []string{"exec", big}, "ValueError: the action's code is 1 MiB (1048577 bytes), more than the limit of 1 MiB (1048576 bytes) for one action", 1, 0},
+		{"file at the limit", nil, []string{"exec", atLimit}, "ok", 0, 0},
+		{"stdin at the limit", &countingReader{n: limit}, []string{"exec", "-"}, "[Executed Successfully with No Output]", 0, limit},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := newRootCmd()
+			var out bytes.Buffer
+			cmd.SetOut(&out)
+			cmd.SetErr(&out)
+			var in io.Reader = strings.NewReader("")
+			if tc.stdin != nil {
+				in = tc.stdin
+			}
+			cmd.SetIn(in)
+			cmd.SetArgs(tc.args)
+			err := cmd.ExecuteContext(context.Background())
+			code := 0
+			var ee *exitError
+			if errors.As(err, &ee) {
+				code = ee.code
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if code != tc.exit || !strings.Contains(out.String(), tc.want) {
+				t.Fatalf("exit %d, output:\n%.500s\nwant exit %d and %q", code, out.String(), tc.exit, tc.want)
+			}
+			if tc.stdin != nil && tc.stdin.read > tc.maxRed {
+				t.Fatalf("read %d bytes of stdin, want at most %d", tc.stdin.read, tc.maxRed)
+			}
+		})
 	}
 }
