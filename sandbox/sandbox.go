@@ -116,6 +116,38 @@ type Session struct {
 	// abandoned is closed when the action the session last abandoned
 	// (one that could not be stopped) has ended; nil if none was.
 	abandoned chan struct{}
+
+	// jobs feeds the goroutine that runs the session's actions (started
+	// by the first action). One goroutine serves them all, so the stack it
+	// grew to run Starlark is kept from one action to the next; an
+	// abandoned action keeps the goroutine it is stuck on, and the next
+	// action starts another.
+	jobs chan func()
+}
+
+// runJobs runs the functions sent on jobs until the channel is closed.
+func runJobs(jobs <-chan func()) {
+	for job := range jobs {
+		job()
+	}
+}
+
+// goRun runs job on the session's action goroutine, starting it if needed.
+func (s *Session) goRun(job func()) {
+	if s.jobs == nil {
+		s.jobs = make(chan func())
+		go runJobs(s.jobs)
+	}
+	s.jobs <- job
+}
+
+// stopJobs lets the action goroutine end once its current job, if any,
+// returns.
+func (s *Session) stopJobs() {
+	if s.jobs != nil {
+		close(s.jobs)
+		s.jobs = nil
+	}
 }
 
 // action is the state of one action its thread reads (thread-local
@@ -164,6 +196,7 @@ func (s *Session) Close() error {
 	defer s.mu.Unlock()
 	s.closed = true
 	s.globals = nil
+	s.stopJobs()
 	return nil
 }
 
@@ -286,7 +319,7 @@ func (s *Session) runCode(ctx context.Context, code string, lost *bool) (starlar
 	finished := make(chan error, 1)
 	globals := s.globals
 	go s.watch(ctx, thread, done, watchDone, stuck)
-	go func() {
+	s.goRun(func() {
 		defer func() {
 			// A Go panic in a builtin would end the whole process: it
 			// ends the action instead.
@@ -295,7 +328,7 @@ func (s *Session) runCode(ctx context.Context, code string, lost *bool) (starlar
 			}
 		}()
 		finished <- starlark.ExecREPLChunk(f, thread, globals)
-	}()
+	})
 	select {
 	case err = <-finished:
 	case <-stuck:
@@ -470,6 +503,7 @@ func (s *Session) undefinedNames(f *syntax.File) []string {
 func (s *Session) abandon(ctx context.Context, thread *starlark.Thread, done chan struct{}, finished <-chan error, lost *bool) *tool.CodeError {
 	ended := make(chan struct{})
 	s.abandoned = ended
+	s.stopJobs() // the goroutine stuck in the action ends after it
 	go func() {
 		<-finished
 		close(done)
