@@ -54,10 +54,10 @@ var workerScript string
 
 // Defaults of the limits in Options.
 const (
-	DefaultMaxCode     = 1 << 20   // bytes of code in one action
-	DefaultMaxFrame    = 4 << 20   // bytes of one protocol frame
-	DefaultMaxTmpSize  = 256 << 20 // bytes in the worker's /tmp
-	DefaultMaxWorkSize = 512 << 20 // bytes in the worker's working directory
+	DefaultMaxCode     = tool.DefaultMaxCodeSize // bytes of code in one action
+	DefaultMaxFrame    = 4 << 20                 // bytes of one protocol frame
+	DefaultMaxTmpSize  = 256 << 20               // bytes in the worker's /tmp
+	DefaultMaxWorkSize = 512 << 20               // bytes in the worker's working directory
 	// maxShmSize bounds the worker's /dev/shm (POSIX shared memory and the
 	// semaphores of multiprocessing), or MaxTmpSize when that is less.
 	maxShmSize = 64 << 20
@@ -306,8 +306,7 @@ func (s *Session) Exec(ctx context.Context, code string) (tool.Result, error) {
 	}
 	start := time.Now()
 	if len(code) > s.opts.MaxCode {
-		msg := fmt.Sprintf("the action's code is %d bytes, more than the limit of %s; send smaller actions", len(code), sizeText(int64(s.opts.MaxCode)))
-		return tool.Result{Err: &tool.CodeError{Type: "ValueError", Message: msg, Traceback: "ValueError: " + msg}, Duration: time.Since(start)}, nil
+		return tool.Result{Err: tool.CodeSizeError(int64(len(code)), s.opts.MaxCode), Duration: time.Since(start)}, nil
 	}
 	if s.w != nil {
 		// Between actions the worker must be silent and alive: anything
@@ -678,7 +677,7 @@ func (w *worker) readLoop(maxFrame int) {
 	for {
 		frame, err := readFrame(w.rep, maxFrame)
 		if errors.Is(err, errFrameTooLong) {
-			w.violate(fmt.Sprintf("the worker sent a frame longer than the limit of %s (code may have written to the protocol's fd 4)", sizeText(int64(maxFrame))))
+			w.violate(fmt.Sprintf("the worker sent a frame longer than the limit of %s (code may have written to the protocol's fd 4)", tool.ByteSize(int64(maxFrame))))
 			return
 		}
 		if len(bytes.TrimSpace(frame)) > 0 {
@@ -1016,19 +1015,6 @@ func (w *worker) died(what string, isolated bool) tool.Result {
 	}
 	msg := fmt.Sprintf("%s (%s); a fresh worker was started: %s", what, w.exitStatus(), lossText(isolated))
 	return tool.Result{Err: &tool.CodeError{Type: "WorkerDied", Message: msg, Traceback: "WorkerDied: " + msg}}
-}
-
-// sizeText is n bytes as people say it: "1 MiB", "4096 bytes".
-func sizeText(n int64) string {
-	switch {
-	case n >= 1<<30 && n%(1<<30) == 0:
-		return fmt.Sprintf("%d GiB", n>>30)
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return fmt.Sprintf("%d MiB", n>>20)
-	case n >= 1<<10 && n%(1<<10) == 0:
-		return fmt.Sprintf("%d KiB", n>>10)
-	}
-	return fmt.Sprintf("%d bytes", n)
 }
 
 // tailBuffer keeps the last max bytes written to it.

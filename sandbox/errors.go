@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -68,42 +67,15 @@ func sourceErr(typ string, lines []string, line, col int, msg string) *tool.Code
 }
 
 // DefaultMaxCodeSize is the default of Options.MaxCodeSize: 1 MiB.
-const DefaultMaxCodeSize = 1 << 20
+const DefaultMaxCodeSize = tool.DefaultMaxCodeSize
 
 // codeSizeErr refuses code larger than the limit.
 func codeSizeErr(size, limit int) *tool.CodeError {
-	return CodeSizeError(int64(size), limit)
+	return tool.CodeSizeError(int64(size), limit)
 }
 
-// CodeSizeError is the error of an action whose code has size bytes, more
-// than limit; a size below 0 means "more than limit", the exact size being
-// unknown (code read no further than the limit).
-func CodeSizeError(size int64, limit int) *tool.CodeError {
-	var msg string
-	if size < 0 {
-		msg = fmt.Sprintf("the action's code is more than the limit of %s (%d bytes) for one action; send less code per action",
-			byteSize(int64(limit)), limit)
-	} else {
-		msg = fmt.Sprintf("the action's code is %s (%d bytes), more than the limit of %s (%d bytes) for one action; send less code per action",
-			byteSize(size), size, byteSize(int64(limit)), limit)
-	}
-	return &tool.CodeError{Type: "ValueError", Message: msg, Traceback: "ValueError: " + msg}
-}
-
-// byteSize renders n bytes in the largest binary unit that keeps it
-// readable ("1 MiB", "1.5 MiB", "300 KiB").
-func byteSize(n int64) string {
-	units := []string{"bytes", "KiB", "MiB", "GiB"}
-	v, u := float64(n), 0
-	for v >= 1024 && u < len(units)-1 {
-		v /= 1024
-		u++
-	}
-	if u == 0 {
-		return fmt.Sprintf("%d bytes", n)
-	}
-	return strconv.FormatFloat(math.Round(v*10)/10, 'f', -1, 64) + " " + units[u]
-}
+// byteSize renders n bytes for an error message.
+func byteSize(n int64) string { return tool.ByteSize(n) }
 
 // stopped reports an action whose context ended before its code ran:
 // while it was checked, translated or parsed.

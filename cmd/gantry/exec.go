@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/gantry-dev/gantry/sandbox"
 	"github.com/gantry-dev/gantry/tool"
 )
 
@@ -27,11 +26,11 @@ observation a model would read. It exits with status 1 when the code raised an
 error or hit a limit.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			code, err := readCode(cmd.InOrStdin(), args[0], sandbox.DefaultMaxCodeSize)
+			code, err := readCode(cmd.InOrStdin(), args[0], tool.DefaultMaxCodeSize)
 			if err != nil {
 				var tooLarge *codeTooLarge
 				if errors.As(err, &tooLarge) {
-					fmt.Fprintln(cmd.OutOrStdout(), tool.Result{Err: sandbox.CodeSizeError(tooLarge.size, tooLarge.limit)}.Observation())
+					fmt.Fprintln(cmd.OutOrStdout(), tool.Result{Err: tool.CodeSizeError(tooLarge.size, tooLarge.limit)}.Observation())
 					return &exitError{code: 1}
 				}
 				return fmt.Errorf("read code: %w", err)
@@ -76,7 +75,7 @@ type codeTooLarge struct {
 }
 
 func (e *codeTooLarge) Error() string {
-	return sandbox.CodeSizeError(e.size, e.limit).Message
+	return tool.CodeSizeError(e.size, e.limit).Message
 }
 
 // readCode reads the code of an action from the file name, or from stdin
