@@ -274,28 +274,20 @@ func workerPids(s *Session) []int {
 // they stay for long.
 func waitGone(t *testing.T, pids []int) {
 	t.Helper()
-	alive := func() []string {
-		var out []string
-		for _, p := range pids {
-			stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p))
-			if err != nil {
-				continue
-			}
-			if _, rest, ok := strings.Cut(string(stat), ") "); ok && strings.HasPrefix(rest, "Z") {
-				continue
-			}
+	var left []string
+	for _, p := range pids {
+		ended, err := testenv.WaitExit(p, 30*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ended {
 			cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", p))
-			out = append(out, fmt.Sprintf("%d %.80s", p, strings.ReplaceAll(string(cmd), "\x00", " ")))
+			left = append(left, fmt.Sprintf("%d %.80s", p, strings.ReplaceAll(string(cmd), "\x00", " ")))
 		}
-		return out
 	}
-	for i := 0; i < 600; i++ {
-		if len(alive()) == 0 {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
+	if len(left) > 0 {
+		t.Errorf("worker processes left behind: %v", left)
 	}
-	t.Errorf("worker processes left behind: %v", alive())
 }
 
 func hasBwrap() bool {

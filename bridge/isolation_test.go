@@ -543,17 +543,10 @@ func TestKilledWorkerEnds(t *testing.T) {
 		t.Fatalf("%+v", res)
 	}
 	for _, p := range old {
-		deadline := time.Now().Add(time.Minute) // a generous bound: it ends in milliseconds
-		for {
-			b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p))
-			_, after, _ := strings.Cut(string(b), ") ")
-			if err != nil || strings.HasPrefix(after, "Z") || strings.HasPrefix(after, "X") {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("the killed worker %d still runs: %s", p, b)
-			}
-			time.Sleep(10 * time.Millisecond)
+		// A generous bound: it ends in milliseconds.
+		if ended, err := testenv.WaitExit(p, time.Minute); err != nil || !ended {
+			b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p))
+			t.Fatalf("the killed worker %d still runs (%v): %s", p, err, b)
 		}
 	}
 	if got := exec1(t, s, "print('alive')").Observation(); got != "alive" {

@@ -26,6 +26,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/gantry-dev/gantry/internal/testenv"
 	"io"
 	"net"
 	"os"
@@ -880,8 +881,10 @@ func leftovers(seen map[int]procID, marker string) []string {
 		return out
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	for len(alive()) > 0 && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
+	for _, pid := range alive() {
+		if limit := time.Until(deadline); limit > 0 {
+			testenv.WaitExit(pid, limit) // what is still alive after it is reported below
+		}
 	}
 	found := map[int]string{}
 	for _, pid := range alive() {

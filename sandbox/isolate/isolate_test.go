@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gantry-dev/gantry/internal/testenv"
 	"os"
 	osexec "os/exec"
 	"strconv"
@@ -518,8 +519,8 @@ func TestWorkerDiesWithGateway(t *testing.T) {
 	gw.Wait()
 	// The worker is not our child: it is gone when the kernel has killed
 	// it and its new parent has reaped it (or left it a zombie).
-	for !gone(pid) && !strings.Contains(procStat(pid), ") Z ") {
-		time.Sleep(10 * time.Millisecond)
+	if ended, err := testenv.WaitExit(pid, time.Minute); err != nil || !ended {
+		t.Fatalf("worker %d outlived its gateway (%v): %s", pid, err, procStat(pid))
 	}
 }
 
