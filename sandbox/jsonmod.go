@@ -51,19 +51,7 @@ func jsonModule() *starlarkstruct.Module {
 			if err != nil {
 				return nil, err
 			}
-			// Each value goes on its own line: a prefix, then the indent
-			// once per level.
-			prefix, indent := int64(0), int64(1)
-			for _, kv := range kwargs {
-				if s, ok := kv[1].(starlark.String); ok {
-					if kv[0].(starlark.String) == "prefix" {
-						prefix = int64(len(s))
-					} else {
-						indent = int64(len(s))
-					}
-				}
-			}
-			n := addSize(addSize(m.n, mulSize(m.nodes, prefix+2)), mulSize(m.levels, indent))
+			n := indentedSize(m.n, m.nodes, m.levels, kwargs)
 			if err := charge(thread, n, "json.encode_indent"); err != nil {
 				return nil, err
 			}
@@ -91,17 +79,7 @@ func jsonModule() *starlarkstruct.Module {
 				if err != nil {
 					return nil, err
 				}
-				prefix, indent := int64(0), int64(1)
-				for _, kv := range kwargs {
-					if s, ok := kv[1].(starlark.String); ok {
-						if kv[0].(starlark.String) == "prefix" {
-							prefix = int64(len(s))
-						} else {
-							indent = int64(len(s))
-						}
-					}
-				}
-				n := addSize(addSize(int64(len(s)), mulSize(tokens, prefix+2)), mulSize(levels, indent))
+				n := indentedSize(int64(len(s)), tokens, levels, kwargs)
 				if err := charge(thread, n, "json.indent"); err != nil {
 					return nil, err
 				}
@@ -316,4 +294,22 @@ func jsonQuotedLen(s string) int64 {
 		}
 	}
 	return n
+}
+
+// indentedSize bounds the size of an indented JSON text of n compact bytes
+// with the given number of values and nesting levels, under the prefix
+// and indent keyword arguments of encode_indent and indent: each value goes
+// on its own line (a prefix and a newline), then the indent once per level.
+func indentedSize(n, nodes, levels int64, kwargs []starlark.Tuple) int64 {
+	prefix, indent := int64(0), int64(1)
+	for _, kv := range kwargs {
+		if s, ok := kv[1].(starlark.String); ok {
+			if kv[0].(starlark.String) == "prefix" {
+				prefix = int64(len(s))
+			} else {
+				indent = int64(len(s))
+			}
+		}
+	}
+	return addSize(addSize(n, mulSize(nodes, prefix+2)), mulSize(levels, indent))
 }
