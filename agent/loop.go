@@ -1,14 +1,18 @@
 // Package agent runs the CodeAct loop: a policy (a model behind an
-// OpenAI-compatible API, the built-in ALFWorld expert, or a replay of
-// recorded turns) writes assistant messages; the loop parses each into an
-// action (code, a JSON tool call or a text command), runs it, and answers
-// with the observation, until the environment is done, a solution is
-// accepted, or a budget runs out. Every turn is recorded in a Transcript.
+// OpenAI-compatible API, a task's expert, or a replay of recorded turns)
+// writes assistant messages; the loop parses each into an action (code, a
+// JSON tool call or a text command), runs it, and answers with the
+// observation, until the environment is done, a solution is accepted, or a
+// budget runs out. Every turn is recorded in a Transcript.
 //
-// The conventions are MINT's and the CodeAct paper's: code in
-// <execute>...</execute>, the answer in <solution>...</solution>, and an
-// observation that ends with the budget left ("You have 4 steps left and 2
-// chances to propose solution left.").
+// The loop knows no environment: it plays any task.Episode (NewEpisode),
+// and task packages (task/alfworldtask, task/rovertask, ...) provide them.
+//
+// The default conventions are MINT's and the CodeAct paper's
+// (MINTHarness): code in <execute>...</execute>, the answer in
+// <solution>...</solution>, and an observation that ends with the budget
+// left ("You have 4 steps left and 2 chances to propose solution left.").
+// A task may bring its own harness (task.Conventions).
 package agent
 
 import (
