@@ -13,6 +13,12 @@
 // action and what comes back to the model. MINT's conventions are the
 // default (a nil Harness).
 //
+// To add an environment: write a package whose Start function returns an
+// Episode (the package Example is a whole task in one file); hand its
+// episodes to agent.NewEpisode, or to agent.Eval as agent.Job values whose
+// Start calls it; and, when the published harness is not MINT's, return
+// its Harness and limits from Conventions. Nothing in the loop changes.
+//
 // The vocabulary of a conversation (Message, Usage, Policy, Format, Action)
 // is defined here so that both sides speak it; package agent re-exports it
 // under the same names.
@@ -97,8 +103,12 @@ type Harness interface {
 	// with the reason in Problem.
 	Parse(reply string, f Format) Action
 	// Observe renders what an executed action produced: the code's output,
-	// or a json/text tool call's result or error. n counts the actions run
-	// so far in this episode, this one included (IPython's cell number).
+	// or a json/text tool call's result (res.Stdout: the string, or the
+	// repr of another value) or error (res.Err, whose Cause is the
+	// registry's error: errors.As finds a *tool.NotFoundError for an
+	// unknown tool). n counts the actions run so far in this episode, this
+	// one included (IPython's cell number). The loop then bounds the text
+	// to Config.MaxObservation.
 	Observe(a Action, res tool.Result, n int) string
 	// Invalid is the answer to a reply without an action (a.Kind == ActNone).
 	Invalid(a Action, f Format) string
