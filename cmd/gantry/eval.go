@@ -38,13 +38,17 @@ func newEvalCmd() *cobra.Command {
 	cfg := loadConfigFromArgs(os.Args)
 	cmd := &cobra.Command{
 		Use:   "eval",
-		Short: "Run many ALFWorld episodes in parallel and write transcripts and a report",
+		Short: "Run many episodes (ALFWorld, or the rover task) in parallel and write transcripts and a report",
 		Long: `eval runs every game of a set (the embedded valid_unseen split, a data
 directory with --games, or N generated games with --generate) on parallel
 workers. Transcripts go to OUT/transcripts.jsonl as episodes finish; running
 the same command again resumes, skipping finished episodes. The report goes to
 OUT/report.json and OUT/report.md. --compare runs each game once per listed
-value (formats, or policies) and reports them side by side.`,
+value (formats, or policies) and reports them side by side.
+
+With --env rover: --generate N episodes of the rover device task (default
+10), each on its own embedded broker and simulated rover, or on the rover
+behind --broker one at a time.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if cfg.err != nil {
