@@ -6,6 +6,7 @@ import (
 
 	"github.com/gantry-dev/gantry/alfworld"
 	"github.com/gantry-dev/gantry/alfworld/games"
+	"github.com/gantry-dev/gantry/task/alfworldtask"
 )
 
 // BenchmarkTurn measures the loop's overhead per turn with the expert
@@ -34,13 +35,16 @@ func benchEpisodes(b *testing.B, f Format) {
 		}
 		loaded = append(loaded, g)
 	}
-	spec := ALFWorldSpec{Config: Config{Format: f, MaxTurns: 30}, NewRuntime: starlark, Example: true,
-		NewPolicy: func(env *alfworld.Env) (Policy, error) { return &ExpertPolicy{Env: env, Format: f}, nil }}
+	spec := Spec{Config: Config{Format: f, MaxTurns: 30}, NewRuntime: starlark}
 	turns := 0
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
-		ep, _, cleanup, err := ALFWorldEpisode(context.Background(), "g", loaded[i%len(loaded)], spec)
+		te, err := alfworldtask.Start(loaded[i%len(loaded)], alfworldtask.Options{Example: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ep, cleanup, err := NewEpisode(context.Background(), "g", te, spec)
 		if err != nil {
 			b.Fatal(err)
 		}

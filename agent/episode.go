@@ -4,72 +4,77 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/gantry-dev/gantry/alfworld"
+	"github.com/gantry-dev/gantry/task"
 	"github.com/gantry-dev/gantry/tool"
 )
 
 // RuntimeFactory starts a runtime whose code can call the tools of reg.
 type RuntimeFactory func(ctx context.Context, reg *tool.Registry) (Runtime, error)
 
-// PolicyFactory makes the policy of one ALFWorld episode.
-type PolicyFactory func(env *alfworld.Env) (Policy, error)
+// PolicyFactory makes the policy of one episode; it may use the task
+// episode (its tools, for a model offered function calls).
+type PolicyFactory func(te task.Episode) (Policy, error)
 
-// ALFWorldSpec says how to play ALFWorld episodes.
-type ALFWorldSpec struct {
+// Spec says how to play episodes of any task: the loop's configuration,
+// the runtime of code actions and the policy.
+type Spec struct {
+	// Config are the budgets and conventions; zero MaxTurns and
+	// MaxProposals take the task's (task.Conventions), then MINT's.
 	Config     Config
-	Grammar    alfworld.Grammar
-	MaxSteps   int // the environment's step limit (0: 50)
-	Example    bool
 	NewRuntime RuntimeFactory
+	// NewPolicy makes the episode's policy; nil plays the task's expert.
 	NewPolicy  PolicyFactory
 	PolicyName string
 	Runtime    string
 }
 
-// ALFWorldEpisode prepares an episode of game g: a fresh environment, its
-// tools, a runtime for code actions and the policy. Close the returned
-// function when done.
-func ALFWorldEpisode(ctx context.Context, id string, g *alfworld.Game, spec ALFWorldSpec) (*Episode, *alfworld.Env, func(), error) {
-	env := alfworld.NewEnv(g, alfworld.Options{Grammar: spec.Grammar, MaxSteps: spec.MaxSteps})
-	opening := env.Reset()
-	reg := tool.NewRegistry()
-	if err := alfworld.RegisterTools(reg, env); err != nil {
-		return nil, nil, nil, fmt.Errorf("alfworld tools: %w", err)
+// NewEpisode prepares the loop for a started task episode: the task's
+// tools, a runtime for code actions, the policy, the first message and the
+// task's checker and harness. id names the episode in its transcript. Call
+// the returned function when done: it stops the runtime and closes te.
+func NewEpisode(ctx context.Context, id string, te task.Episode, spec Spec) (*Episode, func(), error) {
+	conv := te.Conventions()
+	cfg := spec.Config
+	if cfg.MaxTurns <= 0 {
+		cfg.MaxTurns = conv.MaxTurns
 	}
-	cfg := spec.Config.withDefaults()
+	if cfg.MaxProposals <= 0 {
+		cfg.MaxProposals = conv.MaxProposals
+	}
+	cfg = cfg.withDefaults()
+	info := te.Info()
+	first, err := te.Prompt(cfg.Format, task.Limits{MaxTurns: cfg.MaxTurns, MaxProposals: cfg.MaxProposals})
+	if err != nil {
+		te.Close()
+		return nil, nil, err
+	}
+	reg := te.Tools()
 	var rt Runtime
-	cleanup := func() {}
+	cleanup := func() { te.Close() }
 	if cfg.Format == Code {
-		var err error
 		rt, err = spec.NewRuntime(ctx, reg)
 		if err != nil {
-			return nil, nil, nil, fmt.Errorf("start runtime: %w", err)
+			te.Close()
+			return nil, nil, fmt.Errorf("start runtime: %w", err)
 		}
-		cleanup = func() { rt.Close() }
+		cleanup = func() { rt.Close(); te.Close() }
 	}
-	pol, err := spec.NewPolicy(env)
+	var pol Policy
+	if spec.NewPolicy != nil {
+		pol, err = spec.NewPolicy(te)
+	} else {
+		pol, err = te.Expert(cfg.Format)
+	}
 	if err != nil {
 		cleanup()
-		return nil, nil, nil, fmt.Errorf("policy: %w", err)
-	}
-	task := ALFWorldTask(opening)
-	data := PromptData{MaxTurns: cfg.MaxTurns, MaxProposals: cfg.MaxProposals, Task: task,
-		Commands: "go to X, open X, close X, take X from Y, put X in/on Y, clean X with Y, heat X with Y, cool X with Y, use X, examine X, look, inventory"}
-	if spec.Grammar == alfworld.Current {
-		data.Commands = "go to X, open X, close X, take X from Y, move X to Y, clean X with Y, heat X with Y, cool X with Y, use X, examine X, look, inventory"
-	}
-	if spec.Example && cfg.Format == Code {
-		data.Example = ALFWorldExample()
-	}
-	prompt, err := Prompt(cfg.Format, reg, data)
-	if err != nil {
-		cleanup()
-		return nil, nil, nil, err
+		return nil, nil, fmt.Errorf("policy: %w", err)
 	}
 	ep := &Episode{
-		ID: id, Prompt: prompt, Task: task, TaskType: g.TaskType.String(),
-		Policy: pol, Runtime: rt, Tools: reg, Env: env, Config: cfg,
+		ID: id, Prompt: first, Task: info.Task, TaskType: info.Type,
+		Policy: pol, Runtime: rt, Tools: reg, Env: te, Config: cfg,
+		Checker:    func(solution string) bool { return te.Check(ctx, solution) },
+		Harness:    conv.Harness,
 		PolicyName: spec.PolicyName, RuntimeName: spec.Runtime,
 	}
-	return ep, env, cleanup, nil
+	return ep, cleanup, nil
 }

@@ -13,20 +13,21 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gantry-dev/gantry/alfworld"
+	"github.com/gantry-dev/gantry/task"
 )
 
-// Job is one game of an evaluation.
+// Job is one episode of an evaluation, of any task: an id (the game,
+// the task) and how to start it. Start is called once per variant.
 type Job struct {
-	ID   string
-	Load func() (*alfworld.Game, error)
+	ID    string
+	Start func(ctx context.Context) (task.Episode, error)
 }
 
 // Variant is one configuration an evaluation runs every job with; several
 // variants compare action formats or policies side by side.
 type Variant struct {
 	Name string
-	Spec ALFWorldSpec
+	Spec Spec
 	// PolicyFor, when set, makes the policy of one job (the replay policy
 	// needs the job's id); otherwise Spec.NewPolicy is used.
 	PolicyFor func(id string) PolicyFactory
@@ -160,7 +161,7 @@ func runJob(ctx context.Context, j Job, v Variant) EpisodeResult {
 		res.Transcript = &Transcript{ID: j.ID, Policy: v.Spec.PolicyName, Format: v.Spec.Config.Format, Runtime: v.Spec.Runtime, StopReason: StopError, Error: err.Error()}
 		return res
 	}
-	g, err := j.Load()
+	te, err := j.Start(ctx)
 	if err != nil {
 		return fail(err)
 	}
@@ -168,7 +169,7 @@ func runJob(ctx context.Context, j Job, v Variant) EpisodeResult {
 	if v.PolicyFor != nil {
 		spec.NewPolicy = v.PolicyFor(j.ID)
 	}
-	ep, _, cleanup, err := ALFWorldEpisode(ctx, j.ID, g, spec)
+	ep, cleanup, err := NewEpisode(ctx, j.ID, te, spec)
 	if err != nil {
 		return fail(err)
 	}

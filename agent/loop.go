@@ -1,14 +1,18 @@
 // Package agent runs the CodeAct loop: a policy (a model behind an
-// OpenAI-compatible API, the built-in ALFWorld expert, or a replay of
-// recorded turns) writes assistant messages; the loop parses each into an
-// action (code, a JSON tool call or a text command), runs it, and answers
-// with the observation, until the environment is done, a solution is
-// accepted, or a budget runs out. Every turn is recorded in a Transcript.
+// OpenAI-compatible API, a task's expert, or a replay of recorded turns)
+// writes assistant messages; the loop parses each into an action (code, a
+// JSON tool call or a text command), runs it, and answers with the
+// observation, until the environment is done, a solution is accepted, or a
+// budget runs out. Every turn is recorded in a Transcript.
 //
-// The conventions are MINT's and the CodeAct paper's: code in
-// <execute>...</execute>, the answer in <solution>...</solution>, and an
-// observation that ends with the budget left ("You have 4 steps left and 2
-// chances to propose solution left.").
+// The loop knows no environment: it plays any task.Episode (NewEpisode),
+// and task packages (task/alfworldtask, task/rovertask, ...) provide them.
+//
+// The default conventions are MINT's and the CodeAct paper's
+// (MINTHarness): code in <execute>...</execute>, the answer in
+// <solution>...</solution>, and an observation that ends with the budget
+// left ("You have 4 steps left and 2 chances to propose solution left.").
+// A task may bring its own harness (task.Conventions).
 package agent
 
 import (
@@ -19,35 +23,28 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gantry-dev/gantry/task"
 	"github.com/gantry-dev/gantry/tool"
 )
 
-// Role is who wrote a message.
-type Role string
+// Role is who wrote a message (task.Role).
+type Role = task.Role
 
 // The roles of a conversation.
 const (
-	System    Role = "system"
-	User      Role = "user"
-	Assistant Role = "assistant"
+	System    = task.System
+	User      = task.User
+	Assistant = task.Assistant
 )
 
-// Message is one message of the conversation.
-type Message struct {
-	Role    Role   `json:"role"`
-	Content string `json:"content"`
-}
+// Message is one message of the conversation (task.Message).
+type Message = task.Message
 
-// Usage counts the tokens of one model call.
-type Usage struct {
-	PromptTokens     int `json:"prompt_tokens"`
-	CompletionTokens int `json:"completion_tokens"`
-}
+// Usage counts the tokens of one model call (task.Usage).
+type Usage = task.Usage
 
-// Policy writes the next assistant message of a conversation.
-type Policy interface {
-	Next(ctx context.Context, conv []Message) (Message, Usage, error)
-}
+// Policy writes the next assistant message of a conversation (task.Policy).
+type Policy = task.Policy
 
 // Runtime runs code actions, keeping state across them.
 type Runtime interface {
@@ -176,6 +173,9 @@ type Episode struct {
 	Env     Env
 	Checker Checker
 	Config  Config
+	// Harness parses replies and renders answers; nil is MINT's
+	// (MINTHarness with Config).
+	Harness task.Harness
 	// OnTurn, when set, is called after every turn (for live display).
 	OnTurn func(Turn)
 	// Names for the transcript.
@@ -197,6 +197,10 @@ func (ep *Episode) Run(ctx context.Context) (*Transcript, error) {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, cfg.WallTime)
 		defer cancel()
+	}
+	h := ep.Harness
+	if h == nil {
+		h = MINTHarness(cfg)
 	}
 	proposalsLeft := cfg.MaxProposals
 	var lastFail string
@@ -228,10 +232,7 @@ func (ep *Episode) Run(ctx context.Context) (*Transcript, error) {
 		msg.Role = Assistant
 		tr.Messages = append(tr.Messages, msg)
 		t.Assistant = msg.Content
-		t.Action = ParseAction(msg.Content, cfg.Format)
-		if t.Action.Repaired && cfg.NoRepair {
-			t.Action = Action{Kind: ActNone, Problem: "unclosed <execute> block"}
-		}
+		t.Action = h.Parse(msg.Content, cfg.Format)
 
 		var obs string
 		failed := false
@@ -250,11 +251,7 @@ func (ep *Episode) Run(ctx context.Context) (*Transcript, error) {
 			t.Result = res
 			if res != nil {
 				executions++
-				shown := *res
-				if cfg.NotebookOut && shown.Value != "" {
-					shown.Value = fmt.Sprintf("Out[%d]: %s", executions, shown.Value)
-				}
-				obs = shown.Observation()
+				obs = h.Observe(t.Action, *res, executions)
 				failed = res.Err != nil
 			}
 		case ActSolution:
@@ -266,18 +263,17 @@ func (ep *Episode) Run(ctx context.Context) (*Transcript, error) {
 			case ep.Env != nil:
 				ok = ep.Env.Won()
 			}
+			obs = h.Verdict(ok)
 			if ok {
 				stop = StopSuccess
-				obs = "Your answer is correct."
 			} else {
-				obs = "Your answer is wrong."
 				if proposalsLeft <= 0 {
 					stop = StopProposals
 				}
 			}
 		default:
 			failed = true
-			obs = invalidActionText(cfg.Format)
+			obs = h.Invalid(t.Action, cfg.Format)
 		}
 		obs, _ = tool.Truncate(obs, cfg.MaxObservation)
 
@@ -305,12 +301,13 @@ func (ep *Episode) Run(ctx context.Context) (*Transcript, error) {
 			lastFail, repeats = "", 0
 		}
 		t.Observation = obs
-		content := "Observation:\n" + obs
-		if cfg.BudgetLine && stop == "" {
-			t.Budget = budgetLine(cfg.MaxTurns-turn-1, proposalsLeft)
-			content += "\n" + t.Budget
+		var left *task.Limits
+		if stop == "" {
+			left = &task.Limits{MaxTurns: cfg.MaxTurns - turn - 1, MaxProposals: proposalsLeft}
 		}
-		tr.Messages = append(tr.Messages, Message{Role: User, Content: content + "\n"})
+		var content string
+		content, t.Budget = h.Message(obs, left)
+		tr.Messages = append(tr.Messages, Message{Role: User, Content: content})
 		t.Duration = time.Since(tStart)
 		tr.Turns = append(tr.Turns, t)
 		if ep.OnTurn != nil {
@@ -339,26 +336,6 @@ func stopFor(err error) string {
 	return StopCancelled
 }
 
-// budgetLine is MINT's reminder of the budget left.
-func budgetLine(stepsLeft, proposalsLeft int) string {
-	line := fmt.Sprintf("You have %d steps left and %d chances to propose solution left.", stepsLeft, proposalsLeft)
-	if stepsLeft == 1 {
-		line += "\nYou should take the last step to propose a solution."
-	}
-	return line
-}
-
-// invalidActionText is MINT's answer to a message without an action.
-func invalidActionText(f Format) string {
-	switch f {
-	case JSON:
-		return "I don't understand your input. \nIf you want to call a tool, reply with one JSON object: {\"tool\": \"<name>\", \"args\": {...}}.\nIf you want to give me an answer, please use <solution> YOUR_SOLUTION_HERE </solution>.\nFor example: The answer to the question is <solution> 42 </solution>. \n"
-	case Text:
-		return "I don't understand your input. \nReply with one command on its own line, for example: go to cabinet 1.\nIf you want to give me an answer, please use <solution> YOUR_SOLUTION_HERE </solution>.\nFor example: The answer to the question is <solution> 42 </solution>. \n"
-	}
-	return "I don't understand your input. \nIf you want to execute code, please use <execute> YOUR_CODE_HERE </execute>.\nIf you want to give me an answer, please use <solution> YOUR_SOLUTION_HERE </solution>.\nFor example: The answer to the question is <solution> 42 </solution>. \n"
-}
-
 // execute runs an action: code in the runtime; json and text actions as one
 // call of the registry's tool.
 func (ep *Episode) execute(ctx context.Context, a Action, cfg Config) (*tool.Result, error) {
@@ -376,11 +353,11 @@ func (ep *Episode) execute(ctx context.Context, a Action, cfg Config) (*tool.Res
 		return nil, errors.New("no tools for json/text actions")
 	}
 	start := time.Now()
-	name, named := a.Tool, a.Args
-	if cfg.Format == Text {
+	name, pos, named := a.Tool, a.Positional, a.Args
+	if name == "" && cfg.Format == Text {
 		name, named = "step", map[string]any{"command": a.Command}
 	}
-	out, err := ep.Tools.Call(ctx, name, nil, named)
+	out, err := ep.Tools.Call(ctx, name, pos, named)
 	res := &tool.Result{Duration: time.Since(start)}
 	if err != nil {
 		typ := "ToolError"

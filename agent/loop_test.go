@@ -3,16 +3,12 @@ package agent
 import (
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 
-	"github.com/gantry-dev/gantry/alfworld"
-	"github.com/gantry-dev/gantry/alfworld/games"
 	"github.com/gantry-dev/gantry/sandbox"
 	"github.com/gantry-dev/gantry/tool"
 )
@@ -128,69 +124,5 @@ func TestWallTimeAndCancel(t *testing.T) {
 	tr, err = (&Episode{Prompt: "p", Policy: scripted("<execute>1</execute>"), Runtime: rt}).Run(ctx)
 	if !errors.Is(err, context.Canceled) || tr.StopReason != StopCancelled {
 		t.Fatalf("cancelled run: %v %s", err, tr.StopReason)
-	}
-}
-
-// TestExpertAllFormats plays every valid_unseen game with the expert in
-// each action format; the expert must win them all.
-func TestExpertAllFormats(t *testing.T) {
-	all, err := games.ValidUnseen()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range []Format{Code, JSON, Text} {
-		won := 0
-		for _, eg := range all {
-			g, err := eg.Load()
-			if err != nil {
-				t.Fatal(err)
-			}
-			spec := ALFWorldSpec{Config: Config{Format: f, MaxTurns: 30}, NewRuntime: starlark, Example: true,
-				NewPolicy: func(env *alfworld.Env) (Policy, error) { return &ExpertPolicy{Env: env, Format: f}, nil }}
-			ep, _, cleanup, err := ALFWorldEpisode(context.Background(), eg.ID, g, spec)
-			if err != nil {
-				t.Fatal(err)
-			}
-			tr, err := ep.Run(context.Background())
-			cleanup()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if tr.Success {
-				won++
-			} else {
-				t.Errorf("%s (%s): %s %s", eg.ID, f, tr.StopReason, tr.Error)
-			}
-		}
-		t.Logf("expert, %s format: %d/%d won", f, won, len(all))
-	}
-}
-
-// TestALFWorldPrompt: the first user message is MINT's, byte for byte,
-// for the games MINT recorded.
-func TestALFWorldPrompt(t *testing.T) {
-	recs, err := ReadRecords("../testdata/alfworld/mint/gpt-4-0613.jsonl.gz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile(filepath.Join("..", "testdata", "alfworld", "mint", "gpt-4-0613.jsonl.gz"))
-	if err != nil || len(data) == 0 {
-		t.Fatal(err)
-	}
-	for _, rec := range recs[:20] {
-		eg, err := games.Find(rec.TaskID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		g, _ := eg.Load()
-		ep, _, cleanup, err := ALFWorldEpisode(context.Background(), rec.TaskID, g, ALFWorldSpec{Config: MINTConfig(), NewRuntime: starlark, Example: true,
-			NewPolicy: func(*alfworld.Env) (Policy, error) { return scripted(), nil }})
-		if err != nil {
-			t.Fatal(err)
-		}
-		cleanup()
-		if strings.TrimSpace(ep.Task) != strings.TrimSpace(rec.Prompt) {
-			t.Fatalf("%s: task\n%q\nwant\n%q", rec.TaskID, ep.Task, rec.Prompt)
-		}
 	}
 }

@@ -2,68 +2,46 @@ package agent
 
 import (
 	"encoding/json"
-	"fmt"
 	"regexp"
 	"strings"
 
+	"github.com/gantry-dev/gantry/task"
 	"github.com/gantry-dev/gantry/tool"
 )
 
-// Format is the form actions take in assistant messages.
-type Format string
+// Format is the form actions take in assistant messages (task.Format).
+type Format = task.Format
 
 // The action formats, as the CodeAct paper compares them.
 const (
 	// Code: Python in <execute>...</execute> (or a fenced python block);
 	// the final answer in <solution>...</solution>.
-	Code Format = "code"
+	Code = task.Code
 	// JSON: one tool call per action, {"tool": "...", "args": {...}}.
-	JSON Format = "json"
+	JSON = task.JSON
 	// Text: one tool call per action as a plain line, for ALFWorld the
 	// environment's own command ("go to cabinet 1").
-	Text Format = "text"
+	Text = task.Text
 )
 
 // ParseFormat checks a format name.
-func ParseFormat(s string) (Format, error) {
-	switch f := Format(strings.ToLower(strings.TrimSpace(s))); f {
-	case Code, JSON, Text:
-		return f, nil
-	}
-	return "", fmt.Errorf("unknown action format %q (choose code, json or text)", s)
-}
+func ParseFormat(s string) (Format, error) { return task.ParseFormat(s) }
 
-// ActionKind says what an assistant message asked for.
-type ActionKind string
+// ActionKind says what an assistant message asked for (task.ActionKind).
+type ActionKind = task.ActionKind
 
 // The kinds of action.
 const (
 	// ActExecute runs code (code format), a tool call (json) or a command (text).
-	ActExecute ActionKind = "execute"
+	ActExecute = task.ActExecute
 	// ActSolution proposes a final answer.
-	ActSolution ActionKind = "solution"
+	ActSolution = task.ActSolution
 	// ActNone means the message held no action the loop understands.
-	ActNone ActionKind = "none"
+	ActNone = task.ActNone
 )
 
-// Action is what the loop does with an assistant message.
-type Action struct {
-	Kind ActionKind `json:"kind"`
-	// Code is the program to run (code format); for json and text formats
-	// it is the single call, rendered as code for the record.
-	Code string `json:"code,omitempty"`
-	// Tool and Args are the call of the json format.
-	Tool string         `json:"tool,omitempty"`
-	Args map[string]any `json:"args,omitempty"`
-	// Command is the text format's command line.
-	Command string `json:"command,omitempty"`
-	// Solution is the proposed answer.
-	Solution string `json:"solution,omitempty"`
-	// Repaired reports that a cut-off closing tag was supplied.
-	Repaired bool `json:"repaired,omitempty"`
-	// Problem says why a message held no action.
-	Problem string `json:"problem,omitempty"`
-}
+// Action is what the loop does with an assistant message (task.Action).
+type Action = task.Action
 
 var (
 	executeRE  = regexp.MustCompile(`(?s)<execute>(.*?)</execute>`)

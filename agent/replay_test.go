@@ -14,15 +14,23 @@ import (
 	"github.com/gantry-dev/gantry/alfworld/scene"
 	"github.com/gantry-dev/gantry/bridge"
 	"github.com/gantry-dev/gantry/internal/testenv"
+	"github.com/gantry-dev/gantry/task"
+	"github.com/gantry-dev/gantry/task/alfworldtask"
 	"github.com/gantry-dev/gantry/tool"
 )
 
-func loadEmbedded(id string) (*alfworld.Game, error) {
-	g, err := games.Find(id)
+// startEmbedded starts an episode of an embedded valid_unseen game with
+// MINT's options.
+func startEmbedded(_ context.Context, id string) (task.Episode, error) {
+	eg, err := games.Find(id)
 	if err != nil {
 		return nil, err
 	}
-	return g.Load()
+	g, err := eg.Load()
+	if err != nil {
+		return nil, err
+	}
+	return alfworldtask.Start(g, alfworldtask.Options{})
 }
 
 // TestReplayMINT replays the three recorded files through the Starlark
@@ -33,7 +41,7 @@ func TestReplayMINT(t *testing.T) {
 	if raceEnabled {
 		files = mintFiles[:1] // 134 episodes; 402 take two minutes under -race
 	}
-	replayAll(t, files, &ReplayCheck{Runtime: "starlark", NewRuntime: starlark, LoadGame: loadEmbedded, Workers: 2})
+	replayAll(t, files, &ReplayCheck{Runtime: "starlark", NewRuntime: starlark, Start: startEmbedded, Workers: 2})
 }
 
 // replayAll replays the recorded files with check and fails on any
@@ -78,7 +86,7 @@ func TestReplayDetectsDifferences(t *testing.T) {
 	rec.Observations = append([]string(nil), rec.Observations...)
 	rec.Observations[0] = strings.Replace(rec.Observations[0], "peppershaker", "saltshaker", 1)
 	rec.Success = !rec.Success
-	check := &ReplayCheck{Runtime: "starlark", NewRuntime: starlark, LoadGame: loadEmbedded}
+	check := &ReplayCheck{Runtime: "starlark", NewRuntime: starlark, Start: startEmbedded}
 	rep, err := check.Run(context.Background(), "edited", []Record{rec})
 	if err != nil {
 		t.Fatal(err)
@@ -114,7 +122,7 @@ func TestEvalResume(t *testing.T) {
 	var jobs []Job
 	for seed := int64(1); seed <= 12; seed++ {
 		s := seed
-		jobs = append(jobs, Job{ID: "gen/" + string(rune('a'+s)), Load: func() (*alfworld.Game, error) {
+		jobs = append(jobs, Job{ID: "gen/" + string(rune('a'+s)), Start: func(context.Context) (task.Episode, error) {
 			sc, err := gen.Generate(s, scene.Options{})
 			if err != nil {
 				return nil, err
@@ -128,12 +136,11 @@ func TestEvalResume(t *testing.T) {
 				return nil, err
 			}
 			g.TaskType, _ = alfworld.ParseTaskType(sc.TaskDir())
-			return g, nil
+			return alfworldtask.Start(g, alfworldtask.Options{})
 		}})
 	}
 	variant := func(f Format) Variant {
-		return Variant{Name: string(f), Spec: ALFWorldSpec{Config: Config{Format: f, MaxTurns: 30}, NewRuntime: starlark, PolicyName: "expert", Runtime: "starlark",
-			NewPolicy: func(env *alfworld.Env) (Policy, error) { return &ExpertPolicy{Env: env, Format: f}, nil }}}
+		return Variant{Name: string(f), Spec: Spec{Config: Config{Format: f, MaxTurns: 30}, NewRuntime: starlark, PolicyName: "expert", Runtime: "starlark"}}
 	}
 	variants := []Variant{variant(Code), variant(Text)}
 	path := filepath.Join(dir, "transcripts.jsonl")
@@ -191,7 +198,7 @@ func TestReplayMINTPython(t *testing.T) {
 	if raceEnabled {
 		files = mintFiles[1:2] // another file than TestReplayMINT's under -race
 	}
-	replayAll(t, files, &ReplayCheck{Runtime: "python", LoadGame: loadEmbedded, Workers: 2,
+	replayAll(t, files, &ReplayCheck{Runtime: "python", Start: startEmbedded, Workers: 2,
 		NewRuntime: func(ctx context.Context, reg *tool.Registry) (Runtime, error) {
 			return bridge.New(ctx, reg, bridge.Options{Python: py})
 		}})

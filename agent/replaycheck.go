@@ -8,7 +8,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/gantry-dev/gantry/alfworld"
+	"github.com/gantry-dev/gantry/task"
 )
 
 // ReplayCheck replays recorded episodes through the normal loop and
@@ -17,9 +17,10 @@ type ReplayCheck struct {
 	// Runtime names the runtime; NewRuntime starts it.
 	Runtime    string
 	NewRuntime RuntimeFactory
-	// LoadGame returns the game a record's task id names.
-	LoadGame func(id string) (*alfworld.Game, error)
-	Workers  int
+	// Start starts the episode a record's task id names (an ALFWorld game:
+	// alfworldtask.Start). Its Done flag is MINT's success, Won the goal.
+	Start   func(ctx context.Context, id string) (task.Episode, error)
+	Workers int
 }
 
 // ReplayReport is the comparison of one results file.
@@ -145,17 +146,17 @@ func (c *ReplayCheck) Run(ctx context.Context, file string, recs []Record) (*Rep
 // without the goal met (a handful of recorded "successes" are such episodes;
 // docs/replay.md lists them). goal reports whether the goal formula holds.
 func (c *ReplayCheck) one(ctx context.Context, rec Record, unsupported map[string]int) (won, goal bool, obs, identical int, mism []Mismatch, err error) {
-	g, err := c.LoadGame(rec.TaskID)
+	env, err := c.Start(ctx, rec.TaskID)
 	if err != nil {
 		return false, false, 0, 0, nil, err
 	}
-	spec := ALFWorldSpec{
+	spec := Spec{
 		Config:     MINTConfig(),
 		NewRuntime: c.NewRuntime,
-		NewPolicy:  func(*alfworld.Env) (Policy, error) { return &ReplayPolicy{Messages: rec.Assistant}, nil },
+		NewPolicy:  func(task.Episode) (Policy, error) { return &ReplayPolicy{Messages: rec.Assistant}, nil },
 		PolicyName: "replay", Runtime: c.Runtime,
 	}
-	ep, env, cleanup, err := ALFWorldEpisode(ctx, rec.TaskID, g, spec)
+	ep, cleanup, err := NewEpisode(ctx, rec.TaskID, env, spec)
 	if err != nil {
 		return false, false, 0, 0, nil, err
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -14,6 +15,8 @@ import (
 	"github.com/gantry-dev/gantry/agent"
 	"github.com/gantry-dev/gantry/alfworld"
 	"github.com/gantry-dev/gantry/alfworld/scene"
+	"github.com/gantry-dev/gantry/task"
+	"github.com/gantry-dev/gantry/task/alfworldtask"
 )
 
 func newEvalCmd() *cobra.Command {
@@ -29,26 +32,48 @@ func newEvalCmd() *cobra.Command {
 		compare    string
 		configPath string
 		quiet      bool
+		env        string
+		rf         roverFlags
 	)
 	cfg := loadConfigFromArgs(os.Args)
 	cmd := &cobra.Command{
 		Use:   "eval",
-		Short: "Run many ALFWorld episodes in parallel and write transcripts and a report",
+		Short: "Run many episodes (ALFWorld, or the rover task) in parallel and write transcripts and a report",
 		Long: `eval runs every game of a set (the embedded valid_unseen split, a data
 directory with --games, or N generated games with --generate) on parallel
 workers. Transcripts go to OUT/transcripts.jsonl as episodes finish; running
 the same command again resumes, skipping finished episodes. The report goes to
 OUT/report.json and OUT/report.md. --compare runs each game once per listed
-value (formats, or policies) and reports them side by side.`,
+value (formats, or policies) and reports them side by side.
+
+With --env rover: --generate N episodes of the rover device task (default
+10), each on its own embedded broker and simulated rover, or on the rover
+behind --broker one at a time.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if cfg.err != nil {
 				return cfg.err
 			}
 			ctx := cmd.Context()
-			jobs, err := evalJobs(gamesDir, taskType, generate, seed)
-			if err != nil {
-				return err
+			var jobs []agent.Job
+			switch env {
+			case "alfworld":
+				opts, err := f.alfworldOptions()
+				if err != nil {
+					return err
+				}
+				if jobs, err = evalJobs(gamesDir, taskType, generate, seed, opts); err != nil {
+					return err
+				}
+			case "rover":
+				rj, err := newRoverJobs(ctx, &rf, generate, seed)
+				if err != nil {
+					return err
+				}
+				defer rj.Close()
+				jobs, workers = rj.jobs, rj.workers(workers)
+			default:
+				return fmt.Errorf("unknown --env %q (alfworld or rover)", env)
 			}
 			if limit > 0 && limit < len(jobs) {
 				jobs = jobs[:limit]
@@ -90,7 +115,7 @@ value (formats, or policies) and reports them side by side.`,
 						byID[r.TaskID] = r.Assistant
 					}
 					v.PolicyFor = func(id string) agent.PolicyFactory {
-						return func(*alfworld.Env) (agent.Policy, error) {
+						return func(task.Episode) (agent.Policy, error) {
 							msgs, ok := byID[id]
 							if !ok {
 								return nil, fmt.Errorf("no recorded episode of %s", id)
@@ -174,11 +199,13 @@ value (formats, or policies) and reports them side by side.`,
 	fl.StringVar(&outDir, "out", cfg.str("out", "runs/eval"), "directory for transcripts.jsonl, report.json and report.md")
 	fl.StringVar(&compare, "compare", "", "comma-separated formats, policies or runtimes to run side by side (e.g. code,json,text)")
 	fl.BoolVar(&quiet, "quiet", false, "no progress bar")
+	fl.StringVar(&env, "env", cfg.str("env", "alfworld"), "environment: alfworld, or rover (the device task; --generate N episodes, default 10)")
+	rf.register(fl, cfg)
 	return cmd
 }
 
 // evalJobs lists the games of an evaluation.
-func evalJobs(dir, taskType string, generate int, seed int64) ([]agent.Job, error) {
+func evalJobs(dir, taskType string, generate int, seed int64, episode alfworldtask.Options) ([]agent.Job, error) {
 	if generate > 0 {
 		var opts scene.Options
 		if taskType != "" {
@@ -192,7 +219,7 @@ func evalJobs(dir, taskType string, generate int, seed int64) ([]agent.Job, erro
 		jobs := make([]agent.Job, generate)
 		for i := range jobs {
 			s := seed + int64(i)
-			jobs[i] = agent.Job{ID: fmt.Sprintf("generated/%d", s), Load: func() (*alfworld.Game, error) {
+			jobs[i] = agent.Job{ID: fmt.Sprintf("generated/%d", s), Start: startGame(episode, func() (*alfworld.Game, error) {
 				sc, err := gen.Generate(s, opts)
 				if err != nil {
 					return nil, fmt.Errorf("generate %d: %w", s, err)
@@ -209,7 +236,7 @@ func evalJobs(dir, taskType string, generate int, seed int64) ([]agent.Job, erro
 					g.TaskType = t
 				}
 				return g, nil
-			}}
+			})}
 		}
 		return jobs, nil
 	}
@@ -219,7 +246,18 @@ func evalJobs(dir, taskType string, generate int, seed int64) ([]agent.Job, erro
 	}
 	jobs := make([]agent.Job, len(refs))
 	for i, r := range refs {
-		jobs[i] = agent.Job{ID: r.id, Load: r.load}
+		jobs[i] = agent.Job{ID: r.id, Start: startGame(episode, r.load)}
 	}
 	return jobs, nil
+}
+
+// startGame starts ALFWorld episodes of the game load returns.
+func startGame(opts alfworldtask.Options, load func() (*alfworld.Game, error)) func(context.Context) (task.Episode, error) {
+	return func(context.Context) (task.Episode, error) {
+		g, err := load()
+		if err != nil {
+			return nil, err
+		}
+		return alfworldtask.Start(g, opts)
+	}
 }

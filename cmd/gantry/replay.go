@@ -13,6 +13,8 @@ import (
 	"github.com/gantry-dev/gantry/agent"
 	"github.com/gantry-dev/gantry/alfworld"
 	"github.com/gantry-dev/gantry/alfworld/games"
+	"github.com/gantry-dev/gantry/task"
+	"github.com/gantry-dev/gantry/task/alfworldtask"
 	"github.com/gantry-dev/gantry/tool"
 )
 
@@ -63,8 +65,14 @@ diff, prints a summary line last, and exits 1 when anything differs.`,
 				NewRuntime: func(ctx context.Context, reg *tool.Registry) (agent.Runtime, error) {
 					return newRuntime(ctx, rt, reg)
 				},
-				LoadGame: load,
-				Workers:  workers,
+				Start: func(_ context.Context, id string) (task.Episode, error) {
+					g, err := load(id)
+					if err != nil {
+						return nil, err
+					}
+					return alfworldtask.Start(g, alfworldtask.Options{})
+				},
+				Workers: workers,
 			}
 			var reps []*agent.ReplayReport
 			for _, file := range args {

@@ -15,6 +15,7 @@ import (
 	"github.com/gantry-dev/gantry/agent"
 	dmqtt "github.com/gantry-dev/gantry/devices/mqtt"
 	"github.com/gantry-dev/gantry/firmware"
+	"github.com/gantry-dev/gantry/task/rovertask"
 	"github.com/gantry-dev/gantry/tool"
 )
 
@@ -48,6 +49,12 @@ type simulation struct {
 // startSimulation starts an embedded broker on listen and serves a
 // simulated rover for each name on it.
 func startSimulation(ctx context.Context, listen string, speed float64, log *slog.Logger, names ...string) (*simulation, error) {
+	return startSimulationAt(ctx, listen, speed, log, nil, names...)
+}
+
+// startSimulationAt is startSimulation with the rovers' start pose (nil:
+// the world's default).
+func startSimulationAt(ctx context.Context, listen string, speed float64, log *slog.Logger, start *firmware.Pose, names ...string) (*simulation, error) {
 	b, err := dmqtt.StartBroker(ctx, listen, log)
 	if err != nil {
 		return nil, fmt.Errorf("embedded broker: %w", err)
@@ -55,7 +62,7 @@ func startSimulation(ctx context.Context, listen string, speed float64, log *slo
 	ctx, cancel := context.WithCancel(ctx)
 	s := &simulation{broker: b, cancel: cancel}
 	for _, name := range names {
-		r := firmware.NewRover(firmware.Options{Name: name, Clock: firmware.ScaledClock(speed), Logger: log})
+		r := firmware.NewRover(firmware.Options{Name: name, Clock: firmware.ScaledClock(speed), Logger: log, Start: start})
 		s.rovers = append(s.rovers, r)
 		s.wg.Add(1)
 		go func() {
@@ -79,7 +86,12 @@ func (s *simulation) Close() {
 
 // runRover plays one rover episode and prints it.
 func runRover(ctx context.Context, out io.Writer, f *episodeFlags, rf *roverFlags, stream io.Writer, transcript string) error {
-	format, err := agent.ParseFormat(f.format)
+	switch f.policy {
+	case "expert", "openai":
+	default:
+		return fmt.Errorf("--env rover plays the expert or openai policy, not %q", f.policy)
+	}
+	spec, err := f.spec(stream)
 	if err != nil {
 		return err
 	}
@@ -99,26 +111,13 @@ func runRover(ctx context.Context, out io.Writer, f *episodeFlags, rf *roverFlag
 		return err
 	}
 	defer g.Close()
-	spec := agent.RoverSpec{
-		Config: agent.Config{Format: format, MaxTurns: f.turns, MaxProposals: f.proposals, MaxTokens: f.maxTokens,
-			WallTime: f.wallTime, StuckAfter: f.stuck, BudgetLine: true},
-		Hub: g.hub, Device: rf.device, PolicyName: f.policy, Runtime: f.rt.Name,
-	}
-	rt := f.rt
-	spec.NewRuntime = func(ctx context.Context, reg *tool.Registry) (agent.Runtime, error) {
-		return newRuntime(ctx, rt, reg)
-	}
-	switch f.policy {
-	case "expert":
-	case "openai":
-		cfg := f.openAIConfig(format, stream)
-		spec.NewPolicy = func(*tool.Registry) (agent.Policy, error) { return agent.NewOpenAIPolicy(cfg) }
-	default:
-		return fmt.Errorf("--env rover plays the expert or openai policy, not %q", f.policy)
-	}
 	id := "rover-" + time.Now().UTC().Format("20060102T150405")
 	ctx = tool.WithSession(ctx, id)
-	ep, cleanup, err := agent.RoverEpisode(ctx, id, spec)
+	te, err := rovertask.Start(ctx, g.hub, rovertask.Options{Device: rf.device})
+	if err != nil {
+		return err
+	}
+	ep, cleanup, err := agent.NewEpisode(ctx, id, te, spec)
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,8 @@ import (
 	"github.com/gantry-dev/gantry/agent"
 	"github.com/gantry-dev/gantry/alfworld"
 	"github.com/gantry-dev/gantry/alfworld/games"
+	"github.com/gantry-dev/gantry/task"
+	"github.com/gantry-dev/gantry/task/alfworldtask"
 	"github.com/gantry-dev/gantry/tool"
 )
 
@@ -70,23 +72,17 @@ func (f *episodeFlags) register(cmd *cobra.Command, cfg *fileConfig) {
 
 // spec turns the flags into an episode spec. stream, when set, receives
 // the model's tokens as they arrive.
-func (f *episodeFlags) spec(stream io.Writer) (agent.ALFWorldSpec, error) {
+func (f *episodeFlags) spec(stream io.Writer) (agent.Spec, error) {
 	format, err := agent.ParseFormat(f.format)
 	if err != nil {
-		return agent.ALFWorldSpec{}, err
+		return agent.Spec{}, err
 	}
-	grammar := alfworld.Classic
-	switch f.grammar {
-	case "classic":
-	case "current":
-		grammar = alfworld.Current
-	default:
-		return agent.ALFWorldSpec{}, fmt.Errorf("unknown grammar %q (classic or current)", f.grammar)
+	if _, err := f.alfworldOptions(); err != nil {
+		return agent.Spec{}, err
 	}
-	spec := agent.ALFWorldSpec{
+	spec := agent.Spec{
 		Config: agent.Config{Format: format, MaxTurns: f.turns, MaxProposals: f.proposals, MaxTokens: f.maxTokens,
 			WallTime: f.wallTime, StuckAfter: f.stuck, BudgetLine: true},
-		Grammar: grammar, MaxSteps: f.envSteps, Example: f.example,
 		PolicyName: f.policy, Runtime: f.rt.Name,
 	}
 	rt := f.rt
@@ -95,23 +91,17 @@ func (f *episodeFlags) spec(stream io.Writer) (agent.ALFWorldSpec, error) {
 	}
 	switch f.policy {
 	case "expert":
-		spec.NewPolicy = func(env *alfworld.Env) (agent.Policy, error) {
-			return &agent.ExpertPolicy{Env: env, Format: format}, nil
-		}
+		// The task's own expert (NewPolicy nil).
 	case "openai":
 		cfg := f.openAIConfig(format, stream)
 		if _, err := agent.NewOpenAIPolicy(cfg); err != nil {
 			return spec, err
 		}
 		functions := f.model.functionCalls && format == agent.JSON
-		spec.NewPolicy = func(env *alfworld.Env) (agent.Policy, error) {
+		spec.NewPolicy = func(te task.Episode) (agent.Policy, error) {
 			cfg := cfg
 			if functions {
-				reg := tool.NewRegistry()
-				if err := alfworld.RegisterTools(reg, env); err != nil {
-					return nil, fmt.Errorf("alfworld tools: %w", err)
-				}
-				cfg.Functions = reg.Functions()
+				cfg.Functions = te.Tools().Functions()
 			}
 			return agent.NewOpenAIPolicy(cfg)
 		}
@@ -123,6 +113,19 @@ func (f *episodeFlags) spec(stream io.Writer) (agent.ALFWorldSpec, error) {
 		return spec, fmt.Errorf("unknown policy %q (expert, openai or replay)", f.policy)
 	}
 	return spec, nil
+}
+
+// alfworldOptions are the ALFWorld task options the flags say.
+func (f *episodeFlags) alfworldOptions() (alfworldtask.Options, error) {
+	grammar := alfworld.Classic
+	switch f.grammar {
+	case "classic":
+	case "current":
+		grammar = alfworld.Current
+	default:
+		return alfworldtask.Options{}, fmt.Errorf("unknown grammar %q (classic or current)", f.grammar)
+	}
+	return alfworldtask.Options{Grammar: grammar, MaxSteps: f.envSteps, Example: f.example}, nil
 }
 
 // openAIConfig is the model configuration the flags say.
@@ -192,9 +195,17 @@ reference firmware) on it, so this too runs with no setup.`,
 				if err != nil {
 					return err
 				}
-				spec.NewPolicy = func(*alfworld.Env) (agent.Policy, error) { return &agent.ReplayPolicy{Messages: rec.Assistant}, nil }
+				spec.NewPolicy = func(task.Episode) (agent.Policy, error) { return &agent.ReplayPolicy{Messages: rec.Assistant}, nil }
 			}
-			ep, _, cleanup, err := agent.ALFWorldEpisode(ctx, id, g, spec)
+			opts, err := f.alfworldOptions()
+			if err != nil {
+				return err
+			}
+			te, err := alfworldtask.Start(g, opts)
+			if err != nil {
+				return err
+			}
+			ep, cleanup, err := agent.NewEpisode(ctx, id, te, spec)
 			if err != nil {
 				return err
 			}

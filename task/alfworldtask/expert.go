@@ -1,4 +1,4 @@
-package agent
+package alfworldtask
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/gantry-dev/gantry/alfworld"
 	"github.com/gantry-dev/gantry/alfworld/expert"
+	"github.com/gantry-dev/gantry/task"
 	"github.com/gantry-dev/gantry/tool"
 )
 
@@ -18,45 +19,45 @@ import (
 // main job run offline and gives every experiment a ceiling.
 type ExpertPolicy struct {
 	Env    *alfworld.Env
-	Format Format
+	Format task.Format
 	turn   int
 }
 
 // Next writes the next assistant message.
-func (p *ExpertPolicy) Next(ctx context.Context, conv []Message) (Message, Usage, error) {
+func (p *ExpertPolicy) Next(ctx context.Context, conv []task.Message) (task.Message, task.Usage, error) {
 	if err := ctx.Err(); err != nil {
-		return Message{}, Usage{}, err
+		return task.Message{}, task.Usage{}, err
 	}
 	p.turn++
 	if p.Env.Won() {
-		return Message{Role: Assistant, Content: "<thought> I have completed the task. </thought>\n<solution> done </solution>"}, Usage{}, nil
+		return task.Message{Role: task.Assistant, Content: "<thought> I have completed the task. </thought>\n<solution> done </solution>"}, task.Usage{}, nil
 	}
 	w := p.Env
 	switch p.Format {
-	case Text, JSON:
+	case task.Text, task.JSON:
 		cmd, err := expert.Next(w)
 		if err != nil {
-			return Message{}, Usage{}, fmt.Errorf("expert: %w", err)
+			return task.Message{}, task.Usage{}, fmt.Errorf("expert: %w", err)
 		}
-		if p.Format == Text {
-			return Message{Role: Assistant, Content: fmt.Sprintf("<thought> The next step of my plan. </thought>\n%s", cmd)}, Usage{}, nil
+		if p.Format == task.Text {
+			return task.Message{Role: task.Assistant, Content: fmt.Sprintf("<thought> The next step of my plan. </thought>\n%s", cmd)}, task.Usage{}, nil
 		}
 		name, args := commandCall(cmd)
 		data, _ := json.Marshal(map[string]any{"tool": name, "args": args})
-		return Message{Role: Assistant, Content: fmt.Sprintf("<thought> The next step of my plan. </thought>\n%s", data)}, Usage{}, nil
+		return task.Message{Role: task.Assistant, Content: fmt.Sprintf("<thought> The next step of my plan. </thought>\n%s", data)}, task.Usage{}, nil
 	}
 	if p.turn == 1 {
 		steps, err := expert.Solve(w)
 		if err != nil {
-			return Message{}, Usage{}, fmt.Errorf("expert: %w", err)
+			return task.Message{}, task.Usage{}, fmt.Errorf("expert: %w", err)
 		}
-		return Message{Role: Assistant, Content: renderSteps(steps)}, Usage{}, nil
+		return task.Message{Role: task.Assistant, Content: renderSteps(steps)}, task.Usage{}, nil
 	}
 	// The search program did not finish the task: play the exact plan
 	// from the current state.
 	cmds, err := expert.Plan(w)
 	if err != nil {
-		return Message{}, Usage{}, fmt.Errorf("expert: %w", err)
+		return task.Message{}, task.Usage{}, fmt.Errorf("expert: %w", err)
 	}
 	var b strings.Builder
 	b.WriteString("<thought>\nI will follow the remaining steps one by one.\n</thought>\n<execute>\n")
@@ -65,7 +66,7 @@ func (p *ExpertPolicy) Next(ctx context.Context, conv []Message) (Message, Usage
 		fmt.Fprintf(&b, "print(%s)\n", renderPositional(name, args))
 	}
 	b.WriteString("</execute>")
-	return Message{Role: Assistant, Content: b.String()}, Usage{}, nil
+	return task.Message{Role: task.Assistant, Content: b.String()}, task.Usage{}, nil
 }
 
 // renderSteps writes a plan as a MINT-style program: search the likely

@@ -1,4 +1,10 @@
-package agent
+// Package prompt renders MINT-style first user messages: the instructions
+// for an action format, the tools listed as MINT lists them, an optional
+// in-context example, and the task. Task packages use it to build their
+// Episode.Prompt; the templates are embedded from templates/*.tmpl
+// (code.tmpl is MINT's prompt word for word; json.tmpl and text.tmpl are
+// the same instructions for the other formats).
+package prompt
 
 import (
 	"bytes"
@@ -7,32 +13,33 @@ import (
 	"strings"
 	"text/template"
 
+	"github.com/gantry-dev/gantry/task"
 	"github.com/gantry-dev/gantry/tool"
 )
 
-//go:embed prompts/*.tmpl prompts/*.txt
-var promptFS embed.FS
+//go:embed templates/*.tmpl
+var templates embed.FS
 
-// PromptData fills a prompt template.
-type PromptData struct {
-	MaxTurns, MaxProposals int
-	Tools                  string // the tool list, rendered for the format
-	Commands               string // the text format's command forms
-	Example                string // an in-context example episode, may be empty
-	Task                   string
+// Data fills a prompt template.
+type Data struct {
+	task.Limits
+	Tools    string // the tool list, rendered for the format (default: ToolList of the registry)
+	Commands string // the text format's command forms
+	Example  string // an in-context example episode, may be empty
+	Task     string
 }
 
-// Prompt renders the first user message for the format, with the tools of
+// Render renders the first user message for the format, with the tools of
 // reg listed as MINT lists them:
 //
 //	[1] put(object: str, receptacle: str) -> str
 //	Put an object in/on a receptacle.
 //	For example: put("mug 1", "desk 2")
-func Prompt(format Format, reg *tool.Registry, data PromptData) (string, error) {
-	name := "prompts/" + string(format) + ".tmpl"
-	src, err := promptFS.ReadFile(name)
+func Render(format task.Format, reg *tool.Registry, data Data) (string, error) {
+	name := "templates/" + string(format) + ".tmpl"
+	src, err := templates.ReadFile(name)
 	if err != nil {
-		return "", fmt.Errorf("no prompt for format %q: %w", format, err)
+		return "", fmt.Errorf("no prompt for format %q: %w", format, task.ErrFormat)
 	}
 	tmpl, err := template.New(name).Option("missingkey=error").Parse(string(src))
 	if err != nil {
@@ -49,12 +56,13 @@ func Prompt(format Format, reg *tool.Registry, data PromptData) (string, error) 
 }
 
 // ToolList renders the tools of reg in MINT's numbered form; the json
-// format shows each tool's JSON call instead of a Python example.
-func ToolList(reg *tool.Registry, format Format) string {
+// format shows each tool's JSON call instead of a Python example. A tool
+// named "step" (the text interface) is left out of the code format's list.
+func ToolList(reg *tool.Registry, format task.Format) string {
 	var parts []string
 	i := 0
 	for _, t := range reg.Tools() {
-		if t.Name == "step" && format == Code {
+		if t.Name == "step" && format == task.Code {
 			continue // the text interface; code uses the functions
 		}
 		i++
@@ -71,7 +79,7 @@ func ToolList(reg *tool.Registry, format Format) string {
 			}
 		}
 		switch {
-		case format == JSON:
+		case format == task.JSON:
 			fmt.Fprintf(&b, "\nFor example: {\"tool\": %q, \"args\": {%s}}", t.Name, jsonArgsExample(t))
 		case t.Example != "":
 			fmt.Fprintf(&b, "\nFor example: %s", t.Example)
@@ -87,13 +95,4 @@ func jsonArgsExample(t *tool.Tool) string {
 		parts = append(parts, fmt.Sprintf("%q: <%s>", p.Name, p.Type))
 	}
 	return strings.Join(parts, ", ")
-}
-
-// ALFWorldExample is the in-context example MINT shows for ALFWorld.
-func ALFWorldExample() string {
-	data, err := promptFS.ReadFile("prompts/alfworld_example.txt")
-	if err != nil {
-		panic(err) // embedded; a test reads it
-	}
-	return string(data)
 }
