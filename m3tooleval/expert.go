@@ -46,9 +46,9 @@ print(minimum_value(*lengths))`,
 for h, shift in [('4a656d', 2), ('4b6867', 3), ('4c696f', 5)]:
     lengths.append(string_length(caesar_decode(reverse_string(convert_hex_to_ascii(h)), shift)))
 print(maximum_value(*lengths))`,
-	"specific_decoded_character":     `print(caesar_decode(reverse_string(convert_hex_to_ascii('576562546563686e6f6c6f6779')), 7))`,
-	"hex_caesar_combined_decoding":   `print(caesar_decode(convert_hex_to_ascii('4d4f5252'), 2))`,
-	"multi_step_decoding_challenge":  `print(caesar_decode(reverse_string(convert_hex_to_ascii('726f77746e6153794d')), 3))`,
+	"specific_decoded_character":    `print(caesar_decode(reverse_string(convert_hex_to_ascii('576562546563686e6f6c6f6779')), 7))`,
+	"hex_caesar_combined_decoding":  `print(caesar_decode(convert_hex_to_ascii('4d4f5252'), 2))`,
+	"multi_step_decoding_challenge": `print(caesar_decode(reverse_string(convert_hex_to_ascii('726f77746e6153794d')), 3))`,
 	"length_based_decoding_puzzle": `decoded = [caesar_decode(convert_hex_to_ascii(h), 6) for h in ['646566', '6a6b6c6d', '68696a6b6c']]
 print([m for m in decoded if string_length(m) == 5][0])`,
 	"maximum_value_decoding": `values = [int(reverse_string(caesar_decode(convert_hex_to_ascii(h), 4))) for h in ['313233', '343536', '373839']]
@@ -98,23 +98,23 @@ const tradePrelude = `def final_value(amount, rate, tariff_rate):
 `
 
 var tradePrograms = map[string]string{
-	"estimate_final_value":                    `print(estimate_final_value(150, calculate_tariff(150, 7.5)))`,
-	"interstellar_trade_transaction":          `print(final_value(100 * 50, 1.5, 8))`,
-	"taxed_commodity_export":                  `print(final_value(200 * 120, 2.0, 5))`,
-	"best_trade_route_selection":              `print(find_minimum(final_value(500, 1.3, 7), final_value(500, 1.4, 9), final_value(500, 1.2, 4)))`,
-	"most_profitable_conversion_rate":         `print(find_maximum(final_value(1000 * 300, 2.5, 10), final_value(1000 * 300, 2.3, 10), final_value(1000 * 300, 2.7, 10)))`,
-	"bulk_trade_quantity_discount":            `print(final_value((2500 * 1500) * 0.95, 1.8, 12))`,
-	"comparative_profit_analysis":             `print(find_maximum(final_value(100 * 300, 1.6, 6), final_value(80 * 500, 1.8, 5)))`,
-	"fluctuating_conversion_rates_impact":     `print([final_value(200 * 100, 1.7, 7), final_value(200 * 150, 1.5, 7), final_value(200 * 200, 1.6, 7)])`,
+	"estimate_final_value":                     `print(estimate_final_value(150, calculate_tariff(150, 7.5)))`,
+	"interstellar_trade_transaction":           `print(final_value(100 * 50, 1.5, 8))`,
+	"taxed_commodity_export":                   `print(final_value(200 * 120, 2.0, 5))`,
+	"best_trade_route_selection":               `print(find_minimum(final_value(500, 1.3, 7), final_value(500, 1.4, 9), final_value(500, 1.2, 4)))`,
+	"most_profitable_conversion_rate":          `print(find_maximum(final_value(1000 * 300, 2.5, 10), final_value(1000 * 300, 2.3, 10), final_value(1000 * 300, 2.7, 10)))`,
+	"bulk_trade_quantity_discount":             `print(final_value((2500 * 1500) * 0.95, 1.8, 12))`,
+	"comparative_profit_analysis":              `print(find_maximum(final_value(100 * 300, 1.6, 6), final_value(80 * 500, 1.8, 5)))`,
+	"fluctuating_conversion_rates_impact":      `print([final_value(200 * 100, 1.7, 7), final_value(200 * 150, 1.5, 7), final_value(200 * 200, 1.6, 7)])`,
 	"optimal_trade_route_multiple_commodities": `print(find_maximum(final_value(150 * 200, 1.7, 8), final_value(250 * 300, 1.5, 5), final_value(100 * 400, 2.0, 10)))`,
-	"seasonal_price_fluctuation_impact":       `print([final_value(200 * 200, 1.8, 7), final_value(250 * 200, 1.8, 7), final_value(180 * 200, 1.8, 7)])`,
-	"balancing_multiple_trade_offers":         `print(final_value(300 * 250, 1.6, 6) - final_value(150 * 220, 1.5, 4))`,
-	"dynamic_pricing_strategy":                `print([final_value(120 * 300 * 1.10, 1.8, 6), final_value(100 * 300, 1.8, 6), final_value(80 * 300 * 0.95, 1.8, 6)])`,
-	"quantity_tariff_tradeoff":                `print(find_maximum(final_value(200 * 400, 1.7, 10), final_value(150 * 400, 1.7, 5)))`,
-	"optimizing_bulk_purchase_discounts":      `print(find_maximum(final_value(950 * 150, 1.6, 7), final_value(1050 * 150 * 0.95, 1.6, 7), final_value(950 * 180, 1.6, 7), final_value(1050 * 180 * 0.95, 1.6, 7)))`,
-	"currency_fluctuation_hedging":            `print(find_minimum(final_value(500 * 250, 1.5, 8), final_value(500 * 250, 1.65, 8), final_value(500 * 250, 1.8, 8)))`,
-	"variable_tariff_profit_maximization":     `print(find_maximum(final_value(400 * 300, 1.7, 6), final_value(350 * 300, 1.7, 4), final_value(450 * 300, 1.7, 7)))`,
-	"long_term_vs_short_term_trade_decisions": `print([final_value(600 * 200, 1.8, 5), final_value(600 * 200 * 1.10, 1.6, 7)])`,
+	"seasonal_price_fluctuation_impact":        `print([final_value(200 * 200, 1.8, 7), final_value(250 * 200, 1.8, 7), final_value(180 * 200, 1.8, 7)])`,
+	"balancing_multiple_trade_offers":          `print(final_value(300 * 250, 1.6, 6) - final_value(150 * 220, 1.5, 4))`,
+	"dynamic_pricing_strategy":                 `print([final_value(120 * 300 * 1.10, 1.8, 6), final_value(100 * 300, 1.8, 6), final_value(80 * 300 * 0.95, 1.8, 6)])`,
+	"quantity_tariff_tradeoff":                 `print(find_maximum(final_value(200 * 400, 1.7, 10), final_value(150 * 400, 1.7, 5)))`,
+	"optimizing_bulk_purchase_discounts":       `print(find_maximum(final_value(950 * 150, 1.6, 7), final_value(1050 * 150 * 0.95, 1.6, 7), final_value(950 * 180, 1.6, 7), final_value(1050 * 180 * 0.95, 1.6, 7)))`,
+	"currency_fluctuation_hedging":             `print(find_minimum(final_value(500 * 250, 1.5, 8), final_value(500 * 250, 1.65, 8), final_value(500 * 250, 1.8, 8)))`,
+	"variable_tariff_profit_maximization":      `print(find_maximum(final_value(400 * 300, 1.7, 6), final_value(350 * 300, 1.7, 4), final_value(450 * 300, 1.7, 7)))`,
+	"long_term_vs_short_term_trade_decisions":  `print([final_value(600 * 200, 1.8, 5), final_value(600 * 200 * 1.10, 1.6, 7)])`,
 }
 
 // travelLeg is one leg of a trip: the flight (always the cheapest, or the
