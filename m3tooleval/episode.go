@@ -23,6 +23,8 @@ type Episode struct {
 	turns int
 	cells int
 	done  bool
+	// trace, when set, hears of every call through the registries.
+	trace func(name string, args []Value, res Value, err error)
 }
 
 // NewEpisode starts an episode of t in format f.
@@ -37,7 +39,7 @@ func NewEpisode(t Task, f Format) (*Episode, error) {
 		if !ok {
 			return nil, fmt.Errorf("m3tooleval: task %s: no implementation of tool %q", t.Name, spec.Name)
 		}
-		tl := registryTool(spec, im)
+		tl := registryTool(spec, im, e)
 		if err := e.reg.Register(tl); err != nil {
 			return nil, fmt.Errorf("m3tooleval: task %s: %w", t.Name, err)
 		}

@@ -207,22 +207,27 @@ func travelProgram(legs []travelLeg) string {
 }
 
 // webPrelude reads the site: page_lines opens a page (trying '-' for '_'
-// when a link is broken, as the team page's customer support link is) and
-// scrolls to its end; links lists the clickable URLs of some lines.
+// when a link is broken, as the team page's link to customer support is)
+// and scrolls through the pages its view announces; links lists the
+// clickable URLs of some lines; price_text and person_lines go straight to
+// an item's or a person's page.
 const webPrelude = `def page_lines(url):
     text = click_url(url)
     if text.startswith('[URL not found'):
         text = click_url(url.replace('_', '-'))
         if text.startswith('[URL not found'):
             return []
+    info = text[text.find('[Viewing page '):]
+    pages = int(info[info.find(' of ') + 4:info.find(']')])
     lines = []
-    while True:
+    for i in range(pages):
+        if i > 0:
+            text = scroll_down()
+            if text.startswith('[Reached the bottom'):
+                break
         body = text[text.find('\n\n') + 2:]
         body = body[:body.rfind('\n----------')]
         lines.extend(body.split('\n'))
-        text = scroll_down()
-        if text.startswith('[Reached the bottom'):
-            break
     return lines
 
 def links(lines):
@@ -233,66 +238,79 @@ def links(lines):
             out.append(line[i + 12:line.rfind("']")])
     return out
 
-def find_price(name):
-    for category in links(page_lines('/products')):
-        for item in links(page_lines(category)):
-            lines = page_lines(item)
-            if 'Item: ' + name in lines:
-                for line in lines:
-                    if line.startswith('Price: $'):
-                        return float(line[8:])
+def price_text(name):
+    words = name.lower().split(' ')
+    for line in page_lines('/products/' + '_'.join(words[1:]) + '/' + '_'.join(words)):
+        if line.startswith('Price: $'):
+            return line[8:]
     return None
 
-def people():
-    out = []
+def person_lines(name):
+    slug = '_'.join(name.lower().split(' '))
     for team in links(page_lines('/team')):
         for page in links(page_lines(team)):
-            lines = page_lines(page)
-            head = lines[0]
-            info = {'name': head[:head.find(' of ')], 'department': head[head.find(' of ') + 4:head.rfind(' Department')]}
-            for line in lines[1:]:
-                k = line.find(': ')
-                if k >= 0:
-                    info[line[:k]] = line[k + 2:]
-            out.append(info)
-    return out
+            if page.endswith('/' + slug):
+                return page_lines(page)
+    return []
+
+def field(lines, key):
+    for line in lines:
+        if line.startswith(key + ': '):
+            return line[len(key) + 2:]
+    return None
 
 `
 
 var (
-	webPriceRE    = regexp.MustCompile(`^Find the current price of (.+)\.\n`)
-	webPersonRE   = regexp.MustCompile(`^Find the (email|department|phone number|expertise) of (.+)\.\n`)
-	webTotalRE    = regexp.MustCompile(`^Find the total price of \[(.+)\]( after applying a 10% off discount on the total price)?\.\n`)
-	webCountRE    = regexp.MustCompile(`^How many people are in the (.+) Department\?\n`)
-	webMatchRE    = regexp.MustCompile(`^Which person's phone number is (.+)\?\n`)
-	webPersonKeys = map[string]string{"email": "Email", "department": "department", "phone number": "Phone", "expertise": "Expertise"}
+	webPriceRE  = regexp.MustCompile(`^Find the current price of (.+)\.\n`)
+	webPersonRE = regexp.MustCompile(`^Find the (email|department|phone number|expertise) of (.+)\.\n`)
+	webTotalRE  = regexp.MustCompile(`^Find the total price of \[(.+)\]( after applying a 10% off discount on the total price)?\.\n`)
+	webCountRE  = regexp.MustCompile(`^How many people are in the (.+) Department\?\n`)
+	webMatchRE  = regexp.MustCompile(`^Which person's phone number is (.+)\?\n`)
 )
 
 func webProgram(t Task) (string, error) {
 	q := func(s string) string { return Repr(Str(s)) }
 	in := t.Instruction
 	if m := webPriceRE.FindStringSubmatch(in); m != nil {
-		return webPrelude + "print(find_price(" + q(m[1]) + "))", nil
+		return webPrelude + "print(float(price_text(" + q(m[1]) + ")))", nil
 	}
 	if m := webPersonRE.FindStringSubmatch(in); m != nil {
-		return webPrelude + "for p in people():\n    if p['name'] == " + q(m[2]) + ":\n        print(p[" + q(webPersonKeys[m[1]]) + "])", nil
+		prog := webPrelude + "lines = person_lines(" + q(m[2]) + ")\n"
+		switch m[1] {
+		case "department":
+			return prog + "head = lines[0]\nprint(head[head.find(' of ') + 4:head.rfind(' Department')])", nil
+		case "email":
+			return prog + "print(field(lines, 'Email'))", nil
+		case "phone number":
+			return prog + "print(field(lines, 'Phone'))", nil
+		}
+		return prog + "print(field(lines, 'Expertise'))", nil
 	}
 	if m := webTotalRE.FindStringSubmatch(in); m != nil {
 		var items []string
 		for _, it := range strings.Split(m[1], ", ") {
 			items = append(items, q(it))
 		}
-		prog := webPrelude + "total = 0\nfor name in [" + strings.Join(items, ", ") + "]:\n    total = total + find_price(name)\n"
+		prog := webPrelude + "expr = ' + '.join([price_text(name) for name in [" + strings.Join(items, ", ") + "]])\n"
 		if m[2] != "" {
-			prog += "total = total * 0.9\n"
+			prog += "expr = '(' + expr + ') * 0.9'\n"
 		}
-		return prog + "print(total)", nil
+		return prog + "print(calculator(expr))", nil
 	}
 	if m := webCountRE.FindStringSubmatch(in); m != nil {
-		return webPrelude + "print(len([p for p in people() if p['department'] == " + q(m[1]) + "]))", nil
+		return webPrelude + "for line in page_lines('/team'):\n    if " + q(m[1]+" Team") + " in line:\n        print(len(links(page_lines(links([line])[0]))))", nil
 	}
 	if m := webMatchRE.FindStringSubmatch(in); m != nil {
-		return webPrelude + "for p in people():\n    if p['Phone'] == " + q(m[1]) + ":\n        print(p['name'])", nil
+		return webPrelude + `def find_by_phone(phone):
+    for team in links(page_lines('/team')):
+        for page in links(page_lines(team)):
+            lines = page_lines(page)
+            if field(lines, 'Phone') == phone:
+                return lines[0][:lines[0].find(' of ')]
+    return None
+
+print(find_by_phone(` + q(m[1]) + `))`, nil
 	}
 	return "", fmt.Errorf("m3tooleval: no expert program for %s", t.Name)
 }

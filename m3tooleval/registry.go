@@ -20,7 +20,7 @@ import (
 const maxVarargs = 64
 
 // registryTool makes a tool.Tool of a harness tool.
-func registryTool(spec ToolSpec, im impl) tool.Tool {
+func registryTool(spec ToolSpec, im impl, e *Episode) tool.Tool {
 	params := make([]tool.Param, 0, len(im.params)+maxVarargs)
 	for _, p := range im.params {
 		params = append(params, tool.Param{Name: p, Type: tool.Any, Required: true})
@@ -51,6 +51,9 @@ func registryTool(spec ToolSpec, im impl) tool.Tool {
 				}
 			}
 			res, err := im.fn(vals)
+			if e.trace != nil {
+				e.trace(name, vals, res, err)
+			}
 			if err != nil {
 				var pe *PyError
 				if errors.As(err, &pe) && (pe.Type == "TypeError" || pe.Type == "ValueError") {
