@@ -82,7 +82,7 @@ func (p *pyJSON) has(i int, lit string) bool {
 // scan is scan_once: a value at i, or a *stopIteration.
 func (p *pyJSON) scan(i int) (Value, int, error) {
 	if i >= len(p.s) {
-		return nil, 0, &stopIteration{i}
+		return nil, 0, jsonErr("Expecting value", p.s, i)
 	}
 	v, end, err := p.scanOnce(i)
 	if si, ok := err.(*stopIteration); ok {
@@ -212,7 +212,7 @@ func (p *pyJSON) str(end int) (string, int, error) {
 		}
 		u, ok := p.hex4(end + 1)
 		if !ok {
-			return "", 0, jsonErr("Invalid \\uXXXX escape", p.s, end-1)
+			return "", 0, jsonErr("Invalid \\uXXXX escape", p.s, end)
 		}
 		end += 5
 		if u >= 0xd800 && u <= 0xdbff && end+1 < len(p.s) && p.s[end] == '\\' && p.s[end+1] == 'u' {

@@ -153,3 +153,85 @@ def main():
 
 
 main()
+
+
+def harness_golden():
+    """prompts.json: every task's prompt in the three formats, built from
+    tasks.json by the prompt layout README.md describes; json_errors.json:
+    Python's json.loads error text for malformed actions; convert.json:
+    int(s), else float(s), else s, for text arguments and answers."""
+    tasks = json.load(open("../../m3tooleval/data/tasks.json"))
+    heads = {
+        "text": (
+            "You can use the tools by outputing the tool name followed by its arguments, delimited by commas.\n"
+            "You should begin your tool invocation with 'Action:' and end it with 'End Action'.\n"
+            "Example: 'Action: tool_name, argument_1 End Action'\n"
+            "You can only invoke one tool at a time.\n"
+        ),
+        "json": (
+            "You can use the tools by outputing a JSON object with the following fields:\n"
+            "  - 'tool': the name of the tool\n"
+            "  - 'args': a list of arguments to the tool\n"
+            "You should begin your tool invocation with 'Action:' and end it with 'End Action'.\n"
+            "Example: 'Action: {\"tool\": \"tool_name\", \"args\": [\"argument_1\"]} End Action'\n"
+            "You can only invoke one tool at a time.\n"
+        ),
+        "code": (
+            "You can use the tools by outputing a block of Python code that invoke the tools.\n"
+            "You may use for-loops, if-statements, and other Python constructs when necessary.\n"
+            "Be sure to print the final answer at the end of your code.\n"
+            "You should begin your tool invocation with 'Action:' and end it with 'End Action'.\n"
+            "Example: 'Action:\ntool_name(argument_1)\nEnd Action'\n"
+        ),
+    }
+    out = {}
+    for t in tasks:
+        tools = "You have access to the following tools:\n" + "".join(
+            "[%d] %s: %s\n    Signature: %s\n" % (i + 1, tl["name"], tl["description"], tl["signature"])
+            for i, tl in enumerate(t["tools"]))
+        for fmt, head in heads.items():
+            out[t["name"] + "|" + fmt] = (
+                tools + "\n" + head + "\nNow, let's get started!\n\n" + "Instruction: " + t["instruction"]
+                + "\nYou can optionally express your thoughts using natural language before your action. For example, 'Thought: I want to use tool_name to do something. Action: <your action to call tool_name> End Action'."
+                + "\nNote that your output should always contain either 'Action:' or 'Answer:', but not both."
+                + "\nWhen you are done, output the result using 'Answer: your answer'"
+                + "\nPlease ONLY output the answer (e.g., single number), without any other text.")
+    with open("prompts.json", "w") as f:
+        json.dump(out, f, indent=0, ensure_ascii=False)
+
+    bad = ['', ' ', '{', '}', '[', '[1,', '[1 2]', '{"tool": }', '{"tool" "x"}', "{'tool': 'x'}", '{"tool": "x",}',
+           '[1,]', '{"a": 1} x', '"abc', '"a\\qb"', '"\\u12"', '"a\nb"', 'nul', 'tru', '-', '01', '1.', '.5',
+           '{"tool": "x", "args": [1, 2}', '{"tool":\n "x"\n ,\n', '\n\n  {"a" 1}', 'NaN x', '[-Infinity, Infin]',
+           '{"é": "ü", "x"}', '[1] [2]', '{"a": [1, {"b": }]}', '1e', '1e+', '-x', '"\\', '"\\u00e9\\ud83d\\ude00" 1']
+    errs = []
+    for b in bad:
+        try:
+            v = json.loads(b)
+            errs.append({"text": b, "ok": True, "str": str(v)})
+        except json.JSONDecodeError as e:
+            errs.append({"text": b, "ok": False, "error": str(e)})
+    good = ['{"tool": "view", "args": []}', '{"tool": "x", "args": [1, 2.0, 1e5, -0.0, "s", true, null, [1], {"k": 1}]}',
+            '  {"args": 5, "tool": "a", "tool": "b"}  ', '[NaN, Infinity, -Infinity]', '123456789012345678901234567890',
+            '"\\u00e9\\ud83d\\ude00"', '{"a": {"b": {"c": []}}}', '0', '-0', '1E2', '1.5e-3']
+    for g in good:
+        errs.append({"text": g, "ok": True, "str": str(json.loads(g))})
+    with open("json_errors.json", "w") as f:
+        json.dump(errs, f, indent=0, ensure_ascii=False)
+
+    def conv(s):
+        try:
+            return int(s)
+        except ValueError:
+            try:
+                return float(s)
+            except ValueError:
+                return s
+    texts = ["1", " 1 ", "-1", "+1", "1_000", "1__0", "_1", "1.5", "1.", ".5", "1e3", "1E-3", "inf", "-Infinity",
+             "nan", "NaN", "1_0.5", "0x10", "010", "00", "1 2", "", "abc", "1.5.2", "٣", "١.٥", "１２", "\u20071",
+             "1e400", "-0.0", "12345678901234567890", "3.0", "2023-12-25", "\"A\"", "True", "None", "1j", "e5", "1e", "+-1",
+             "1_", "1._5", "1.5_0", "0_0", "٣_٣"]
+    with open("convert.json", "w") as f:
+        json.dump([{"text": t, "repr": repr(conv(t)), "type": type(conv(t)).__name__} for t in texts], f, indent=0, ensure_ascii=False)
+
+
+harness_golden()
