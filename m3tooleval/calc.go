@@ -589,6 +589,9 @@ func intOp(op string, a, b *big.Int) (Value, error) {
 			return nil, calcErr("division by zero")
 		}
 		f, _ := new(big.Rat).SetFrac(a, b).Float64()
+		if a.Sign() == 0 && b.Sign() < 0 {
+			f = math.Copysign(0, -1) // Python: 0 / -16 is -0.0
+		}
 		if math.IsInf(f, 0) {
 			return nil, calcErr("integer division result too large for a float")
 		}
@@ -885,7 +888,7 @@ func accuratePow(x, y float64) float64 {
 		f, _ := acc.Float64()
 		return f
 	}
-	return math.Pow(x, y)
+	return hpPow(x, y)
 }
 
 // complexPow is CPython's complex_pow.
@@ -917,14 +920,20 @@ func complexPow(a, b complex128) (Value, error) {
 		return Complex(0), nil
 	}
 	vabs := math.Hypot(real(a), imag(a))
-	length := math.Pow(vabs, real(b))
-	at := math.Atan2(imag(a), real(a))
+	length, err := floatPow(vabs, real(b))
+	if err != nil {
+		return nil, err
+	}
+	l := float64(length.(Float))
+	at := hpAtan2F(imag(a), real(a))
 	phase := at * real(b)
 	if imag(b) != 0 {
-		length /= math.Exp(at * imag(b))
-		phase += imag(b) * math.Log(vabs)
+		l /= hpExpF(at * imag(b))
+		phase += imag(b) * hpLogF(vabs)
 	}
-	r := complex(length*math.Cos(phase), length*math.Sin(phase))
+	length = Float(l)
+	sin, cos := hpSinCosF(phase)
+	r := complex(l*cos, l*sin)
 	if math.IsInf(real(r), 0) || math.IsInf(imag(r), 0) {
 		return nil, calcErr("complex exponentiation")
 	}
