@@ -3,9 +3,9 @@ package m3tooleval
 import (
 	"encoding/json"
 	"math"
-	"strings"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
