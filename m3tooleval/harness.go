@@ -18,7 +18,7 @@ const (
 )
 
 // Formats lists the formats in the order the paper's table shows them.
-var Formats = []Format{Code, JSON, Text}
+func Formats() []Format { return []Format{Code, JSON, Text} }
 
 // ParseFormat checks a format name.
 func ParseFormat(s string) (Format, error) {

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gantry-dev/gantry/sandbox"
 	"github.com/gantry-dev/gantry/tool"
 )
 
@@ -17,7 +18,7 @@ func TestPrompts(t *testing.T) {
 		t.Fatalf("%d golden prompts, want 246", len(golden))
 	}
 	for _, task := range Tasks() {
-		for _, f := range Formats {
+		for _, f := range Formats() {
 			want, ok := golden[task.Name+"|"+string(f)]
 			if !ok {
 				t.Fatalf("no golden prompt for %s %s", task.Name, f)
@@ -224,6 +225,52 @@ func TestJSONAndTextActions(t *testing.T) {
 	for _, c := range text {
 		if got := e.ExecuteText(c.action); got != c.want {
 			t.Errorf("text %q = %q, want %q", c.action, got, c.want)
+		}
+	}
+}
+
+// TestSingleToolTask: for a single-tool task an action whose result is the
+// expected output solves it (no task of the 82 is one; the rule is the
+// harness's).
+func TestSingleToolTask(t *testing.T) {
+	base, _ := Lookup("message_decoder/full_alien_message_decoding")
+	task := base
+	task.SingleTool = true
+	task.Expected = Str("cba")
+	for _, f := range Formats() {
+		e, err := NewEpisode(task, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var run CodeRunner
+		// In code, printed text keeps its newline unless it parses as a
+		// literal: printing the repr is what matches.
+		action := map[Format]string{Code: "print(repr(reverse_string('abc')))", JSON: `{"tool": "reverse_string", "args": ["abc"]}`, Text: "reverse_string, abc"}[f]
+		if f == Code {
+			s, err := sandbox.New(e.CodeRegistry(), sandbox.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			run = s
+		}
+		wrong := "Action: reverse_string('ab') End Action"
+		if f == Code {
+			wrong = "Action: print(reverse_string('abc')) End Action" // "cba\n" is not "cba"
+		}
+		miss, err := e.Step(context.Background(), wrong, run)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if miss.Correct || miss.Done {
+			t.Errorf("%s: a wrong action solved the task: %+v", f, miss)
+		}
+		turn, err := e.Step(context.Background(), "Action: "+action+" End Action", run)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !turn.Correct || !turn.Done || turn.User != "" {
+			t.Errorf("%s: the action's result did not solve the task: %+v", f, turn)
 		}
 	}
 }

@@ -35,7 +35,9 @@ const (
 )
 
 // Families lists the families in the harness's order.
-var Families = []string{FamilyMessageDecoder, FamilyDNA, FamilyTrade, FamilyTravel, FamilyWeb}
+func Families() []string {
+	return []string{FamilyMessageDecoder, FamilyDNA, FamilyTrade, FamilyTravel, FamilyWeb}
+}
 
 // ToolSpec is a tool as the prompt shows it.
 type ToolSpec struct {
