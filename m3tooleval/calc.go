@@ -19,7 +19,7 @@ const maxIntBits = 16_000
 // maxSeqLen bounds the length of a str, list or tuple it builds.
 const maxSeqLen = 100_000
 
-// maxUnary bounds chains of unary operators.
+// maxUnary bounds chains of unary operators and of **, which nest.
 const maxUnary = 1_000
 
 // errCalc is any error evaluating an expression (Python's exception).
@@ -198,6 +198,10 @@ func (p *calcParser) power() (Value, error) {
 		return nil, err
 	}
 	if p.isOp("**") {
+		p.unary++
+		if p.unary > maxUnary {
+			return nil, calcErr("expression nested too deeply")
+		}
 		p.next()
 		exp, err := p.factor()
 		if err != nil {

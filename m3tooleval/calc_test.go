@@ -138,3 +138,15 @@ func TestLiteralEvalGolden(t *testing.T) {
 		}
 	}
 }
+
+// TestDeepExpressions: nesting is bounded, never a deep recursion.
+func TestDeepExpressions(t *testing.T) {
+	for _, s := range []string{strings.Repeat("-", 100_000) + "1", strings.Repeat("2**", 100_000) + "1", strings.Repeat("(", 300) + "1" + strings.Repeat(")", 300)} {
+		if v := Calculator(s); StrOf(v) != CalculatorFailure(s) {
+			t.Errorf("calculator(%.20q...) = %.40s", s, Repr(v))
+		}
+		if _, err := LiteralEval(s); err == nil {
+			t.Errorf("LiteralEval(%.20q...) accepted", s)
+		}
+	}
+}

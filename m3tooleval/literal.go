@@ -492,8 +492,9 @@ const (
 )
 
 type litParser struct {
-	toks []token
-	pos  int
+	toks  []token
+	pos   int
+	unary int // unary operators read, bounded like CPython's parser depth
 }
 
 func (p *litParser) peek() token { return p.toks[p.pos] }
@@ -578,6 +579,10 @@ func (p *litParser) expr() (*node, error) {
 
 func (p *litParser) signed() (*node, error) {
 	if p.isOp("+") || p.isOp("-") {
+		p.unary++
+		if p.unary > maxUnary {
+			return nil, notLiteral("too many unary operators")
+		}
 		op := p.next().text
 		operand, err := p.signed()
 		if err != nil {
