@@ -3,6 +3,7 @@ package m3tooleval
 import (
 	"errors"
 	"regexp"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -61,7 +62,7 @@ func (t *Task) Prompt(f Format) string {
 	var b strings.Builder
 	b.WriteString("You have access to the following tools:\n")
 	for i, tl := range t.Tools {
-		b.WriteString("[" + itoa(i+1) + "] " + tl.Name + ": " + tl.Description + "\n")
+		b.WriteString("[" + strconv.Itoa(i+1) + "] " + tl.Name + ": " + tl.Description + "\n")
 		b.WriteString("    Signature: " + tl.Signature + "\n")
 	}
 	b.WriteString("\n")
@@ -93,8 +94,6 @@ func (t *Task) Prompt(f Format) string {
 	b.WriteString("\nPlease ONLY output the answer (e.g., single number), without any other text.")
 	return b.String()
 }
-
-func itoa(i int) string { return StrOf(MakeInt(int64(i))) }
 
 // runeFind is Python's s.find(sub, start) on code points.
 func runeFind(s []rune, sub string, start int) int {
