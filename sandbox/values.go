@@ -89,6 +89,12 @@ func fromGoDepth(v any, depth int) (starlark.Value, error) {
 		return starlark.None, nil
 	case starlark.Value:
 		return x, nil
+	case interface {
+		StarlarkValue() (starlark.Value, error)
+	}:
+		// A result that knows its Starlark form: a tuple, a dict that
+		// keeps its order, a float that must stay a float.
+		return x.StarlarkValue()
 	case string:
 		return starlark.String(x), nil
 	case bool:
