@@ -313,26 +313,40 @@ type RunIdentity struct {
 // "field: recorded value recorded, now value now".
 func (r RunIdentity) Diff(now RunIdentity) []string {
 	var d []string
+	for _, f := range r.Fields(now) {
+		d = append(d, fmt.Sprintf("%s: %s recorded, %s now", f.Name, f.A, f.B))
+	}
+	return d
+}
+
+// FieldDiff is a field in which two identities differ, with both values
+// shown ("none" for an empty one).
+type FieldDiff struct{ Name, A, B string }
+
+// Fields lists the fields in which r and o differ, in a fixed order (the
+// options by name, the version last).
+func (r RunIdentity) Fields(o RunIdentity) []FieldDiff {
+	var d []FieldDiff
 	add := func(name string, a, b any) {
 		if fmt.Sprint(a) != fmt.Sprint(b) {
-			d = append(d, fmt.Sprintf("%s: %s recorded, %s now", name, show(a), show(b)))
+			d = append(d, FieldDiff{name, show(a), show(b)})
 		}
 	}
-	add("policy", r.Policy, now.Policy)
-	add("model", r.Model, now.Model)
-	add("base URL", r.BaseURL, now.BaseURL)
-	add("format", r.Format, now.Format)
-	add("runtime", r.Runtime, now.Runtime)
-	add("temperature", r.Temperature, now.Temperature)
-	add("turns", r.MaxTurns, now.MaxTurns)
-	add("proposals", r.MaxProposals, now.MaxProposals)
-	add("prompt hash", r.PromptHash, now.PromptHash)
-	add("error display", r.ErrorDisplay, now.ErrorDisplay)
+	add("policy", r.Policy, o.Policy)
+	add("model", r.Model, o.Model)
+	add("base URL", r.BaseURL, o.BaseURL)
+	add("format", r.Format, o.Format)
+	add("runtime", r.Runtime, o.Runtime)
+	add("temperature", r.Temperature, o.Temperature)
+	add("turns", r.MaxTurns, o.MaxTurns)
+	add("proposals", r.MaxProposals, o.MaxProposals)
+	add("prompt hash", r.PromptHash, o.PromptHash)
+	add("error display", r.ErrorDisplay, o.ErrorDisplay)
 	keys := map[string]bool{}
 	for k := range r.Options {
 		keys[k] = true
 	}
-	for k := range now.Options {
+	for k := range o.Options {
 		keys[k] = true
 	}
 	var names []string
@@ -341,9 +355,9 @@ func (r RunIdentity) Diff(now RunIdentity) []string {
 	}
 	sort.Strings(names)
 	for _, k := range names {
-		add(k, r.Options[k], now.Options[k])
+		add(k, r.Options[k], o.Options[k])
 	}
-	add("gantry version", r.Version, now.Version)
+	add("gantry version", r.Version, o.Version)
 	return d
 }
 
