@@ -248,7 +248,7 @@ func (v Variant) identity() RunIdentity {
 		id.MaxProposals = cfg.MaxProposals
 	}
 	if id.PromptHash == "" {
-		id.PromptHash = PromptHash(id.Format)
+		id.PromptHash = PromptHash()
 	}
 	if id.Version == "" {
 		id.Version = buildinfo.Version()
@@ -257,20 +257,32 @@ func (v Variant) identity() RunIdentity {
 }
 
 // checkIdentity refuses to add episodes of variant to a transcripts file
-// holding episodes of a variant of the same name from another run.
+// holding episodes of the same variant from a run of another identity, or
+// of another variant (another policy, model, format or runtime) played
+// with other settings: a file's variants differ in what names them only.
 func checkIdentity(path, variant string, id RunIdentity, prev []EpisodeResult) error {
 	for _, r := range prev {
-		if r.Variant != variant {
+		if r.Run == nil {
+			return &IdentityError{Transcripts: path, Variant: r.Variant, Diffs: []string{"its episodes record no run identity (an older gantry)"}}
+		}
+		if r.Variant == variant {
+			if d := r.Run.Diff(id); len(d) > 0 {
+				return &IdentityError{Transcripts: path, Variant: variant, Diffs: d}
+			}
 			continue
 		}
-		if r.Run == nil {
-			return &IdentityError{Transcripts: path, Variant: variant, Diffs: []string{"its episodes record no run identity (an older gantry)"}}
-		}
-		if d := r.Run.Diff(id); len(d) > 0 {
-			return &IdentityError{Transcripts: path, Variant: variant, Diffs: d}
+		if d := r.Run.settings().Diff(id.settings()); len(d) > 0 {
+			return &IdentityError{Transcripts: path, Variant: r.Variant, Diffs: d}
 		}
 	}
 	return nil
+}
+
+// settings is the identity without what names a variant (policy, model,
+// format, runtime).
+func (r RunIdentity) settings() RunIdentity {
+	r.Policy, r.Model, r.Format, r.Runtime = "", "", "", ""
+	return r
 }
 
 // IdentityError refuses to resume into a transcripts file whose episodes
@@ -282,7 +294,7 @@ type IdentityError struct {
 }
 
 func (e *IdentityError) Error() string {
-	return fmt.Sprintf("%s holds episodes of %s from another run (%s): write this run to another folder, or remove it",
+	return fmt.Sprintf("%s holds episodes of %s played with other settings (%s): write this run to another folder",
 		e.Transcripts, e.Variant, strings.Join(e.Diffs, "; "))
 }
 
@@ -374,12 +386,12 @@ func show(v any) string {
 	return fmt.Sprint(v)
 }
 
-// PromptHash identifies what the prompts of a format are made of: the
-// first 12 hex digits of the SHA-256 of the format's name and every
-// embedded prompt template and example, in name order.
-func PromptHash(format Format) string {
+// PromptHash identifies what the prompts are made of: the first 12 hex
+// digits of the SHA-256 of every embedded prompt template and example (of
+// every format), in name order. Each episode's transcript line records the
+// hash of its own first message too.
+func PromptHash() string {
 	h := sha256.New()
-	fmt.Fprintf(h, "format %s\n", format)
 	_ = fs.WalkDir(promptFS, ".", func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err

@@ -101,12 +101,17 @@ func TestEvalRefusesAnotherRun(t *testing.T) {
 			}
 		})
 	}
+	// Another variant (named by another model) with other settings.
+	other := expertText("w", RunIdentity{Model: "roverX", MaxTurns: 3})
+	if _, err := Eval(context.Background(), jobs, []Variant{other}, EvalOptions{Transcripts: path}); err == nil || !strings.Contains(err.Error(), "turns: 30 recorded, 3 now") {
+		t.Fatalf("another variant with other settings: %v", err)
+	}
 	// The same identity resumes (nothing to play).
 	rep, err := Eval(context.Background(), jobs, []Variant{expertText("v", first)}, EvalOptions{Transcripts: path})
 	if err != nil || rep.Variants[0].Won != 2 {
 		t.Fatalf("resume: %v %+v", err, rep)
 	}
-	if rep.Variants[0].Run == nil || rep.Variants[0].Run.Model != "alf" || rep.Variants[0].Run.PromptHash != PromptHash(Text) {
+	if rep.Variants[0].Run == nil || rep.Variants[0].Run.Model != "alf" || rep.Variants[0].Run.PromptHash != PromptHash() {
 		t.Fatalf("report lacks the identity: %+v", rep.Variants[0].Run)
 	}
 }

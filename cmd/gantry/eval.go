@@ -190,7 +190,9 @@ func compareVariants(base episodeFlags, compare string) ([]episodeFlags, error) 
 	}
 	axis := -1
 	list := compare
+	explicit := false
 	if k, rest, ok := strings.Cut(compare, "="); ok {
+		explicit = true
 		for i, a := range compareAxes {
 			if a.name == strings.TrimSpace(k) {
 				axis = i
@@ -220,8 +222,8 @@ func compareVariants(base episodeFlags, compare string) ([]episodeFlags, error) 
 			}
 		}
 		switch {
-		case axis >= 0 && compareAxes[axis].values == nil:
-		case axis >= 0 && of != axis:
+		case explicit && compareAxes[axis].values == nil:
+		case explicit && of != axis:
 			return nil, fmt.Errorf("--compare %s: %q is not a %s (%s)", compare, v, compareAxes[axis].name, strings.Join(compareAxes[axis].values, ", "))
 		case of < 0:
 			return nil, fmt.Errorf("--compare %s: %q is not a format, policy or runtime (models: --compare model=%s)", compare, v, v)

@@ -104,7 +104,7 @@ var (
 func (f *episodeFlags) identity() agent.RunIdentity {
 	format, _ := agent.ParseFormat(f.format)
 	id := agent.RunIdentity{Policy: f.policy, Format: format, Runtime: f.rt.Name, MaxTurns: f.turns, MaxProposals: f.proposals,
-		PromptHash: agent.PromptHash(format), Version: buildinfo.Version(), Options: map[string]string{}}
+		PromptHash: agent.PromptHash(), Version: buildinfo.Version(), Options: map[string]string{}}
 	if f.policy == "openai" {
 		id.Model, id.BaseURL = f.model.model, f.model.baseURL
 		if id.BaseURL == "" {
