@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -237,5 +240,37 @@ func TestReportCommand(t *testing.T) {
 	}
 	if _, err := runCLI(t, "", "report", "--out", out, filepath.Join(out, "absent")); err == nil || !strings.Contains(err.Error(), "absent") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// TestEvalInterrupted: after an interruption the progress line and the
+// exit message say how many episodes were written, and the status is 130.
+func TestEvalInterrupted(t *testing.T) {
+	noKeys(t)
+	m, url := newFakeModel(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	m.onChat = func(n int, r *http.Request) {
+		if n == 2 { // the second episode is under way: interrupt it
+			cancel()
+			<-r.Context().Done()
+		}
+	}
+	out := t.TempDir()
+	cmd := newRootCmd()
+	var buf bytes.Buffer
+	cmd.SetOut(&buf)
+	cmd.SetErr(&buf)
+	cmd.SetArgs([]string{"eval", "--policy", "openai", "--model", "m", "--base-url", url, "--generate", "3", "--turns", "1", "--workers", "1", "--out", out})
+	err := cmd.ExecuteContext(ctx)
+	if code := exitCode(err); code != exitInterrupted || !strings.Contains(err.Error(), "interrupted: 1 of 3 episodes recorded") {
+		t.Fatalf("exit status %d (%v)\n%s", code, err, buf.String())
+	}
+	if !strings.Contains(buf.String(), "episodes: 1/3 (interrupted)") {
+		t.Fatalf("progress:\n%s", buf.String())
+	}
+	data, _ := os.ReadFile(filepath.Join(out, "transcripts.jsonl"))
+	if n := bytes.Count(data, []byte("\n")); n != 1 {
+		t.Fatalf("%d episodes written", n)
 	}
 }

@@ -25,6 +25,9 @@ type fakeModel struct {
 	reply  string
 	chats  int
 	names  map[string]int // requests per model name
+	// onChat, when set, is called with each chat request's number (from
+	// 1) before it is answered.
+	onChat func(n int, r *http.Request)
 }
 
 func newFakeModel(t *testing.T) (*fakeModel, string) {
@@ -48,6 +51,15 @@ func (m *fakeModel) requests() int {
 }
 
 func (m *fakeModel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// The whole body is read first, so that the server notices a client
+	// that goes away (and cancels r's context).
+	body, _ := io.ReadAll(r.Body)
+	if r.URL.Path == "/v1/chat/completions" && m.onChat != nil {
+		m.mu.Lock()
+		n := m.chats + 1
+		m.mu.Unlock()
+		m.onChat(n, r)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	switch r.URL.Path {
@@ -64,7 +76,7 @@ func (m *fakeModel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Model  string `json:"model"`
 		Stream bool   `json:"stream"`
 	}
-	json.NewDecoder(r.Body).Decode(&req)
+	json.Unmarshal(body, &req)
 	m.chats++
 	m.names[req.Model]++
 	if m.fail != 0 {
