@@ -228,3 +228,63 @@ func TestEvalInterruptProgress(t *testing.T) {
 		t.Fatalf("%d lines written, progress says %d", n, last)
 	}
 }
+
+// TestTaskTypeName: both spellings read, the short one printed.
+func TestTaskTypeName(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"heat", "heat"}, {"pick_heat_then_place_in_recep", "heat"}, {"pick_heat_then_place_in_recep-Egg-None-Microwave-2", "heat"},
+		{"pick_two_obj_and_place", "puttwo"}, {"puttwo", "puttwo"}, {"look_at_obj_in_light", "examine"}, {"unknown", "unknown"}, {"", "unknown"},
+	}
+	for _, tc := range tests {
+		if got := TaskTypeName(tc.in); got != tc.want {
+			t.Errorf("TaskTypeName(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	if _, err := ParseTaskTypeName("boil"); err == nil || !strings.Contains(err.Error(), "put, clean, heat, cool, examine, puttwo") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func FuzzParseTaskTypeName(f *testing.F) {
+	f.Add("heat")
+	f.Add("pick_heat_then_place_in_recep-Egg-None-Microwave-2")
+	f.Fuzz(func(t *testing.T, s string) {
+		tt, err := ParseTaskTypeName(s)
+		if err != nil {
+			return
+		}
+		// What is read prints as a name that reads back the same.
+		if back, err := ParseTaskTypeName(TaskTypeName(s)); err != nil || back != tt {
+			t.Fatalf("%q read as %v, printed %q, read back %v (%v)", s, tt, TaskTypeName(s), back, err)
+		}
+	})
+}
+
+// TestReportMarkdownGolden: the eval report of report's test runs.
+func TestReportMarkdownGolden(t *testing.T) {
+	var results []EpisodeResult
+	for _, run := range []string{"code", "json"} {
+		r, err := ReadResults(filepath.Join("..", "report", "testdata", run, "transcripts.jsonl"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		results = append(results, r...)
+	}
+	var md bytes.Buffer
+	if err := NewReport(results).WriteMarkdown(&md); err != nil {
+		t.Fatal(err)
+	}
+	golden := filepath.Join("testdata", "report.md")
+	if os.Getenv("GANTRY_UPDATE_GOLDEN") != "" {
+		if err := os.WriteFile(golden, md.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(md.Bytes(), want) {
+		t.Fatalf("report.md differs from %s (GANTRY_UPDATE_GOLDEN=1 rewrites it):\n%s", golden, md.String())
+	}
+}

@@ -127,6 +127,11 @@ func readConfigFile(path string, known map[string]bool) (map[string]configValue,
 	if err != nil {
 		return nil, &ConfigError{File: path, Err: err}
 	}
+	return parseConfig(data, path, known)
+}
+
+// parseConfig parses the YAML of the config file path (see readConfigFile).
+func parseConfig(data []byte, path string, known map[string]bool) (map[string]configValue, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, &ConfigError{File: path, Err: err}

@@ -76,3 +76,28 @@ func TestConfigPrecedence(t *testing.T) {
 		t.Fatalf("got %v, want ErrUnknownKey", err)
 	}
 }
+
+// FuzzParseConfig: any file parses to known keys or fails with a
+// *ConfigError naming the file.
+func FuzzParseConfig(f *testing.F) {
+	f.Add([]byte("format: text\nturns: 30\n"))
+	f.Add([]byte("tunrs: 3\n"))
+	f.Add([]byte("- a\n- b\n"))
+	f.Add([]byte("turns: [1, 2]\nturns: 3\n"))
+	known := knownConfigKeys(newRootCmd())
+	f.Fuzz(func(t *testing.T, data []byte) {
+		vals, err := parseConfig(data, "f.yaml", known)
+		if err != nil {
+			var ce *ConfigError
+			if !errors.As(err, &ce) || ce.File != "f.yaml" {
+				t.Fatalf("%v is no *ConfigError of f.yaml", err)
+			}
+			return
+		}
+		for k := range vals {
+			if !known[k] {
+				t.Fatalf("unknown key %q accepted", k)
+			}
+		}
+	})
+}
