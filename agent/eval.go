@@ -271,7 +271,13 @@ func checkIdentity(path, variant string, id RunIdentity, prev []EpisodeResult) e
 			}
 			continue
 		}
-		if d := r.Run.settings().Diff(id.settings()); len(d) > 0 {
+		a, b := r.Run.settings(), id.settings()
+		if r.Run.Model == "" || id.Model == "" {
+			// A policy without a model (expert, replay) has no server
+			// or sampling to agree on.
+			a.BaseURL, a.Temperature, b.BaseURL, b.Temperature = "", 0, "", 0
+		}
+		if d := a.Diff(b); len(d) > 0 {
 			return &IdentityError{Transcripts: path, Variant: r.Variant, Diffs: d}
 		}
 	}

@@ -172,8 +172,14 @@ func TestEvalReportCoversFolder(t *testing.T) {
 	if _, err := Eval(context.Background(), jobs, []Variant{expertText("a", RunIdentity{})}, EvalOptions{Transcripts: path}); err != nil {
 		t.Fatal(err)
 	}
-	rep, err := Eval(context.Background(), jobs[:1], []Variant{expertText("b", RunIdentity{Model: "other"})}, EvalOptions{Transcripts: path})
+	// b stands for a model policy: its server and temperature are its own.
+	b := expertText("b", RunIdentity{Model: "other", BaseURL: "http://127.0.0.1:1/v1", Temperature: 0.7})
+	rep, err := Eval(context.Background(), jobs[:1], []Variant{b}, EvalOptions{Transcripts: path})
 	if err != nil {
+		t.Fatal(err)
+	}
+	// Both again, as a --compare of the two resumes.
+	if _, err := Eval(context.Background(), jobs[:1], []Variant{expertText("a", RunIdentity{}), b}, EvalOptions{Transcripts: path}); err != nil {
 		t.Fatal(err)
 	}
 	if len(rep.Variants) != 2 || rep.Variants[0].Name != "a" || rep.Variants[0].Episodes != 2 || rep.Variants[1].Name != "b" || rep.Variants[1].Episodes != 1 {
