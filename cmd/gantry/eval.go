@@ -102,7 +102,7 @@ remain, 130 interrupted.`,
 				Progress:    prog.set,
 				OnResult: func(r agent.EpisodeResult) {
 					if r.Errored() {
-						prog.say(fmt.Sprintf("errored: %s %s: %s", r.Variant, r.Game, r.Transcript.Error))
+						prog.say(fmt.Sprintf("errored: %s %s: %s", r.Variant, r.Game, withKeyHint(r.Transcript.Error)))
 					}
 				},
 			})

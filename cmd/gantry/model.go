@@ -66,3 +66,12 @@ func checkModel(ctx context.Context, cfg agent.OpenAIConfig) error {
 	}
 	return nil
 }
+
+// withKeyHint adds where the key is read from to the error of a model
+// call the server refused (401, 403).
+func withKeyHint(msg string) string {
+	if strings.Contains(msg, "status code: 401") || strings.Contains(msg, "status code: 403") {
+		return msg + " (" + keyHint + ")"
+	}
+	return msg
+}

@@ -184,6 +184,12 @@ func TestRunRetriesSaid(t *testing.T) {
 	if !strings.Contains(out, "retrying") || m.requests() != 2 {
 		t.Fatalf("%d requests; output does not say it retries:\n%s", m.requests(), out)
 	}
+	// A key refused mid-episode (the model list is open) names the variables.
+	m.set(http.StatusUnauthorized)
+	_, err = runCLI(t, "", "run", "--policy", "openai", "--model", "m", "--base-url", url, "--turns", "1")
+	if code := exitCode(err); code != exitModel || !strings.Contains(err.Error(), "OPENAI_API_KEY or GANTRY_API_KEY") {
+		t.Fatalf("exit status %d (%v), want %d naming the key variables", code, err, exitModel)
+	}
 	m.set(0)
 	dir := t.TempDir()
 	tr := filepath.Join(dir, "t.jsonl")

@@ -324,7 +324,7 @@ func playEpisode(ctx context.Context, out io.Writer, ep *agent.Episode, streamed
 		return err
 	}
 	if tr.StopReason == agent.StopError {
-		return &exitError{code: exitModel, err: fmt.Errorf("the episode errored: %s", tr.Error)}
+		return &exitError{code: exitModel, err: fmt.Errorf("the episode errored: %s", withKeyHint(tr.Error))}
 	}
 	if !tr.Success {
 		return &exitError{code: exitLost}
