@@ -175,7 +175,7 @@ func TestEvalResume(t *testing.T) {
 		t.Fatalf("reports differ: %s vs %s", a, b)
 	}
 	var md bytes.Buffer
-	if err := rep2.WriteMarkdown(&md); err != nil || !strings.Contains(md.String(), "| code | expert | code | starlark | 12 | 12 | 100.0% |") {
+	if err := rep2.WriteMarkdown(&md); err != nil || !strings.Contains(md.String(), "| code | expert | code | starlark | 12 | 12 | 0 | 0 | 100.0% |") {
 		t.Fatalf("markdown:\n%s", md.String())
 	}
 }

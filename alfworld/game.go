@@ -297,3 +297,44 @@ func demangle(lowerIDs []string) map[string]string {
 	}
 	return out
 }
+
+// taskTypeNames are the short names of the task types, the one spelling
+// gantry prints.
+var taskTypeNames = [...]string{Unknown: "unknown", Put: "put", Clean: "clean", Heat: "heat",
+	Cool: "cool", Examine: "examine", PutTwo: "puttwo", PutMovable: "movable"}
+
+// Short is the task type's short name, the one spelling gantry prints:
+// "heat" for pick_heat_then_place_in_recep.
+func (t TaskType) Short() string {
+	if t <= Unknown || int(t) >= len(taskTypeNames) {
+		return "unknown"
+	}
+	return taskTypeNames[t]
+}
+
+// TaskTypeName is the short name of a task type given in either spelling:
+// "heat" for "pick_heat_then_place_in_recep" (or a game folder starting
+// with it) and for "heat". Anything else reads "unknown".
+func TaskTypeName(s string) string {
+	t, err := ParseTaskTypeName(s)
+	if err != nil {
+		return "unknown"
+	}
+	return t.Short()
+}
+
+// ParseTaskTypeName reads a task type in either spelling: a short name
+// (put, clean, heat, cool, examine, puttwo, movable) or ALFWorld's folder
+// prefix (pick_heat_then_place_in_recep).
+func ParseTaskTypeName(s string) (TaskType, error) {
+	for t, name := range taskTypeNames {
+		if s == name && t != int(Unknown) {
+			return TaskType(t), nil
+		}
+	}
+	t, err := ParseTaskType(s)
+	if err != nil {
+		return Unknown, fmt.Errorf("unknown task type %q (%s, or ALFWorld's folder names)", s, strings.Join(taskTypeNames[1:], ", "))
+	}
+	return t, nil
+}

@@ -1,113 +1,224 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
-	"strconv"
+	"sort"
 	"strings"
-	"time"
 
 	"github.com/mattn/go-isatty"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"gopkg.in/yaml.v3"
 )
 
-// fileConfig holds defaults from the environment (GANTRY_<KEY>) and an
-// optional YAML file (--config). Flags override both; the environment
+// configAnnotation marks the commands whose flags can also come from the
+// environment (GANTRY_<FLAG>) and from a YAML file (--config or
+// GANTRY_CONFIG). The command line overrides the environment, which
 // overrides the file.
-type fileConfig struct {
-	values map[string]any
-	err    error
+const configAnnotation = "gantry.config"
+
+// configurable marks cmd as reading the config file and the environment.
+func configurable(cmd *cobra.Command) {
+	if cmd.Annotations == nil {
+		cmd.Annotations = map[string]string{}
+	}
+	cmd.Annotations[configAnnotation] = "true"
+	cmd.Flags().String("config", "", "YAML configuration file, keys named after the flags (flags and GANTRY_<FLAG> override it; see docs/agent.md)")
 }
 
-// loadConfigFromArgs finds --config in args and reads that file. A missing
-// or malformed file is reported when a command runs (see check).
-func loadConfigFromArgs(args []string) *fileConfig {
-	c := &fileConfig{values: map[string]any{}}
+// envFallbacks are further environment variables a flag falls back to,
+// after GANTRY_<FLAG> and the config file.
+var envFallbacks = map[string]string{"base-url": "OPENAI_BASE_URL"}
+
+// ConfigError is a bad config file or environment value: File and Line
+// say where (File is empty for the environment).
+type ConfigError struct {
+	File string
+	Line int
+	Key  string
+	Err  error
+}
+
+func (e *ConfigError) Error() string {
+	switch {
+	case e.File == "":
+		return fmt.Sprintf("config: %s: %v", e.Key, e.Err)
+	case e.Line > 0 && e.Key != "":
+		return fmt.Sprintf("config %s:%d: %s: %v", e.File, e.Line, e.Key, e.Err)
+	case e.Line > 0:
+		return fmt.Sprintf("config %s:%d: %v", e.File, e.Line, e.Err)
+	}
+	return fmt.Sprintf("config %s: %v", e.File, e.Err)
+}
+
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// ErrUnknownKey is the error of a config key that is no flag of any
+// configurable command (a misspelling).
+var ErrUnknownKey = errors.New("unknown key")
+
+// applyConfig sets each flag of cmd that the command line left unset from
+// the environment or the config file. It runs before the command (the
+// root's PersistentPreRunE), so building commands reads no files.
+func applyConfig(cmd *cobra.Command) error {
+	if cmd.Annotations[configAnnotation] == "" {
+		return nil
+	}
+	fl := cmd.Flags()
 	path := os.Getenv("GANTRY_CONFIG")
-	for i, a := range args {
-		switch {
-		case a == "--config" && i+1 < len(args):
-			path = args[i+1]
-		case strings.HasPrefix(a, "--config="):
-			path = strings.TrimPrefix(a, "--config=")
+	if f := fl.Lookup("config"); f != nil && f.Changed {
+		path = f.Value.String()
+	}
+	file := map[string]configValue{}
+	if path != "" {
+		var err error
+		if file, err = readConfigFile(path, knownConfigKeys(cmd.Root())); err != nil {
+			return err
 		}
 	}
-	if path == "" {
-		return c
-	}
+	var errs []error
+	fl.VisitAll(func(f *pflag.Flag) {
+		if f.Changed || f.Name == "config" || f.Name == "help" {
+			return
+		}
+		set := func(v string) error {
+			if err := f.Value.Set(v); err != nil {
+				return fmt.Errorf("cannot use %q for --%s: %w", v, f.Name, err)
+			}
+			return nil
+		}
+		env := "GANTRY_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v, ok := os.LookupEnv(env); ok {
+			if err := set(v); err != nil {
+				errs = append(errs, &ConfigError{Key: env, Err: err})
+			}
+			return
+		}
+		if v, ok := file[f.Name]; ok {
+			if err := set(v.value); err != nil {
+				errs = append(errs, &ConfigError{File: path, Line: v.line, Key: v.key, Err: err})
+			}
+			return
+		}
+		if env, ok := envFallbacks[f.Name]; ok {
+			if v, ok := os.LookupEnv(env); ok && v != "" {
+				if err := set(v); err != nil {
+					errs = append(errs, &ConfigError{Key: env, Err: err})
+				}
+			}
+		}
+	})
+	return errors.Join(errs...)
+}
+
+// configValue is one key of the config file.
+type configValue struct {
+	key, value string
+	line       int
+}
+
+// readConfigFile reads a YAML mapping of flag names (with _ or -) to
+// scalar values. A key that is no flag of a configurable command is an
+// error naming it and its line.
+func readConfigFile(path string, known map[string]bool) (map[string]configValue, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		c.err = fmt.Errorf("config: %w", err)
-		return c
+		return nil, &ConfigError{File: path, Err: err}
 	}
-	if err := yaml.Unmarshal(data, &c.values); err != nil {
-		c.err = fmt.Errorf("config %s: %w", path, err)
-	}
-	return c
+	return parseConfig(data, path, known)
 }
 
-// raw returns the value of key from the environment or the file.
-func (c *fileConfig) raw(key string) (string, bool) {
-	if v, ok := os.LookupEnv("GANTRY_" + strings.ToUpper(key)); ok {
-		return v, true
+// parseConfig parses the YAML of the config file path (see readConfigFile).
+func parseConfig(data []byte, path string, known map[string]bool) (map[string]configValue, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, &ConfigError{File: path, Err: err}
 	}
-	if v, ok := c.values[key]; ok && v != nil {
-		return fmt.Sprint(v), true
+	out := map[string]configValue{}
+	if len(doc.Content) == 0 {
+		return out, nil // an empty file
 	}
-	return "", false
-}
-
-func (c *fileConfig) str(key, def string) string {
-	if v, ok := c.raw(key); ok {
-		return v
+	m := doc.Content[0]
+	if m.Kind != yaml.MappingNode {
+		return nil, &ConfigError{File: path, Line: m.Line, Err: errors.New("want a mapping of flag names to values")}
 	}
-	return def
-}
-
-func (c *fileConfig) int(key string, def int) int {
-	if v, ok := c.raw(key); ok {
-		if n, err := strconv.Atoi(v); err == nil {
-			return n
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k, v := m.Content[i], m.Content[i+1]
+		name := strings.ReplaceAll(k.Value, "_", "-")
+		if !known[name] {
+			err := fmt.Errorf("%w %q", ErrUnknownKey, k.Value)
+			if s := closest(name, known); s != "" {
+				err = fmt.Errorf("%w (did you mean %s?)", err, strings.ReplaceAll(s, "-", "_"))
+			}
+			return nil, &ConfigError{File: path, Line: k.Line, Err: err}
 		}
-		c.fail(key, v)
-	}
-	return def
-}
-
-func (c *fileConfig) float(key string, def float64) float64 {
-	if v, ok := c.raw(key); ok {
-		if f, err := strconv.ParseFloat(v, 64); err == nil {
-			return f
+		if prev, dup := out[name]; dup {
+			return nil, &ConfigError{File: path, Line: k.Line, Key: k.Value, Err: fmt.Errorf("set twice (first on line %d)", prev.line)}
 		}
-		c.fail(key, v)
-	}
-	return def
-}
-
-func (c *fileConfig) bool(key string, def bool) bool {
-	if v, ok := c.raw(key); ok {
-		if b, err := strconv.ParseBool(v); err == nil {
-			return b
+		if v.Kind != yaml.ScalarNode {
+			return nil, &ConfigError{File: path, Line: v.Line, Key: k.Value, Err: errors.New("want a single value")}
 		}
-		c.fail(key, v)
+		out[name] = configValue{key: k.Value, value: v.Value, line: k.Line}
 	}
-	return def
+	return out, nil
 }
 
-func (c *fileConfig) duration(key string, def time.Duration) time.Duration {
-	if v, ok := c.raw(key); ok {
-		if d, err := time.ParseDuration(v); err == nil {
-			return d
+// knownConfigKeys are the flags of every configurable command: a file
+// shared by run and eval may hold keys only one of them has.
+func knownConfigKeys(root *cobra.Command) map[string]bool {
+	known := map[string]bool{}
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		if c.Annotations[configAnnotation] != "" {
+			c.Flags().VisitAll(func(f *pflag.Flag) { known[f.Name] = true })
 		}
-		c.fail(key, v)
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
 	}
-	return def
+	walk(root)
+	delete(known, "config")
+	delete(known, "help")
+	return known
 }
 
-func (c *fileConfig) fail(key, v string) {
-	if c.err == nil {
-		c.err = fmt.Errorf("config: %s: cannot use %q", key, v)
+// closest is the known key nearest to name by edit distance, when it is
+// near enough to be a likely misspelling.
+func closest(name string, known map[string]bool) string {
+	var keys []string
+	for k := range known {
+		keys = append(keys, k)
 	}
+	sort.Strings(keys)
+	best, bestD := "", len(name)/3+2
+	for _, k := range keys {
+		if d := editDistance(name, k); d < bestD {
+			best, bestD = k, d
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 func isTerminal(f *os.File) bool { return isatty.IsTerminal(f.Fd()) }

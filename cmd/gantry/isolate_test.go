@@ -71,7 +71,10 @@ func TestRunIsolate(t *testing.T) {
 	}
 	t.Setenv("GANTRY_ISOLATE", "true") // the config key isolate
 	for _, cmd := range []*cobra.Command{newRunCmd(), newEvalCmd()} {
-		if f := cmd.Flags().Lookup("isolate"); f == nil || f.DefValue != "true" {
+		if err := applyConfig(cmd); err != nil {
+			t.Fatal(err)
+		}
+		if f := cmd.Flags().Lookup("isolate"); f == nil || f.Value.String() != "true" {
 			t.Fatalf("%s: --isolate does not follow the config key isolate: %+v", cmd.Name(), f)
 		}
 	}

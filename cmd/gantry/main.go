@@ -17,11 +17,30 @@ import (
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
-// exitError carries a process exit code through cobra without printing
-// anything more.
-type exitError struct{ code int }
+// Exit statuses of gantry run and gantry eval (other commands use 0 and 1).
+const (
+	exitOK          = 0   // run: the episode was won; eval: every episode was played (won or lost)
+	exitUsage       = 1   // usage, configuration or set-up error
+	exitLost        = 2   // run: the episode was played and lost
+	exitModel       = 3   // the model failed: unreachable, key refused, or errored episodes remain
+	exitInterrupted = 130 // interrupted (Ctrl-C, SIGTERM); what was recorded stays
+)
 
-func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+// exitError carries a process exit code through cobra; err, when set, is
+// printed first.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err != nil {
+		return e.err.Error()
+	}
+	return fmt.Sprintf("exit status %d", e.code)
+}
+
+func (e *exitError) Unwrap() error { return e.err }
 
 func newRootCmd() *cobra.Command {
 	root := &cobra.Command{
@@ -29,6 +48,9 @@ func newRootCmd() *cobra.Command {
 		Short:         "A CodeAct gateway: agents act by writing code that drives simulated and real worlds",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// Flags the command line left unset come from GANTRY_<FLAG> and
+		// the config file (run and eval).
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error { return applyConfig(cmd) },
 	}
 	root.AddCommand(
 		newVersionCmd(),
@@ -36,6 +58,7 @@ func newRootCmd() *cobra.Command {
 		newExecCmd(),
 		newRunCmd(),
 		newEvalCmd(),
+		newReportCmd(),
 		newReplayCmd(),
 		newSceneCmd(),
 		newDevicesCmd(),
@@ -63,9 +86,16 @@ func main() {
 	if err != nil {
 		var ee *exitError
 		if errors.As(err, &ee) {
+			if ee.err != nil {
+				fmt.Fprintln(os.Stderr, "gantry:", ee.err)
+			}
 			os.Exit(ee.code)
 		}
+		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+			fmt.Fprintln(os.Stderr, "gantry: interrupted")
+			os.Exit(exitInterrupted)
+		}
 		fmt.Fprintln(os.Stderr, "gantry:", err)
-		os.Exit(1)
+		os.Exit(exitUsage)
 	}
 }

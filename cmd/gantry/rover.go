@@ -26,13 +26,13 @@ type roverFlags struct {
 	speed  float64
 }
 
-func (r *roverFlags) register(fl *pflag.FlagSet, cfg *fileConfig) {
-	fl.StringVar(&r.dev.broker, "broker", cfg.str("broker", os.Getenv("GANTRY_BROKER")), "--env rover: MQTT broker URL (default: an embedded broker with a simulated rover)")
-	fl.StringVar(&r.device, "device", cfg.str("device", "rover"), "--env rover: the rover's device name")
-	fl.Float64Var(&r.speed, "sim-speed", cfg.float("sim_speed", 4), "--env rover: clock speed-up of the simulated rover")
-	fl.StringVar(&r.dev.policy, "device-policy", cfg.str("device_policy", ""), "--env rover: YAML policy file for the guard")
-	fl.StringVar(&r.dev.audit, "audit", cfg.str("audit", ""), "--env rover: append an audit record of every device action to this JSONL file")
-	fl.BoolVar(&r.dev.dryRun, "dry-run", cfg.bool("dry_run", false), "--env rover: answer device actions that are not safe without sending them")
+func (r *roverFlags) register(fl *pflag.FlagSet) {
+	fl.StringVar(&r.dev.broker, "broker", "", "--env rover: MQTT broker URL (env GANTRY_BROKER; default: an embedded broker with a simulated rover)")
+	fl.StringVar(&r.device, "device", "rover", "--env rover: the rover's device name")
+	fl.Float64Var(&r.speed, "sim-speed", 4, "--env rover: clock speed-up of the simulated rover")
+	fl.StringVar(&r.dev.policy, "device-policy", "", "--env rover: YAML policy file for the guard")
+	fl.StringVar(&r.dev.audit, "audit", "", "--env rover: append an audit record of every device action to this JSONL file")
+	fl.BoolVar(&r.dev.dryRun, "dry-run", false, "--env rover: answer device actions that are not safe without sending them")
 	r.dev.prefix = "gantry"
 	r.dev.discover = 10 * time.Second
 	r.dev.timeout = 2 * time.Second
@@ -122,7 +122,7 @@ func runRover(ctx context.Context, out io.Writer, f *episodeFlags, rf *roverFlag
 		return err
 	}
 	defer cleanup()
-	return playEpisode(ctx, out, ep, f.policy == "openai", transcript)
+	return playEpisode(ctx, out, ep, f.policy == "openai", transcript, f.identity("rover"))
 }
 
 func newBrokerCmd() *cobra.Command {

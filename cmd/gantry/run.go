@@ -5,19 +5,25 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
+	"log/slog"
 	"math/rand/v2"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/fatih/color"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/gantry-dev/gantry/agent"
 	"github.com/gantry-dev/gantry/alfworld"
 	"github.com/gantry-dev/gantry/alfworld/games"
+	"github.com/gantry-dev/gantry/internal/buildinfo"
 	"github.com/gantry-dev/gantry/task"
 	"github.com/gantry-dev/gantry/task/alfworldtask"
+	"github.com/gantry-dev/gantry/task/prompt"
 	"github.com/gantry-dev/gantry/tool"
 )
 
@@ -32,6 +38,12 @@ type episodeFlags struct {
 	rt                      runtimeOptions
 	model                   modelFlags
 	replayFile              string
+	// log is where warnings go (model retries): the command's stderr.
+	log func() io.Writer
+	// names are the flags register added (the run identity's options).
+	names []string
+	// flags is the command's flag set, for the identity's options.
+	flags *pflag.FlagSet
 }
 
 type modelFlags struct {
@@ -43,31 +55,91 @@ type modelFlags struct {
 	functionCalls  bool
 }
 
-func (f *episodeFlags) register(cmd *cobra.Command, cfg *fileConfig) {
+func (f *episodeFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
-	fl.StringVar(&f.policy, "policy", cfg.str("policy", "expert"), "who writes the assistant turns: expert, openai or replay")
-	fl.StringVar(&f.format, "format", cfg.str("format", "code"), "action format: code, json or text")
-	fl.StringVar(&f.grammar, "grammar", cfg.str("grammar", "classic"), "ALFWorld text grammar: classic (ReAct, MINT) or current (alfworld 0.4+)")
-	fl.IntVar(&f.turns, "turns", cfg.int("turns", 10), "turn budget (MINT used 5)")
-	fl.IntVar(&f.proposals, "proposals", cfg.int("proposals", 2), "solution attempts")
-	fl.IntVar(&f.maxTokens, "max-tokens", cfg.int("max_tokens", 0), "token budget of the episode (0: none)")
-	fl.IntVar(&f.envSteps, "env-steps", cfg.int("env_steps", 50), "environment step limit")
-	fl.DurationVar(&f.wallTime, "wall-time", cfg.duration("wall_time", 0), "wall-time budget of the episode (0: none)")
-	fl.IntVar(&f.stuck, "stuck", cfg.int("stuck", 3), "stop after the same failing action this many times in a row (0: never)")
-	fl.BoolVar(&f.example, "example", cfg.bool("example", true), "show MINT's in-context example in code format")
-	fl.StringVar(&f.rt.Name, "runtime", cfg.str("runtime", "starlark"), "runtime for code actions: starlark or python")
-	fl.DurationVar(&f.rt.Timeout, "action-timeout", cfg.duration("action_timeout", 10*time.Second), "wall-time limit of one code action")
-	fl.StringVar(&f.rt.Python, "python", cfg.str("python", ""), "Python interpreter for --runtime python")
-	fl.BoolVar(&f.rt.NoIsolation, "no-isolation", cfg.bool("no_isolation", false), "run the Python worker without its sandbox (unsafe)")
-	f.rt.registerIsolate(fl, cfg.bool("isolate", false))
-	fl.StringVar(&f.model.baseURL, "base-url", cfg.str("base_url", os.Getenv("OPENAI_BASE_URL")), "OpenAI-compatible API base URL (env OPENAI_BASE_URL)")
-	fl.StringVar(&f.model.model, "model", cfg.str("model", os.Getenv("GANTRY_MODEL")), "model name (env GANTRY_MODEL)")
-	fl.Float32Var(&f.model.temperature, "temperature", float32(cfg.float("temperature", 0)), "sampling temperature")
-	fl.IntVar(&f.model.maxTokens, "max-completion-tokens", cfg.int("max_completion_tokens", 512), "completion tokens per model call")
-	fl.DurationVar(&f.model.timeout, "model-timeout", cfg.duration("model_timeout", 2*time.Minute), "timeout of one model call")
-	fl.IntVar(&f.model.retries, "retries", cfg.int("retries", 4), "retries of a model call on 429, 5xx and network errors")
-	fl.BoolVar(&f.model.functionCalls, "function-calls", cfg.bool("function_calls", false), "json format: offer the tools as OpenAI function calls (the server must support tools)")
-	fl.StringVar(&f.replayFile, "replay", cfg.str("replay", ""), "MINT results file whose assistant turns the replay policy plays")
+	before := map[string]bool{}
+	fl.VisitAll(func(fl *pflag.Flag) { before[fl.Name] = true })
+	defer func() {
+		fl.VisitAll(func(fl *pflag.Flag) {
+			if !before[fl.Name] {
+				f.names = append(f.names, fl.Name)
+			}
+		})
+	}()
+	fl.StringVar(&f.policy, "policy", "expert", "who writes the assistant turns: expert, openai or replay")
+	fl.StringVar(&f.format, "format", "code", "action format: code, json or text")
+	fl.StringVar(&f.grammar, "grammar", "classic", "ALFWorld text grammar: classic (ReAct, MINT) or current (alfworld 0.4+)")
+	fl.IntVar(&f.turns, "turns", 10, "turn budget (MINT used 5)")
+	fl.IntVar(&f.proposals, "proposals", 2, "solution attempts")
+	fl.IntVar(&f.maxTokens, "max-tokens", 0, "token budget of the episode (0: none)")
+	fl.IntVar(&f.envSteps, "env-steps", 50, "environment step limit")
+	fl.DurationVar(&f.wallTime, "wall-time", 0, "wall-time budget of the episode (0: none)")
+	fl.IntVar(&f.stuck, "stuck", 3, "stop after the same failing action this many times in a row (0: never)")
+	fl.BoolVar(&f.example, "example", true, "show MINT's in-context example in code format")
+	fl.StringVar(&f.rt.Name, "runtime", "starlark", "runtime for code actions: starlark or python")
+	fl.DurationVar(&f.rt.Timeout, "action-timeout", 10*time.Second, "wall-time limit of one code action")
+	fl.StringVar(&f.rt.Python, "python", "", "Python interpreter for --runtime python")
+	fl.BoolVar(&f.rt.NoIsolation, "no-isolation", false, "run the Python worker without its sandbox (unsafe)")
+	f.rt.registerIsolate(fl, false)
+	fl.StringVar(&f.model.baseURL, "base-url", "", "OpenAI-compatible API base URL (env OPENAI_BASE_URL)")
+	fl.StringVar(&f.model.model, "model", "", "model name (env GANTRY_MODEL)")
+	fl.Float32Var(&f.model.temperature, "temperature", 0, "sampling temperature")
+	fl.IntVar(&f.model.maxTokens, "max-completion-tokens", 512, "completion tokens per model call")
+	fl.DurationVar(&f.model.timeout, "model-timeout", 2*time.Minute, "timeout of one model call")
+	fl.IntVar(&f.model.retries, "retries", 4, "retries of a model call on 429, 5xx and network errors")
+	fl.BoolVar(&f.model.functionCalls, "function-calls", false, "json format: offer the tools as OpenAI function calls (the server must support tools)")
+	fl.StringVar(&f.replayFile, "replay", "", "MINT results file whose assistant turns the replay policy plays")
+	f.log = cmd.ErrOrStderr
+	f.flags = fl
+}
+
+// identityFields are the flags the run identity holds as fields of its
+// own; notIdentity are those that do not change what an episode does.
+var (
+	identityFields = map[string]bool{"policy": true, "format": true, "runtime": true, "model": true, "base-url": true,
+		"temperature": true, "turns": true, "proposals": true, "errors": true}
+	notIdentity = map[string]bool{"model-timeout": true, "retries": true, "python": true, "no-isolation": true, "isolate": true}
+)
+
+// promptSources are what an environment's prompts are made of.
+func promptSources(env string) []fs.FS {
+	if env == "alfworld" {
+		return []fs.FS{prompt.Sources(), alfworldtask.Sources()}
+	}
+	return []fs.FS{prompt.Sources()}
+}
+
+// identity is the run identity of an evaluation with these flags: the
+// fields that decide how episodes are played, and as options every other
+// episode flag but the operational ones (timeouts of model calls,
+// retries, the interpreter's path, isolation).
+func (f *episodeFlags) identity(env string) agent.RunIdentity {
+	format, _ := agent.ParseFormat(f.format)
+	id := agent.RunIdentity{Policy: f.policy, Format: format, Runtime: f.rt.Name, MaxTurns: f.turns, MaxProposals: f.proposals,
+		PromptHash: agent.PromptHash(promptSources(env)...), Version: buildinfo.Version(), Options: map[string]string{}}
+	if f.policy == "openai" {
+		id.Model, id.BaseURL = f.model.model, f.model.baseURL
+		if id.BaseURL == "" {
+			id.BaseURL = openAIBaseURL
+		}
+		// The flag's float32, printed as typed (0.9, not 0.8999999761581421).
+		id.Temperature, _ = strconv.ParseFloat(strconv.FormatFloat(float64(f.model.temperature), 'g', -1, 32), 64)
+	}
+	if f.flags == nil {
+		return id
+	}
+	if e := f.flags.Lookup("errors"); e != nil {
+		id.ErrorDisplay = e.Value.String()
+	}
+	for _, name := range f.names {
+		if identityFields[name] || notIdentity[name] {
+			continue
+		}
+		if fl := f.flags.Lookup(name); fl != nil {
+			id.Options[name] = fl.Value.String()
+		}
+	}
+	return id
 }
 
 // spec turns the flags into an episode spec. stream, when set, receives
@@ -93,6 +165,9 @@ func (f *episodeFlags) spec(stream io.Writer) (agent.Spec, error) {
 	case "expert":
 		// The task's own expert (NewPolicy nil).
 	case "openai":
+		if f.model.model == "" {
+			return spec, errNoModel
+		}
 		cfg := f.openAIConfig(format, stream)
 		if _, err := agent.NewOpenAIPolicy(cfg); err != nil {
 			return spec, err
@@ -136,6 +211,10 @@ func (f *episodeFlags) openAIConfig(format agent.Format, stream io.Writer) agent
 	}
 	cfg := agent.OpenAIConfig{BaseURL: f.model.baseURL, APIKey: key, Model: f.model.model, Temperature: f.model.temperature,
 		MaxTokens: f.model.maxTokens, Timeout: f.model.timeout, Retries: f.model.retries, Stream: stream}
+	if f.log != nil {
+		// Retries are said on the terminal, not waited out in silence.
+		cfg.Logger = slog.New(slog.NewTextHandler(f.log(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
 	if format == agent.Code {
 		cfg.Stop = []string{"</execute>"}
 	}
@@ -150,11 +229,9 @@ func newRunCmd() *cobra.Command {
 		taskType   string
 		seed       int64
 		transcript string
-		configPath string
 		env        string
 		rf         roverFlags
 	)
-	cfg := loadConfigFromArgs(os.Args)
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Run one episode (ALFWorld, or a rover over MQTT) and print the conversation",
@@ -163,17 +240,29 @@ valid_unseen split (embedded), the built-in expert policy, code actions, Starlar
 
 With --env rover: a device task on a rover reached over MQTT through the guard.
 Without --broker, gantry starts an embedded broker and a simulated rover (the
-reference firmware) on it, so this too runs with no setup.`,
+reference firmware) on it, so this too runs with no setup.
+
+Exit status: 0 won, 1 usage or set-up error, 2 lost, 3 the model failed
+(unreachable, key refused, or the episode ended by a model error), 130
+interrupted.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if cfg.err != nil {
-				return cfg.err
-			}
 			ctx := cmd.Context()
 			out := cmd.OutOrStdout()
 			var stream io.Writer
 			if f.policy == "openai" {
 				stream = out
+				if f.model.model == "" {
+					return errNoModel
+				}
+				format, err := agent.ParseFormat(f.format)
+				if err != nil {
+					return err
+				}
+				// Before the prompt: a missing key or a dead server fails now.
+				if err := checkModel(ctx, f.openAIConfig(format, nil)); err != nil {
+					return err
+				}
 			}
 			switch env {
 			case "alfworld":
@@ -210,26 +299,27 @@ reference firmware) on it, so this too runs with no setup.`,
 				return err
 			}
 			defer cleanup()
-			return playEpisode(ctx, out, ep, f.policy == "openai", transcript)
+			return playEpisode(ctx, out, ep, f.policy == "openai", transcript, f.identity("alfworld"))
 		},
 	}
-	f.register(cmd, cfg)
+	f.register(cmd)
+	configurable(cmd)
 	fl := cmd.Flags()
-	fl.StringVar(&configPath, "config", "", "YAML configuration file (flags override it; see docs/agent.md)")
-	fl.StringVar(&game, "game", cfg.str("game", ""), "game: a game.tw-pddl path, or a valid_unseen task id (\"<task>/<trial>\"); default: by --seed")
-	fl.StringVar(&gamesDir, "games", cfg.str("games", ""), "ALFWorld data directory (json_2.1.1/<split>/...) to draw games from instead of the embedded split")
-	fl.StringVar(&taskType, "task-type", cfg.str("task_type", ""), "draw a game of this task type (put, clean, heat, cool, examine, puttwo)")
+	fl.StringVar(&game, "game", "", "game: a game.tw-pddl path, or a valid_unseen task id (\"<task>/<trial>\"); default: by --seed")
+	fl.StringVar(&gamesDir, "games", "", "ALFWorld data directory (json_2.1.1/<split>/...) to draw games from instead of the embedded split")
+	fl.StringVar(&taskType, "task-type", "", "draw a game of this task type ("+taskTypeHelp+")")
 	fl.Int64Var(&seed, "seed", 0, "draw the game with this seed (0: the first game)")
-	fl.StringVar(&transcript, "transcript", "", "append the episode's transcript (JSON) to this file")
-	fl.StringVar(&env, "env", cfg.str("env", "alfworld"), "environment: alfworld, or rover (a device task over MQTT)")
-	rf.register(fl, cfg)
+	fl.StringVar(&transcript, "transcript", "", "append the episode's transcript (JSON, with the run's identity) to this file")
+	fl.StringVar(&env, "env", "alfworld", "environment: alfworld, or rover (a device task over MQTT)")
+	rf.register(fl)
 	return cmd
 }
 
 // playEpisode runs ep, printing the conversation as it goes (streamed
 // says the policy already prints the assistant's tokens), and appends the
-// transcript to a file when one is named. A lost episode exits with 2.
-func playEpisode(ctx context.Context, out io.Writer, ep *agent.Episode, streamed bool, transcript string) error {
+// transcript, with the run's identity, to a file when one is named. A lost
+// episode exits with 2, an errored one with 3.
+func playEpisode(ctx context.Context, out io.Writer, ep *agent.Episode, streamed bool, transcript string, id agent.RunIdentity) error {
 	p := newPrinter(out)
 	p.message(agent.Message{Role: agent.User, Content: ep.Prompt})
 	ep.OnTurn = func(t agent.Turn) {
@@ -242,7 +332,11 @@ func playEpisode(ctx context.Context, out io.Writer, ep *agent.Episode, streamed
 	if tr != nil {
 		p.summary(tr)
 		if transcript != "" {
-			if werr := writeJSONL(transcript, tr); werr != nil {
+			rec := struct {
+				Run *agent.RunIdentity `json:"run"`
+				*agent.Transcript
+			}{&id, tr}
+			if werr := writeJSONL(transcript, rec); werr != nil {
 				return werr
 			}
 		}
@@ -250,8 +344,11 @@ func playEpisode(ctx context.Context, out io.Writer, ep *agent.Episode, streamed
 	if err != nil {
 		return err
 	}
+	if tr.StopReason == agent.StopError {
+		return &exitError{code: exitModel, err: fmt.Errorf("the episode errored: %s", withKeyHint(tr.Error))}
+	}
 	if !tr.Success {
-		return &exitError{code: 2}
+		return &exitError{code: exitLost}
 	}
 	return nil
 }
@@ -288,23 +385,18 @@ type gameRef struct {
 	load func() (*alfworld.Game, error)
 }
 
-// taskTypeNames maps short names to the engine's task types.
-var taskTypeNames = map[string]alfworld.TaskType{
-	"put": alfworld.Put, "clean": alfworld.Clean, "heat": alfworld.Heat, "cool": alfworld.Cool,
-	"examine": alfworld.Examine, "puttwo": alfworld.PutTwo,
-}
+// taskTypeHelp lists the task types' short names; ALFWorld's folder
+// names (pick_heat_then_place_in_recep) are accepted too.
+const taskTypeHelp = "put, clean, heat, cool, examine, puttwo, or ALFWorld's folder names"
 
 // gameSet lists the games of a data directory, or the embedded split,
 // optionally of one task type.
 func gameSet(dir, taskType string) ([]gameRef, error) {
 	var want alfworld.TaskType
 	if taskType != "" {
-		t, ok := taskTypeNames[taskType]
-		if !ok {
-			var err error
-			if t, err = alfworld.ParseTaskType(taskType); err != nil {
-				return nil, fmt.Errorf("unknown task type %q (put, clean, heat, cool, examine, puttwo)", taskType)
-			}
+		t, err := alfworld.ParseTaskTypeName(taskType)
+		if err != nil {
+			return nil, err
 		}
 		want = t
 	}
@@ -340,7 +432,7 @@ func gameSet(dir, taskType string) ([]gameRef, error) {
 		}
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("no games found (dir %q, task type %q)", dir, taskType)
+		return nil, fmt.Errorf("no games found (dir %q, task type %s)", dir, alfworld.TaskTypeName(taskType))
 	}
 	return out, nil
 }

@@ -8,6 +8,7 @@ import (
 	"context"
 	"embed"
 	"fmt"
+	"io/fs"
 	"strings"
 
 	"github.com/gantry-dev/gantry/alfworld"
@@ -18,6 +19,9 @@ import (
 
 //go:embed examples/*.txt
 var examples embed.FS
+
+// Sources are the in-context examples, for a run's prompt hash.
+func Sources() fs.FS { return examples }
 
 // Options configure ALFWorld episodes.
 type Options struct {
@@ -59,7 +63,7 @@ func (e *Episode) Env() *alfworld.Env { return e.env }
 // Info gives the task text and the game's task type
 // ("pick_heat_then_place_in_recep").
 func (e *Episode) Info() task.Info {
-	return task.Info{Task: e.task, Type: e.game.TaskType.String()}
+	return task.Info{Task: e.task, Type: e.game.TaskType.Short()}
 }
 
 // Tools are MINT's ALFWorld functions and the text interface step.

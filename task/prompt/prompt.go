@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"embed"
 	"fmt"
+	"io/fs"
 	"strings"
 	"text/template"
 
@@ -19,6 +20,9 @@ import (
 
 //go:embed templates/*.tmpl
 var templates embed.FS
+
+// Sources are the prompt templates, for a run's prompt hash.
+func Sources() fs.FS { return templates }
 
 // Data fills a prompt template.
 type Data struct {
