@@ -29,31 +29,50 @@ const ActionTool = "step"
 
 // Episode is one M3ToolEval episode: a task in a format.
 type Episode struct {
-	ep  *m3tooleval.Episode
-	reg *tool.Registry
+	task m3tooleval.Task
+	ep   *m3tooleval.Episode
+	reg  *tool.Registry
 	// extra is the reminder the harness adds to the next message (a reply
 	// with a second Action: or Answer:).
 	extra string
 	won   bool
 }
 
-// Start starts an episode of t in format f with fresh tool state.
+// Start starts an episode of t in format f with fresh tool state. With f
+// empty the format is the one the first Prompt asks for (agent.NewEpisode
+// asks for the prompt before the tools), so that one job of an
+// evaluation serves every format of a --compare; Tools before any Prompt
+// then binds the code format.
 func Start(t m3tooleval.Task, f task.Format) (*Episode, error) {
+	e := &Episode{task: t}
+	if _, ok := m3tooleval.FamilyTools(t.Family); !ok {
+		return nil, fmt.Errorf("m3tooleval: task %s: unknown family %q", t.Name, t.Family)
+	}
+	if f != "" {
+		if err := e.bind(f); err != nil {
+			return nil, err
+		}
+	}
+	return e, nil
+}
+
+// bind starts the m3tooleval episode in format f.
+func (e *Episode) bind(f task.Format) error {
+	t := e.task
 	mf, err := m3tooleval.ParseFormat(string(f))
 	if err != nil {
-		return nil, fmt.Errorf("m3tooleval %s: %s: %w", t.Name, f, task.ErrFormat)
+		return fmt.Errorf("m3tooleval %s: %s: %w", t.Name, f, task.ErrFormat)
 	}
 	ep, err := m3tooleval.NewEpisode(t, mf)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	e := &Episode{ep: ep}
 	if mf == m3tooleval.Code {
-		e.reg = ep.CodeRegistry()
-		return e, nil
+		e.ep, e.reg = ep, ep.CodeRegistry()
+		return nil
 	}
-	e.reg = tool.NewRegistry()
-	err = e.reg.Register(tool.Tool{
+	reg := tool.NewRegistry()
+	err = reg.Register(tool.Tool{
 		Name: ActionTool, Doc: "Run one " + string(f) + " action of M3ToolEval's harness (the text between Action: and End Action).",
 		Params:  []tool.Param{{Name: "command", Type: tool.String, Required: true}},
 		Returns: tool.String,
@@ -65,9 +84,10 @@ func Start(t m3tooleval.Task, f task.Format) (*Episode, error) {
 		},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("m3tooleval %s: %w", t.Name, err)
+		return fmt.Errorf("m3tooleval %s: %w", t.Name, err)
 	}
-	return e, nil
+	e.ep, e.reg = ep, reg
+	return nil
 }
 
 // StartNamed starts an episode of the task with the given name
@@ -81,21 +101,33 @@ func StartNamed(name string, f task.Format) (*Episode, error) {
 }
 
 // Task is the episode's task.
-func (e *Episode) Task() m3tooleval.Task { return e.ep.Task }
+func (e *Episode) Task() m3tooleval.Task { return e.task }
 
 // Info names the episode: the instruction, and the family as its type.
 func (e *Episode) Info() task.Info {
-	return task.Info{Task: e.ep.Task.Instruction, Type: e.ep.Task.Family}
+	return task.Info{Task: e.task.Instruction, Type: e.task.Family}
 }
 
 // Tools are, in the code format, the task's tools for the runtime
 // (m3tooleval's CodeRegistry: travel's max and min are the runtime's
 // builtins); in json and text, the one ActionTool.
-func (e *Episode) Tools() *tool.Registry { return e.reg }
+func (e *Episode) Tools() *tool.Registry {
+	if e.reg == nil {
+		if err := e.bind(task.Code); err != nil {
+			return tool.NewRegistry()
+		}
+	}
+	return e.reg
+}
 
 // Prompt is the harness's one user message, byte for byte. The harness's
 // prompt does not mention the budget, so l is not used.
 func (e *Episode) Prompt(f task.Format, _ task.Limits) (string, error) {
+	if e.ep == nil {
+		if err := e.bind(f); err != nil {
+			return "", err
+		}
+	}
 	if string(f) != string(e.ep.Format) {
 		return "", fmt.Errorf("m3tooleval %s: started in %s, asked for %s: %w", e.ep.Task.Name, e.ep.Format, f, task.ErrFormat)
 	}
@@ -105,7 +137,7 @@ func (e *Episode) Prompt(f task.Format, _ task.Limits) (string, error) {
 // Check is the harness's answer check (m3tooleval.CheckAnswer, with its
 // quirk) of the text after "Answer:".
 func (e *Episode) Check(_ context.Context, solution string) bool {
-	return m3tooleval.CheckAnswer(m3tooleval.Str(solution), e.ep.Task.Expected)
+	return m3tooleval.CheckAnswer(m3tooleval.Str(solution), e.task.Expected)
 }
 
 // Done is false: the loop's turn budget is the harness's 10 turns.
@@ -213,7 +245,7 @@ func (pp postprocessing) Next(ctx context.Context, conv []task.Message) (task.Me
 // format cannot write a call, or changes a call's result, the expert says
 // so in a Thought and answers "not expressible" (scored as lost).
 func (e *Episode) Expert(f task.Format) (task.Policy, error) {
-	t := e.ep.Task
+	t := e.task
 	prog, err := m3tooleval.ExpertProgram(t)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", task.ErrNoExpert, err)

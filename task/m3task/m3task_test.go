@@ -247,6 +247,20 @@ func TestFormatMismatch(t *testing.T) {
 	if _, err := te.Prompt(task.Code, task.Limits{}); !errors.Is(err, task.ErrFormat) {
 		t.Errorf("err %v", err)
 	}
+	// Unbound, the first Prompt chooses the format.
+	un, err := m3task.StartNamed("message_decoder/hex_caesar_combined_decoding", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := un.Prompt(task.Text, task.Limits{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := un.Tools().Lookup(m3task.ActionTool); !ok {
+		t.Error("a text episode has no action tool")
+	}
+	if _, err := un.Prompt(task.JSON, task.Limits{}); !errors.Is(err, task.ErrFormat) {
+		t.Errorf("err %v", err)
+	}
 	if _, err := m3task.StartNamed("no/such", task.Code); err == nil {
 		t.Error("unknown task accepted")
 	}
