@@ -13,7 +13,9 @@ package m3task
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"strings"
+	"testing/fstest"
 
 	"github.com/gantry-dev/gantry/m3tooleval"
 	"github.com/gantry-dev/gantry/sandbox"
@@ -344,4 +346,33 @@ func (x *planExpert) Next(_ context.Context, conv []task.Message) (task.Message,
 		return reply("Action: " + x.actions[turn] + " End Action")
 	}
 	return reply("Answer: " + x.plan.Answer)
+}
+
+// Sources are what the prompts are made of, for the run identity's
+// prompt hash: every task's prompt in every format, one file per format
+// (prompts/code.txt, ...).
+func Sources() fs.FS {
+	m := fstest.MapFS{}
+	for _, f := range m3tooleval.Formats() {
+		var b strings.Builder
+		for _, t := range m3tooleval.Tasks() {
+			b.WriteString(t.Name + "\n" + t.Prompt(f) + "\n\x00\n")
+		}
+		m["prompts/"+string(f)+".txt"] = &fstest.MapFile{Data: []byte(b.String())}
+	}
+	return m
+}
+
+// paper is the CodeAct paper's M3ToolEval result (Table 3) for
+// PaperModel, per format.
+var paper = map[task.Format][2]float64{task.Code: {0.744, 5.5}, task.JSON: {0.524, 7.6}, task.Text: {0.537, 7.7}}
+
+// PaperModel is the model of the paper's figures.
+const PaperModel = "gpt-4-1106-preview"
+
+// Paper returns the paper's success rate and average turns of
+// PaperModel in format f.
+func Paper(f task.Format) (successRate, avgTurns float64, ok bool) {
+	p, ok := paper[f]
+	return p[0], p[1], ok
 }
