@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -63,7 +64,7 @@ error or hit a limit.`,
 			if env != "" {
 				obs = m3ExecObservation(res)
 			}
-			fmt.Fprintln(cmd.OutOrStdout(), obs)
+			fmt.Fprintln(cmd.OutOrStdout(), strings.TrimSuffix(obs, "\n"))
 			if res.Err != nil {
 				return &exitError{code: 1}
 			}
