@@ -125,7 +125,7 @@ behind --broker one at a time.`,
 				}
 				v := agent.Variant{Name: vf.variantName(), Spec: spec, Identity: vf.identity(env)}
 				if env == envM3 {
-					v.Identity = m3Identity(v.Identity, spec)
+					v.Identity = vf.m3Identity(spec)
 				}
 				if vf.policy == "replay" {
 					if v.PolicyFor, err = replayPolicies(vf.replayFile); err != nil {

@@ -107,9 +107,7 @@ func (f *episodeFlags) m3Spec(spec agent.Spec, stream io.Writer) (agent.Spec, er
 	}
 	spec.Config.BudgetLine = false
 	rt := f.rt
-	if !changed("action-timeout") {
-		rt.Timeout = m3tooleval.CodeTimeoutSeconds * time.Second
-	}
+	rt.Timeout = f.m3ActionTimeout()
 	spec.NewRuntime = func(ctx context.Context, reg *tool.Registry) (agent.Runtime, error) {
 		return newRuntime(ctx, rt, reg)
 	}
@@ -133,8 +131,19 @@ func (f *episodeFlags) m3Spec(spec agent.Spec, stream io.Writer) (agent.Spec, er
 	return spec, nil
 }
 
-// m3Identity records the limits the episodes are played with.
-func m3Identity(id agent.RunIdentity, spec agent.Spec) agent.RunIdentity {
+// m3ActionTimeout is the time limit of a code action: the harness's
+// alarm unless --action-timeout is given.
+func (f *episodeFlags) m3ActionTimeout() time.Duration {
+	if f.flags != nil && f.flags.Changed("action-timeout") {
+		return f.rt.Timeout
+	}
+	return m3tooleval.CodeTimeoutSeconds * time.Second
+}
+
+// m3Identity is the run identity of M3ToolEval episodes played with spec:
+// the flags' identity with the limits and options in effect.
+func (f *episodeFlags) m3Identity(spec agent.Spec) agent.RunIdentity {
+	id := f.identity(envM3)
 	id.MaxTurns, id.MaxProposals = spec.Config.MaxTurns, spec.Config.MaxProposals
 	if id.MaxTurns == 0 {
 		id.MaxTurns = m3tooleval.MaxTurns
@@ -144,6 +153,7 @@ func m3Identity(id agent.RunIdentity, spec agent.Spec) agent.RunIdentity {
 	}
 	if id.Options != nil {
 		id.Options["stuck"] = fmt.Sprint(spec.Config.StuckAfter)
+		id.Options["action-timeout"] = f.m3ActionTimeout().String()
 	}
 	return id
 }
@@ -210,7 +220,7 @@ func runM3(ctx context.Context, out io.Writer, f *episodeFlags, m *m3Flags, stre
 		return err
 	}
 	defer cleanup()
-	return playEpisode(ctx, out, ep, f.policy == "openai", transcript, m3Identity(f.identity(envM3), spec))
+	return playEpisode(ctx, out, ep, f.policy == "openai", transcript, f.m3Identity(spec))
 }
 
 // m3ExecTools are the tools of gantry exec --env m3tooleval:FAMILY: the

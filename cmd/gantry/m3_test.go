@@ -85,6 +85,15 @@ func TestEvalM3Tasks(t *testing.T) {
 	if err != nil || !strings.Contains(text, "expert/code/starlark: 17/17 won") || strings.Contains(text, "web_browsing") {
 		t.Fatalf("%v\n%s", err, text)
 	}
+	// A given flag wins over the harness's convention, and is recorded.
+	out = t.TempDir()
+	text, err = runCLI(t, "", "eval", "--env", "m3tooleval", "--tasks", "hex_caesar", "--format", "json", "--turns", "2", "--quiet", "--out", out)
+	if err != nil || !strings.Contains(text, "expert/json/starlark: 0/1 won") {
+		t.Fatalf("--turns 2: %v\n%s", err, text)
+	}
+	if v := readReport(t, out).Variants[0]; v.Run.MaxTurns != 2 || v.Run.Options["action-timeout"] != "30s" || v.Run.Options["stuck"] != "0" {
+		t.Errorf("identity %+v", v.Run)
+	}
 	if _, err := runCLI(t, "", "eval", "--env", "m3tooleval", "--tasks", "^nothing$", "--out", t.TempDir()); err == nil || !strings.Contains(err.Error(), "matches none") {
 		t.Fatalf("err %v", err)
 	}
