@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/gantry-dev/gantry/agent"
+	"github.com/gantry-dev/gantry/internal/testenv"
 )
 
 var updateGolden = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -247,5 +248,21 @@ func TestEvalM3FakeServer(t *testing.T) {
 func TestPromptSourcesM3(t *testing.T) {
 	if a, b := agent.PromptHash(promptSources(envM3)...), agent.PromptHash(promptSources("alfworld")...); a == b || a == agent.PromptHash() {
 		t.Errorf("m3tooleval prompt hash %s", a)
+	}
+}
+
+// TestM3Python: exec and eval in the Python worker: the same results as
+// in Starlark but for a tuple, which crosses as a list.
+func TestM3Python(t *testing.T) {
+	py := testenv.Python(t)
+	testenv.LookPath(t, "bwrap")
+	text, err := runCLI(t, "print(convert_currency(5000, 1.5))\nprint(calculator('7 % -3'))\n", "exec", "--env", "m3tooleval:trade_calculator", "--runtime", "python", "--python", py, "-")
+	if err != nil || text != "7500.0\n-2\n" {
+		t.Fatalf("%v %q", err, text)
+	}
+	out := t.TempDir()
+	text, err = runCLI(t, "", "eval", "--env", "m3tooleval", "--tasks", "^(cryptobotanists|travel)", "--runtime", "python", "--python", py, "--quiet", "--workers", "1", "--out", out)
+	if err != nil || !strings.Contains(text, "expert/code/python: 23/23 won") {
+		t.Fatalf("%v\n%s", err, text)
 	}
 }
