@@ -265,3 +265,42 @@ func TestFormatMismatch(t *testing.T) {
 		t.Error("unknown task accepted")
 	}
 }
+
+// TestSingleTool: for a task marked single-tool (none of the 82 is), an
+// action whose result is the expected output wins, as in the harness; a
+// printed str keeps its newline and does not.
+func TestSingleTool(t *testing.T) {
+	mt, _ := m3tooleval.Lookup("message_decoder/hex_caesar_combined_decoding")
+	mt.SingleTool = true
+	cases := []struct {
+		format task.Format
+		reply  string
+		won    bool
+	}{
+		{task.JSON, `Action: {"tool": "caesar_decode", "args": ["MORR", 2]} End Action`, true},
+		{task.Text, `Action: caesar_decode, MORR, 2 End Action`, true},
+		{task.Text, `Action: caesar_decode, MORR, 3 End Action`, false},
+		{task.Code, "Action:\ncaesar_decode('MORR', 2)\nEnd Action", true},
+		{task.Code, "Action:\nprint(caesar_decode('MORR', 2))\nEnd Action", false},
+	}
+	for _, c := range cases {
+		tr := play(t, mt, c.format, agent.Spec{NewRuntime: starlark, NewPolicy: func(task.Episode) (agent.Policy, error) {
+			return &agent.ReplayPolicy{Messages: []string{c.reply}}, nil
+		}}, true)
+		mf, _ := m3tooleval.ParseFormat(string(c.format))
+		he, _ := m3tooleval.NewEpisode(mt, mf)
+		var run m3tooleval.CodeRunner
+		if c.format == task.Code {
+			s, _ := sandbox.New(he.CodeRegistry(), sandbox.Options{})
+			defer s.Close()
+			run = s
+		}
+		turn, err := he.Step(context.Background(), c.reply, run)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tr.Success != c.won || turn.Correct != c.won || (c.won && (tr.StopReason != agent.StopSuccess || len(tr.Turns) != 1)) {
+			t.Errorf("%s %q: loop won %v (%s, %d turns), harness %v; want %v", c.format, c.reply, tr.Success, tr.StopReason, len(tr.Turns), turn.Correct, c.won)
+		}
+	}
+}
