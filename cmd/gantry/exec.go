@@ -62,9 +62,9 @@ error or hit a limit.`,
 			}
 			obs := res.Observation()
 			if env != "" {
-				obs = m3ExecObservation(res)
+				obs = strings.TrimSuffix(m3ExecObservation(res), "\n")
 			}
-			fmt.Fprintln(cmd.OutOrStdout(), strings.TrimSuffix(obs, "\n"))
+			fmt.Fprintln(cmd.OutOrStdout(), obs)
 			if res.Err != nil {
 				return &exitError{code: 1}
 			}
