@@ -490,12 +490,14 @@ func (s *Session) call(ctx context.Context, f frame) (reply, error) {
 		if eerr == nil {
 			return reply{frame: frame{Type: typeReturn, ID: f.ID, Value: enc}}, nil
 		}
-		err = fmt.Errorf("%s: result cannot be passed to the sandbox: %w", f.Name, eerr)
+		err = tool.Errorf(tool.Internal, "%s: result cannot be passed to the sandbox: %w", f.Name, eerr)
 	}
 	ce := &callError{Msg: err.Error()}
 	var ae *tool.ArgError
 	if errors.As(err, &ae) {
 		ce.Arg = &argError{Tool: ae.Tool, Param: ae.Param, Msg: ae.Msg, Value: ae.Value}
+	} else if k := tool.KindOf(err); k != tool.Failed {
+		ce.Kind = k.String()
 	}
 	if len(ce.Msg) > s.opts.MaxFrame/4 {
 		ce.Msg, _ = tool.Truncate(ce.Msg, s.opts.MaxFrame/4)

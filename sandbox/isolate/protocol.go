@@ -95,6 +95,10 @@ type callError struct {
 	// Arg, when set, is the argument error within it (the sandbox reports
 	// those as TypeError or ValueError).
 	Arg *argError `json:"arg,omitempty"`
+	// Kind is the failure's kind (tool.Kind's name) when it is not the
+	// default, "failed", so that the worker raises the exception the
+	// kind names, as the sandbox does in process.
+	Kind string `json:"kind,omitempty"`
 }
 
 type argError struct {

@@ -292,7 +292,7 @@ func (s *server) call(name string, args map[string]any, refused string) (any, er
 		data, err = encodeFrame(frame{Type: typeCall, ID: id, Name: name, Args: enc, Refused: refused}, s.maxFrame)
 	}
 	if errors.Is(err, errFrameTooLarge) {
-		return nil, &tool.ArgError{Tool: name, Msg: fmt.Sprintf("arguments are too large to pass to the tool (%d bytes encoded; the limit is %d)", len(enc), s.maxFrame)}
+		return nil, &tool.ArgError{Tool: name, Msg: fmt.Sprintf("arguments are too large to pass to the tool (%d bytes encoded; the limit is %d)", len(enc), s.maxFrame), Value: true}
 	}
 	if err != nil {
 		return nil, &tool.ArgError{Tool: name, Msg: "arguments cannot be passed to the tool: " + err.Error()}
@@ -317,6 +317,8 @@ func (s *server) call(name string, args map[string]any, refused string) (any, er
 		re := &remoteError{call: id, msg: f.Error.Msg}
 		if a := f.Error.Arg; a != nil {
 			re.err = &tool.ArgError{Tool: a.Tool, Param: a.Param, Msg: a.Msg, Value: a.Value}
+		} else if k, ok := tool.ParseKind(f.Error.Kind); ok {
+			re.err = tool.NewError(k, errors.New(f.Error.Msg))
 		}
 		return nil, re
 	}
