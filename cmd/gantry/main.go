@@ -14,9 +14,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
-
 // exitError carries a process exit code through cobra without printing
 // anything more.
 type exitError struct{ code int }
@@ -42,18 +39,6 @@ func newRootCmd() *cobra.Command {
 		newSandboxWorkerCmd(),
 	)
 	return root
-}
-
-func newVersionCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "version",
-		Short: "Print gantry's version",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			fmt.Fprintf(cmd.OutOrStdout(), "gantry %s\n", version)
-			return nil
-		},
-	}
 }
 
 func main() {
