@@ -392,7 +392,7 @@ func limitCPU(seconds int64) error {
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return err
 	}
-	used := ru.Utime.Sec + ru.Stime.Sec + 1 // rounding up
+	used := int64(ru.Utime.Sec) + int64(ru.Stime.Sec) + 1 // rounding up (the fields are int32 on 32-bit targets)
 	var cur syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_CPU, &cur); err != nil {
 		return err
