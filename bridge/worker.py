@@ -241,12 +241,13 @@ def read_capped(f, limit):
     return text, True
 
 
-def cap_text(text, limit):
-    """text cut to about limit characters: the head and the tail."""
+def cap_text(text, limit, unit="characters"):
+    """text cut to about limit characters: the head and the tail, with a
+    marker saying how many units (characters) were cut."""
     if len(text) <= limit:
         return text
     half = max(limit // 2, 1)
-    return text[:half] + "\n[... %d characters truncated ...]\n" % (len(text) - 2 * half) + text[-half:]
+    return text[:half] + "\n[... %d %s truncated ...]\n" % (len(text) - 2 * half, unit) + text[-half:]
 
 
 def error_report(exc, lines, limit):
@@ -324,8 +325,7 @@ def run(code, ns, limit):
             v = eval(compile(last, FILENAME, "eval"), ns)
             if v is not None:
                 value = repr(v)
-                if len(value) > limit:
-                    value = value[: limit // 2] + "\n[... %d bytes truncated ...]\n" % (len(value) - limit) + value[-limit // 2 :]
+                value = cap_text(value, limit, "bytes")
     except BaseException as exc:  # report everything, KeyboardInterrupt and SystemExit included
         try:
             err = error_report(exc, lines, limit)
