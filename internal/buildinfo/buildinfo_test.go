@@ -10,7 +10,7 @@ import (
 func TestFallbacks(t *testing.T) {
 	tests := []struct {
 		name, got string
-		ok       func(string) bool
+		ok        func(string) bool
 	}{
 		{"Version", Version(), func(s string) bool { return s == "devel" || strings.HasPrefix(s, "v") }},
 		{"Commit", Commit(), func(s string) bool { return s == "unknown" || len(s) >= 7 }},
