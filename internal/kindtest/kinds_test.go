@@ -70,9 +70,6 @@ type failure struct {
 	kind             tool.Kind
 	exception, msg   string
 	cause            error // also matched by errors.Is, besides the kind
-	// workerBinds: the isolated worker refuses the call itself (unknown
-	// or surplus arguments), so the gateway holds no Go error for it.
-	workerBinds bool
 }
 
 func failures() []failure {
@@ -94,7 +91,7 @@ func failures() []failure {
 		failure{name: "missing", code: `count()`, json: `{"tool": "count", "args": {}}`,
 			kind: tool.ArgType, exception: "TypeError", msg: "count: n is required"},
 		failure{name: "unknown argument", code: `count(n=1, m=2)`, json: `{"tool": "count", "args": {"n": 1, "m": 2}}`,
-			kind: tool.ArgType, exception: "TypeError", msg: `count: unexpected argument "m" (parameters: n)`, workerBinds: true},
+			kind: tool.ArgType, exception: "TypeError", msg: `count: unexpected argument "m" (parameters: n)`},
 		failure{name: "out of bounds", code: `count(n=-1)`, json: `{"tool": "count", "args": {"n": -1}}`,
 			kind: tool.ArgValue, exception: "ValueError", msg: "count: n must be >= 0, got -1"},
 	)
@@ -163,9 +160,6 @@ func TestSameFailureEverywhere(t *testing.T) {
 				}
 				if ce.Type != f.exception || ce.Message != f.msg {
 					t.Errorf("got %s: %s\nwant %s: %s", ce.Type, ce.Message, f.exception, f.msg)
-				}
-				if f.workerBinds && rt.name == "starlark-isolated" {
-					return
 				}
 				if got := tool.KindOf(ce); got != f.kind {
 					t.Errorf("tool.KindOf(err) = %s, want %s: cause %#v", got, f.kind, ce.Cause)

@@ -429,7 +429,7 @@ func (w *worker) exec(ctx context.Context, id uint64, code string, s *Session) (
 			if err != nil {
 				return w.lost(s, brokeProtocol(frameOrErr{f: f}, err.Error())), false
 			}
-			if reply.frame.Error != nil {
+			if reply.err != nil {
 				callErrs[f.ID] = reply.err
 			}
 			// A tool that ran past the deadline leaves the worker its
@@ -476,10 +476,11 @@ func (s *Session) call(ctx context.Context, f frame) (reply, error) {
 	if f.Refused != "" {
 		// The worker refused the call while binding its arguments (too
 		// many, an unknown name): on record as in process, never run.
+		refusal := &tool.ArgError{Tool: f.Name, Msg: f.Refused}
 		if t.Refused != nil {
-			t.Refused(ctx, args, &tool.ArgError{Tool: f.Name, Msg: f.Refused})
+			t.Refused(ctx, args, refusal)
 		}
-		return reply{frame: frame{Type: typeReturn, ID: f.ID, Value: json.RawMessage("null")}}, nil
+		return reply{frame: frame{Type: typeReturn, ID: f.ID, Value: json.RawMessage("null")}, err: refusal}, nil
 	}
 	out, err := s.reg.Call(ctx, f.Name, nil, args)
 	if err == nil {

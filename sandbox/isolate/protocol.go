@@ -64,7 +64,10 @@ type frame struct {
 	Error *callError      `json:"error,omitempty"`
 
 	Result *tool.Result `json:"result,omitempty"`
-	Cause  uint64       `json:"cause,omitempty"`
+	// Cause is the id of the call whose error ended the action (a call
+	// that failed in the gateway, or one the worker refused), so that the
+	// gateway gives that call's Go error as the result's cause.
+	Cause uint64 `json:"cause,omitempty"`
 }
 
 // initMsg configures a worker.

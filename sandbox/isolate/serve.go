@@ -161,6 +161,13 @@ type server struct {
 	maxFrame int
 	nextCall uint64 // id of the last tool call
 	broken   error  // a protocol error met during a tool call
+	// refusal is the last call the worker refused itself (see refused):
+	// its error and its call's id, so that a result ending in that error
+	// names the call and the gateway can give its Go error as the cause.
+	refusal struct {
+		err  error
+		call uint64
+	}
 
 	mu        sync.Mutex
 	cur       uint64             // the running action
@@ -210,9 +217,14 @@ func (s *server) send(f frame) error {
 func (s *server) sendResult(id uint64, res tool.Result) error {
 	f := frame{Type: typeResult, ID: id, Result: &res}
 	var re *remoteError
-	if res.Err != nil && errors.As(res.Err.Cause, &re) {
+	switch {
+	case res.Err == nil:
+	case errors.As(res.Err.Cause, &re):
 		f.Cause = re.call
+	case s.refusal.err != nil && res.Err.Cause == s.refusal.err:
+		f.Cause = s.refusal.call
 	}
+	s.refusal.err = nil
 	data, err := encodeFrame(f, s.maxFrame)
 	if errors.Is(err, errFrameTooLarge) {
 		// Five fields of at most max/64 bytes each fit even when JSON
@@ -262,6 +274,7 @@ func (s *server) refused(name string) func(context.Context, map[string]any, erro
 			msg, _ = tool.Truncate(msg, s.maxFrame/4)
 		}
 		s.call(name, given, msg)
+		s.refusal.err, s.refusal.call = err, s.nextCall
 	}
 }
 
