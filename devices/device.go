@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/gantry-dev/gantry/firmware"
+	"github.com/gantry-dev/gantry/tool"
 )
 
 // Protocol types, shared with the reference firmware.
@@ -80,19 +81,20 @@ func (s State) String() string {
 	return "offline"
 }
 
-// Errors of device calls, for errors.Is.
+// Errors of device calls, for errors.Is. Each has a tool.Kind, which
+// names the exception code sees (tool.Kind.Exception).
 var (
 	// ErrOffline: the device is not reachable now; nothing was sent.
-	ErrOffline = errors.New("device offline")
+	ErrOffline = tool.NewError(tool.Offline, errors.New("device offline"))
 	// ErrLost: the device went away while the request was in flight; the
 	// action may or may not have run.
-	ErrLost = errors.New("device lost mid-command")
+	ErrLost = tool.NewError(tool.Offline, errors.New("device lost mid-command"))
 	// ErrTimeout: no reply came in time; the action may or may not have run.
-	ErrTimeout = errors.New("no reply")
+	ErrTimeout = tool.NewError(tool.Timeout, errors.New("no reply"))
 	// ErrRefused: the guard refused the call; nothing was sent.
-	ErrRefused = errors.New("refused")
+	ErrRefused = tool.NewError(tool.Refused, errors.New("refused"))
 	// ErrClosed: the device or hub was closed.
-	ErrClosed = errors.New("closed")
+	ErrClosed = tool.NewError(tool.Offline, errors.New("closed"))
 )
 
 // DeviceError is an error reply from a device: the protocol's error code

@@ -15,7 +15,7 @@ import (
 )
 
 // ErrEStop is the cause of a call cancelled by an emergency stop.
-var ErrEStop = errors.New("emergency stop")
+var ErrEStop = tool.NewError(tool.Cancelled, errors.New("emergency stop"))
 
 // Guard stands between every call and every device: it applies a Policy
 // (allow-list, bounds, rate limits), holds the emergency stop, and knows

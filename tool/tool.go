@@ -633,23 +633,8 @@ func shortDigits(s string) string {
 	return fmt.Sprintf("%s...%s (%d digits)", s[:20], s[len(s)-10:], len(strings.TrimPrefix(s, "-")))
 }
 
-// formatNum prints a float the way Python's repr does ("1.0", "0.25",
-// "1e+20", "nan", "inf", "-inf").
-func formatNum(f float64) string {
-	switch {
-	case math.IsNaN(f):
-		return "nan"
-	case math.IsInf(f, 1):
-		return "inf"
-	case math.IsInf(f, -1):
-		return "-inf"
-	}
-	s := strconv.FormatFloat(f, 'g', -1, 64)
-	if strings.ContainsAny(s, ".eIN") {
-		return s
-	}
-	return s + ".0"
-}
+// formatNum prints a float the way Python's repr does.
+func formatNum(f float64) string { return FormatFloat(f) }
 
 // formatBound prints a bound in the parameter's own type.
 func formatBound(p Param, f float64) string {

@@ -551,7 +551,7 @@ func TestFrameLimits(t *testing.T) {
 	s := newSession(t, reg, Options{MaxFrame: 64 << 10}, "serve")
 	pid := s.pid()
 	tests := []struct{ code, want string }{
-		{"x = 1\necho('x' * 100000)", "TypeError: echo: arguments are too large to pass to the tool (100012 bytes encoded; the limit is 65536)"},
+		{"x = 1\necho('x' * 100000)", "ValueError: echo: arguments are too large to pass to the tool (100012 bytes encoded; the limit is 65536)"},
 		{"big()", "RuntimeError: big: result cannot be passed to the sandbox: it is 100002 bytes; the sandbox worker takes at most 65280"},
 		{"fail('z' * 200000)", "Exception: zzz"},
 		{"print(len(echo('x' * 1000)), x)", "1000 1"},
