@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/gantry-dev/gantry/protocol"
 	"io"
 	"os"
 	"sync"
@@ -57,7 +58,7 @@ func (r *Rover) ServeLines(ctx context.Context, rw io.ReadWriter) error {
 		case <-ctx.Done():
 		}
 	}
-	unsub := r.Subscribe(func(ev Event) {
+	unsub := r.Subscribe(func(ev protocol.Event) {
 		b, err := json.Marshal(ev)
 		if err == nil {
 			send(b, true)
@@ -83,11 +84,11 @@ func (r *Rover) ServeLines(ctx context.Context, rw io.ReadWriter) error {
 	}()
 	go func() { // reader
 		defer wg.Done()
-		lr := NewLineReader(rw)
+		lr := protocol.NewLineReader(rw)
 		for {
 			line, err := lr.Next()
-			if errors.Is(err, ErrLineTooLong) {
-				send(LineTooLongReply(), false)
+			if errors.Is(err, protocol.ErrLineTooLong) {
+				send(protocol.LineTooLongReply(), false)
 				continue
 			}
 			if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"github.com/gantry-dev/gantry/protocol"
 	"io"
 	"net"
 	"strings"
@@ -52,11 +53,11 @@ func TestServeLinesOverPipe(t *testing.T) {
 	a.SetDeadline(time.Now().Add(10 * time.Second))
 
 	lc.send("garbage\n")
-	if m := lc.reply(); m["error"].(map[string]any)["code"] != CodeBadRequest || m["id"] != nil {
+	if m := lc.reply(); m["error"].(map[string]any)["code"] != protocol.CodeBadRequest || m["id"] != nil {
 		t.Errorf("garbage: %v", m)
 	}
 	lc.send(strings.Repeat("z", 5000) + "\n")
-	if m := lc.reply(); m["error"].(map[string]any)["code"] != CodeLineTooLong {
+	if m := lc.reply(); m["error"].(map[string]any)["code"] != protocol.CodeLineTooLong {
 		t.Errorf("long line: %v", m)
 	}
 	lc.send(`{"id":1,"act`)
@@ -103,7 +104,7 @@ func TestServeLinesOverPTY(t *testing.T) {
 	f.SetDeadline(time.Now().Add(10 * time.Second))
 	lc.send(`{"id":1,"action":"describe"}` + "\n")
 	m := lc.reply()
-	if m["ok"] != true || m["result"].(map[string]any)["protocol"] != Version {
+	if m["ok"] != true || m["result"].(map[string]any)["protocol"] != protocol.Version {
 		t.Fatalf("describe over pty: %v", m)
 	}
 	// Close and reopen the terminal side, as a gateway does after unplug.

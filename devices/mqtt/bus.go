@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,11 +20,11 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/gantry-dev/gantry/devices"
-	"github.com/gantry-dev/gantry/firmware"
+	"github.com/gantry-dev/gantry/protocol"
 )
 
 // DefaultPrefix is the topic prefix devices use unless told otherwise.
-const DefaultPrefix = "gantry"
+const DefaultPrefix = protocol.DefaultPrefix
 
 // Options configure a Bus. Broker is required.
 type Options struct {
@@ -106,7 +105,7 @@ func Connect(ctx context.Context, hub *devices.Hub, opts Options) (*Bus, error) 
 	if opts.Prefix == "" {
 		opts.Prefix = DefaultPrefix
 	}
-	if err := checkPrefix(opts.Prefix); err != nil {
+	if err := protocol.CheckPrefix(opts.Prefix); err != nil {
 		return nil, fmt.Errorf("mqtt: connect: %w", err)
 	}
 	if opts.ClientID == "" {
@@ -293,18 +292,18 @@ func (b *Bus) unreachableLocked(err error) {
 // onMessage is paho's handler for every subscription. It never blocks:
 // paho runs it on a goroutine of its own per message.
 func (b *Bus) onMessage(_ paho.Client, m paho.Message) {
-	name, kind, ok := splitTopic(b.opts.Prefix, m.Topic())
+	name, kind, ok := protocol.SplitTopic(b.opts.Prefix, m.Topic())
 	if !ok {
 		b.log.Debug("ignoring message on a topic that names no device", "topic", m.Topic())
 		return
 	}
 	p := m.Payload()
 	switch kind {
-	case kindRes, kindEvt:
+	case protocol.TopicRes, protocol.TopicEvt:
 		b.onData(name, p)
-	case kindDesc:
+	case protocol.TopicDesc:
 		b.onDesc(name, p)
-	case kindStatus:
+	case protocol.TopicStatus:
 		b.onStatus(name, p)
 	}
 }
@@ -320,8 +319,8 @@ func (b *Bus) onData(name string, p []byte) {
 	if d == nil {
 		return // not a device we know (yet): nobody waits for it
 	}
-	if len(p)+1 > firmware.MaxLine {
-		b.log.Debug("dropping an over-long payload", "device", name, "bytes", len(p), "max", firmware.MaxLine-1)
+	if len(p)+1 > protocol.MaxLine {
+		b.log.Debug("dropping an over-long payload", "device", name, "bytes", len(p), "max", protocol.MaxLine-1)
 		d.Receive(tooLong)
 		return
 	}
@@ -333,8 +332,8 @@ func (b *Bus) onDesc(name string, p []byte) {
 		b.forget(name, "description cleared")
 		return
 	}
-	if len(p)+1 > firmware.MaxLine {
-		b.log.Warn("ignoring an over-long description", "device", name, "bytes", len(p), "max", firmware.MaxLine-1)
+	if len(p)+1 > protocol.MaxLine {
+		b.log.Warn("ignoring an over-long description", "device", name, "bytes", len(p), "max", protocol.MaxLine-1)
 		return
 	}
 	desc, err := devices.ParseDescription(p)
@@ -362,7 +361,7 @@ func (b *Bus) onDesc(name string, p []byte) {
 		b.log.Warn("ignoring a description", "device", name, "err", err)
 		return
 	}
-	req, _, _, _, _ := firmware.Topics(b.opts.Prefix, name)
+	req, _, _, _, _ := protocol.Topics(b.opts.Prefix, name)
 	d.Attach(&link{bus: b, topic: req})
 	if online, known := b.status[name]; known {
 		b.applyLocked(d, online)
@@ -389,11 +388,11 @@ func (b *Bus) onStatus(name string, p []byte) {
 		b.forget(name, "status cleared")
 		return
 	}
-	if len(p)+1 > firmware.MaxLine {
+	if len(p)+1 > protocol.MaxLine {
 		b.log.Warn("ignoring an over-long status", "device", name, "bytes", len(p))
 		return
 	}
-	online, err := parseStatus(p)
+	online, err := protocol.ParseStatus(p)
 	if err != nil {
 		b.log.Warn("ignoring a status", "device", name, "err", err)
 		return
@@ -452,8 +451,8 @@ type link struct {
 // Send publishes msg (QoS 1) and waits for the broker's acknowledgement,
 // at most the bus's Timeout and never past ctx.
 func (l *link) Send(ctx context.Context, msg []byte) error {
-	if len(msg)+1 > firmware.MaxLine {
-		return fmt.Errorf("publish to %s: request is %d bytes, the protocol allows %d", l.topic, len(msg), firmware.MaxLine-1)
+	if len(msg)+1 > protocol.MaxLine {
+		return fmt.Errorf("publish to %s: request is %d bytes, the protocol allows %d", l.topic, len(msg), protocol.MaxLine-1)
 	}
 	l.bus.sendMu.RLock()
 	if l.bus.closedA.Load() {
@@ -490,47 +489,3 @@ func publishErr(topic string, t paho.Token) error {
 
 // Close does nothing: the bus owns the connection.
 func (l *link) Close() error { return nil }
-
-// The last topic level of each kind of message.
-const (
-	kindRes    = "res"
-	kindEvt    = "evt"
-	kindDesc   = "desc"
-	kindStatus = "status"
-)
-
-// splitTopic splits "<prefix>/<device>/<kind>" into the device's name and
-// the kind (res, evt, desc, status); ok is false for any other topic or a
-// name that is not a protocol identifier.
-func splitTopic(prefix, topic string) (name, kind string, ok bool) {
-	rest, found := strings.CutPrefix(topic, prefix)
-	if !found || len(rest) == 0 || rest[0] != '/' {
-		return "", "", false
-	}
-	name, kind, found = strings.Cut(rest[1:], "/")
-	if !found || !firmware.IsIdent(name) {
-		return "", "", false
-	}
-	switch kind {
-	case kindRes, kindEvt, kindDesc, kindStatus:
-		return name, kind, true
-	}
-	return "", "", false
-}
-
-// checkPrefix accepts a topic prefix of one or more non-empty levels with
-// no wildcards.
-func checkPrefix(p string) error {
-	if strings.ContainsAny(p, "+#\x00") {
-		return fmt.Errorf("topic prefix %q: wildcards (+ #) and NUL are not allowed", p)
-	}
-	for _, level := range strings.Split(p, "/") {
-		if level == "" {
-			return fmt.Errorf("topic prefix %q: empty level (a leading, trailing or double /)", p)
-		}
-	}
-	if strings.HasPrefix(p, "$") {
-		return fmt.Errorf("topic prefix %q: topics starting with $ are the broker's", p)
-	}
-	return nil
-}

@@ -18,6 +18,7 @@ import (
 	"github.com/gantry-dev/gantry/devices/mqtt"
 	"github.com/gantry-dev/gantry/firmware"
 	"github.com/gantry-dev/gantry/internal/testenv"
+	"github.com/gantry-dev/gantry/protocol"
 	"github.com/gantry-dev/gantry/tool"
 )
 
@@ -236,7 +237,7 @@ func TestSilentDevice(t *testing.T) {
 
 // Garbage on a device's reply and event topics is counted and dropped.
 func TestGarbage(t *testing.T) {
-	huge := `{"id":1,"ok":true,"result":"` + strings.Repeat("x", 2*firmware.MaxLine) + `"}`
+	huge := `{"id":1,"ok":true,"result":"` + strings.Repeat("x", 2*protocol.MaxLine) + `"}`
 	cases := []struct {
 		topic, payload string
 		garbage, stale int64
@@ -362,7 +363,7 @@ func TestInvalidDescription(t *testing.T) {
 	wrongProtocol := valid("bad2")
 	wrongProtocol["protocol"] = "gantry/9"
 	tooLong := valid("bad4")
-	tooLong["description"] = strings.Repeat("long ", firmware.MaxLine/5)
+	tooLong["description"] = strings.Repeat("long ", protocol.MaxLine/5)
 	noPing := valid("bad5")
 	delete(noPing["actions"].(map[string]any), "ping")
 	badName := valid("bad6")
@@ -406,7 +407,7 @@ func TestInvalidDescription(t *testing.T) {
 			publish(t, raw, "gantry/good/desc", 1, false, []byte("{"))
 			time.Sleep(200 * time.Millisecond)
 			d, _ := hub.Device("good")
-			if desc := d.Description(); desc.Protocol != firmware.Version || desc.Name != "good" {
+			if desc := d.Description(); desc.Protocol != protocol.Version || desc.Name != "good" {
 				t.Errorf("description replaced by an invalid one: %+v", desc)
 			}
 			if st := state(d); st != devices.Online {
@@ -608,7 +609,7 @@ func TestGatewayReconnect(t *testing.T) {
 			if string(again) != string(first) {
 				t.Errorf("resent %s, first sent %s: want the same request, same id", again, first)
 			}
-			var req firmware.Request
+			var req protocol.Request
 			if err := json.Unmarshal(again, &req); err != nil {
 				t.Fatal(err)
 			}

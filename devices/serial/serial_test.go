@@ -19,6 +19,7 @@ import (
 	"github.com/gantry-dev/gantry/devices/serial"
 	"github.com/gantry-dev/gantry/firmware"
 	"github.com/gantry-dev/gantry/internal/devtest"
+	"github.com/gantry-dev/gantry/protocol"
 	"github.com/gantry-dev/gantry/tool"
 )
 
@@ -211,7 +212,7 @@ func TestCloseEndsCalls(t *testing.T) {
 type fakeDevice struct {
 	p    *firmware.PTY
 	desc []byte
-	reqs chan firmware.Request // nil: other requests are read and ignored
+	reqs chan protocol.Request // nil: other requests are read and ignored
 	wmu  sync.Mutex
 	quit chan struct{} // closed when the test ends
 	done chan struct{} // closed when serve has returned
@@ -229,7 +230,7 @@ func newFakeDevice(t *testing.T, answer bool) *fakeDevice {
 	}
 	f := &fakeDevice{p: p, desc: desc, quit: make(chan struct{}), done: make(chan struct{})}
 	if answer {
-		f.reqs = make(chan firmware.Request, 16)
+		f.reqs = make(chan protocol.Request, 16)
 	}
 	go f.serve()
 	t.Cleanup(func() {
@@ -242,16 +243,16 @@ func newFakeDevice(t *testing.T, answer bool) *fakeDevice {
 
 func (f *fakeDevice) serve() {
 	defer close(f.done)
-	lr := firmware.NewLineReader(f.p.Master)
+	lr := protocol.NewLineReader(f.p.Master)
 	for {
 		line, err := lr.Next()
-		if errors.Is(err, firmware.ErrLineTooLong) {
+		if errors.Is(err, protocol.ErrLineTooLong) {
 			continue
 		}
 		if err != nil {
 			return
 		}
-		var req firmware.Request
+		var req protocol.Request
 		if json.Unmarshal(line, &req) != nil {
 			continue
 		}
@@ -323,10 +324,10 @@ func TestGarbageOnTheWire(t *testing.T) {
 			return []piece{{bogus[:3000], 10 * time.Millisecond}, {bogus[3000:] + "\n", 10 * time.Millisecond}, {reply + "\n", 0}}
 		}, 1, 0, 0},
 		{"a reply of exactly 4096 bytes with its newline", func(reply string, _ int64) []piece {
-			return []piece{{pad(reply, firmware.MaxLine-1) + "\n", 0}}
+			return []piece{{pad(reply, protocol.MaxLine-1) + "\n", 0}}
 		}, 0, 0, 0},
 		{"a reply one byte over the limit is dropped", func(reply string, _ int64) []piece {
-			return []piece{{pad(reply, firmware.MaxLine) + "\n", 10 * time.Millisecond}, {reply + "\n", 0}}
+			return []piece{{pad(reply, protocol.MaxLine) + "\n", 10 * time.Millisecond}, {reply + "\n", 0}}
 		}, 1, 0, 0},
 		{"a reply with an unknown id", func(reply string, id int64) []piece {
 			return []piece{{fmt.Sprintf(`{"id":%d,"ok":true,"result":"wrong"}`+"\n", id+1000), 10 * time.Millisecond}, {reply + "\n", 0}}
@@ -350,7 +351,7 @@ func TestGarbageOnTheWire(t *testing.T) {
 				v, err := hub.Call(context.Background(), "rover", "ping", nil)
 				res <- result{v, err}
 			}()
-			var req firmware.Request
+			var req protocol.Request
 			select {
 			case req = <-f.reqs:
 			case <-time.After(2 * time.Second):
