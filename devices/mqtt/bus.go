@@ -34,8 +34,9 @@ type Options struct {
 	// Prefix is the topic prefix, default "gantry"; it may have several
 	// levels ("lab/floor1") but no wildcards.
 	Prefix string
-	// ClientID is the gateway's MQTT client id, default
-	// "gantry-gw-<random>". Two clients with one id knock each other off.
+	// ClientID is the MQTT client id of the gateway's command connection,
+	// default "gantry-gw-<random>"; its event connection is ClientID+"-evt".
+	// Two clients with one id knock each other off.
 	ClientID           string
 	Username, Password string
 	TLSConfig          *tls.Config
@@ -60,10 +61,18 @@ const (
 // errWentOffline is why a device whose status topic says offline is Offline.
 var errWentOffline = errors.New("device went offline (its status says offline: it shut down, or the broker published its last will)")
 
-// Bus is one connection to an MQTT broker that keeps a hub's MQTT devices:
-// every device announcing itself under the prefix (a retained desc and
-// status) is added to the hub, follows its status topic, and goes
-// Unreachable while the broker connection is down.
+// Bus keeps a hub's MQTT devices: every device announcing itself under the
+// prefix (a retained desc and status) is added to the hub, follows its
+// status topic, and goes Unreachable while the broker connection is down.
+//
+// A bus holds two connections to the broker. The command connection
+// carries what calls need: requests, their acknowledgements, replies,
+// descriptions and status. The event connection carries only events
+// (telemetry), so that a flood of events, however large, queues on its own
+// connection and cannot delay a call or an emergency stop behind it; a
+// broker drops QoS 0 events for a client that cannot keep up, never the
+// replies of the other. The devices' reachability follows the command
+// connection; while the event connection is down, events are missed.
 //
 // Messages are handled concurrently, as they arrive: events may reach
 // subscribers out of order (each carries the device's ts), and two status
@@ -73,8 +82,9 @@ type Bus struct {
 	hub     *devices.Hub
 	opts    Options
 	log     *slog.Logger
-	client  paho.Client
-	filters map[string]byte // subscription filter -> QoS
+	client  paho.Client     // the command connection
+	events  paho.Client     // the event connection
+	filters map[string]byte // the command connection's subscriptions -> QoS
 	done    chan struct{}   // closed by Close
 	wg      sync.WaitGroup  // goroutines waiting on subscribe tokens
 	closedA atomic.Bool     // Close was called (read on the hot path)
@@ -130,12 +140,37 @@ func Connect(ctx context.Context, hub *devices.Hub, opts Options) (*Bus, error) 
 			opts.Prefix + "/+/desc":   1,
 			opts.Prefix + "/+/status": 1,
 			opts.Prefix + "/+/res":    1,
-			opts.Prefix + "/+/evt":    0,
 		},
 	}
-	co := paho.NewClientOptions().
+	co := b.clientOptions(opts.ClientID).
+		SetOnConnectHandler(b.onConnect).
+		SetConnectionLostHandler(b.onLost)
+	b.client = paho.NewClient(co)
+	eo := b.clientOptions(opts.ClientID + "-evt").
+		SetOnConnectHandler(b.onEventsConnect).
+		SetConnectionLostHandler(func(_ paho.Client, err error) {
+			b.log.Warn("event connection lost; events are missed until it is back", "err", err)
+		})
+	b.events = paho.NewClient(eo)
+
+	err := b.connect(ctx, b.client)
+	if err == nil {
+		err = b.connect(ctx, b.events)
+	}
+	if err != nil {
+		b.shutdown()
+		return nil, err
+	}
+	b.log.Info("connected", "client_id", opts.ClientID)
+	return b, nil
+}
+
+// clientOptions are the paho options both connections share.
+func (b *Bus) clientOptions(clientID string) *paho.ClientOptions {
+	opts := b.opts
+	return paho.NewClientOptions().
 		AddBroker(opts.Broker).
-		SetClientID(opts.ClientID).
+		SetClientID(clientID).
 		SetUsername(opts.Username).
 		SetPassword(opts.Password).
 		SetTLSConfig(opts.TLSConfig).
@@ -145,31 +180,25 @@ func Connect(ctx context.Context, hub *devices.Hub, opts Options) (*Bus, error) 
 		SetMaxReconnectInterval(maxReconnectInterval).
 		SetConnectTimeout(opts.ConnectTimeout).
 		SetKeepAlive(keepAlive).
-		SetPingTimeout(pingTimeout).
-		SetOnConnectHandler(b.onConnect).
-		SetConnectionLostHandler(b.onLost)
-	b.client = paho.NewClient(co)
+		SetPingTimeout(pingTimeout)
+}
 
-	t := b.client.Connect()
-	timer := time.NewTimer(opts.ConnectTimeout)
+// connect makes c's first connection.
+func (b *Bus) connect(ctx context.Context, c paho.Client) error {
+	t := c.Connect()
+	timer := time.NewTimer(b.opts.ConnectTimeout)
 	defer timer.Stop()
-	var err error
 	select {
 	case <-t.Done():
-		if err = t.Error(); err != nil {
-			err = fmt.Errorf("mqtt: connect to %s: %w", opts.Broker, err)
+		if err := t.Error(); err != nil {
+			return fmt.Errorf("mqtt: connect to %s: %w", b.opts.Broker, err)
 		}
+		return nil
 	case <-timer.C:
-		err = fmt.Errorf("mqtt: connect to %s: no answer within %v", opts.Broker, opts.ConnectTimeout)
+		return fmt.Errorf("mqtt: connect to %s: no answer within %v", b.opts.Broker, b.opts.ConnectTimeout)
 	case <-ctx.Done():
-		err = fmt.Errorf("mqtt: connect to %s: %w", opts.Broker, context.Cause(ctx))
+		return fmt.Errorf("mqtt: connect to %s: %w", b.opts.Broker, context.Cause(ctx))
 	}
-	if err != nil {
-		b.shutdown()
-		return nil, err
-	}
-	b.log.Info("connected", "client_id", opts.ClientID)
-	return b, nil
 }
 
 func checkBrokerURL(s string) error {
@@ -228,6 +257,7 @@ func (b *Bus) shutdown() {
 		close(b.done)
 	}
 	b.client.Disconnect(250)
+	b.events.Disconnect(250)
 	b.wg.Wait()
 }
 
@@ -248,8 +278,25 @@ func (b *Bus) onConnect(c paho.Client) {
 	}
 	b.up = true
 	b.mu.Unlock()
-	b.log.Debug("subscribing")
-	t := c.SubscribeMultiple(b.filters, b.onMessage)
+	b.subscribe(c, b.filters, "devices will not be discovered until the next reconnection")
+}
+
+// onEventsConnect subscribes the event connection on every (re)connection.
+func (b *Bus) onEventsConnect(c paho.Client) {
+	b.mu.RLock()
+	closed := b.closed
+	b.mu.RUnlock()
+	if closed {
+		return
+	}
+	b.subscribe(c, map[string]byte{b.opts.Prefix + "/+/" + protocol.TopicEvt: 0}, "events are missed until the next reconnection")
+}
+
+// subscribe subscribes c to filters and logs the outcome; it does not wait
+// (paho's handlers must not block).
+func (b *Bus) subscribe(c paho.Client, filters map[string]byte, consequence string) {
+	b.log.Debug("subscribing", "filters", len(filters))
+	t := c.SubscribeMultiple(filters, b.onMessage)
 	b.wg.Add(1)
 	go func() {
 		defer b.wg.Done()
@@ -259,7 +306,7 @@ func (b *Bus) onConnect(c paho.Client) {
 		case <-t.Done():
 			b.log.Debug("subscribed", "err", t.Error())
 			if err := t.Error(); err != nil {
-				b.log.Error("subscribe failed; devices will not be discovered until the next reconnection", "err", err)
+				b.log.Error("subscribe failed; "+consequence, "err", err)
 			}
 		case <-timer.C:
 			b.log.Error("subscribe not acknowledged", "after", subscribeTimeout)
