@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -100,42 +101,77 @@ func startMosquitto(t testing.TB) *testBroker {
 
 // startMosquittoConf starts mosquitto with extra configuration lines for
 // its listener; scheme is the broker URL's (tcp, ssl).
+//
+// mosquitto cannot report the port it bound for "listener 0", so the port
+// is chosen here: a port free a moment ago, and when another process took
+// it in between (mosquitto logs "Address already in use" and exits) again
+// with another. Readiness is mosquitto's own "running" log line, written
+// once every listener is bound: no polling.
 func startMosquittoConf(t testing.TB, scheme, extra string) *testBroker {
 	t.Helper()
 	path := testenv.LookPath(t, "mosquitto")
-	port := testenv.FreePort(t)
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	conf := filepath.Join(t.TempDir(), "mosquitto.conf")
-	cfg := fmt.Sprintf("listener %d 127.0.0.1\n%spersistence false\nset_tcp_nodelay true\nlog_dest stderr\n", port, extra)
-	if err := os.WriteFile(conf, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	var (
-		mu   sync.Mutex
-		cmd  *exec.Cmd
-		logs lockedBuffer
+		mu     sync.Mutex
+		proc   *mosquittoProc
+		logs   lockedBuffer
+		addr   string
+		conf   = filepath.Join(t.TempDir(), "mosquitto.conf")
+		tb     = &testBroker{}
+		inUse  = errors.New("address already in use")
+		launch = func() error {
+			t.Helper()
+			from := logs.Len()
+			c := exec.Command(path, "-c", conf)
+			c.Stdout, c.Stderr = &logs, &logs
+			if err := c.Start(); err != nil {
+				t.Fatalf("start mosquitto: %v", err)
+			}
+			p := &mosquittoProc{cmd: c, exited: make(chan struct{})}
+			go func() { p.err = c.Wait(); close(p.exited) }()
+			mu.Lock()
+			proc = p
+			mu.Unlock()
+			switch logs.waitFor(p.exited, from, " running", "Address already in use") {
+			case " running":
+				return nil
+			case "Address already in use":
+				<-p.exited
+				return inUse
+			}
+			t.Fatalf("mosquitto ended before it was running: %v", p.err)
+			return nil
+		}
 	)
-	tb := &testBroker{url: scheme + "://" + addr}
+	for attempt := 1; ; attempt++ {
+		addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(testenv.FreePort(t)))
+		_, port, _ := net.SplitHostPort(addr)
+		cfg := fmt.Sprintf("listener %s 127.0.0.1\n%spersistence false\nset_tcp_nodelay true\nlog_dest stderr\n", port, extra)
+		if err := os.WriteFile(conf, []byte(cfg), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		err := launch()
+		if err == nil {
+			break
+		}
+		if attempt == 10 {
+			t.Fatalf("mosquitto: %v, %d times", err, attempt)
+		}
+	}
+	tb.url = scheme + "://" + addr
 	tb.start = func() {
 		t.Helper()
-		c := exec.Command(path, "-c", conf)
-		c.Stdout, c.Stderr = &logs, &logs
-		if err := c.Start(); err != nil {
-			t.Fatalf("start mosquitto: %v", err)
+		if err := launch(); err != nil {
+			t.Fatalf("restart mosquitto on %s: %v", addr, err)
 		}
-		mu.Lock()
-		cmd = c
-		mu.Unlock()
-		waitListening(t, addr)
 	}
 	tb.kill = func() {
 		mu.Lock()
-		c := cmd
-		cmd = nil
+		p := proc
+		proc = nil
 		mu.Unlock()
-		if c != nil {
-			_ = c.Process.Signal(syscall.SIGKILL)
-			_ = c.Wait()
+		if p != nil {
+			_ = p.cmd.Process.Signal(syscall.SIGKILL)
+			<-p.exited
 		}
 	}
 	t.Cleanup(func() {
@@ -144,8 +180,14 @@ func startMosquittoConf(t testing.TB, scheme, extra string) *testBroker {
 			t.Logf("mosquitto log:\n%s", logs.String())
 		}
 	})
-	tb.start()
 	return tb
+}
+
+// mosquittoProc is one run of mosquitto; exited is closed when it ended.
+type mosquittoProc struct {
+	cmd    *exec.Cmd
+	exited chan struct{}
+	err    error // valid after exited is closed
 }
 
 // startEmbedded runs the embedded broker on a free loopback port.
@@ -178,22 +220,6 @@ func startEmbedded(t testing.TB) *testBroker {
 	}
 	t.Cleanup(tb.kill)
 	return tb
-}
-
-func waitListening(t testing.TB, addr string) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("broker not listening on %s: %v", addr, err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 // testLogger logs to stderr when GANTRY_TEST_LOG is set (debug with
@@ -282,15 +308,94 @@ func describe(t testing.TB, name string) []byte {
 	return b
 }
 
-// eventually polls cond until it holds or timeout passes.
-func eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+// patience bounds every wait in these tests: long enough for a loaded
+// machine, so that only a hang fails a test.
+const patience = 60 * time.Second
+
+// eventually waits until cond holds, checking it at every tick, for what
+// no event announces (a counter, a port being free again). It fails the
+// test only after patience: a hang, not a slow machine.
+func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
+	deadline := time.NewTimer(patience)
+	defer deadline.Stop()
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
 	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %s", timeout, what)
+		select {
+		case <-tick.C:
+		case <-deadline.C:
+			t.Fatalf("after %v: %s", patience, what)
 		}
-		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// logWatch is a slog handler that keeps the messages of the records it
+// handles, so that a test can wait for what the code under test logs
+// (each rejected message is logged once), and passes them on to next.
+type logWatch struct {
+	core *logCore
+	next slog.Handler
+}
+
+type logCore struct {
+	mu      sync.Mutex
+	msgs    []string
+	changed chan struct{}
+}
+
+// newLogWatch returns a logger whose records a test can wait for; they
+// also go where testLogger sends them.
+func newLogWatch() (*logCore, *slog.Logger) {
+	c := &logCore{changed: make(chan struct{})}
+	next := slog.DiscardHandler
+	if l := testLogger(); l != nil {
+		next = l.Handler()
+	}
+	return c, slog.New(logWatch{c, next})
+}
+
+func (w logWatch) Enabled(context.Context, slog.Level) bool { return true }
+
+func (w logWatch) Handle(ctx context.Context, r slog.Record) error {
+	w.core.mu.Lock()
+	w.core.msgs = append(w.core.msgs, r.Message)
+	close(w.core.changed)
+	w.core.changed = make(chan struct{})
+	w.core.mu.Unlock()
+	if w.next.Enabled(ctx, r.Level) {
+		return w.next.Handle(ctx, r)
+	}
+	return nil
+}
+
+func (w logWatch) WithAttrs(a []slog.Attr) slog.Handler { return logWatch{w.core, w.next.WithAttrs(a)} }
+
+func (w logWatch) WithGroup(name string) slog.Handler { return logWatch{w.core, w.next.WithGroup(name)} }
+
+// wait waits until n records whose message starts with prefix were logged.
+func (c *logCore) wait(t testing.TB, prefix string, n int) {
+	t.Helper()
+	deadline := time.NewTimer(patience)
+	defer deadline.Stop()
+	for {
+		c.mu.Lock()
+		got := 0
+		for _, m := range c.msgs {
+			if strings.HasPrefix(m, prefix) {
+				got++
+			}
+		}
+		ch := c.changed
+		c.mu.Unlock()
+		if got >= n {
+			return
+		}
+		select {
+		case <-ch:
+		case <-deadline.C:
+			t.Fatalf("after %v: %d of %d log records %q", patience, got, n, prefix)
+		}
 	}
 }
 
@@ -300,13 +405,18 @@ func state(d *devices.Device) devices.State {
 }
 
 type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu      sync.Mutex
+	b       bytes.Buffer
+	changed chan struct{} // closed and replaced on every write
 }
 
 func (l *lockedBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.changed != nil {
+		close(l.changed)
+		l.changed = nil
+	}
 	return l.b.Write(p)
 }
 
@@ -320,6 +430,40 @@ func (l *lockedBuffer) Len() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.Len()
+}
+
+// waitFor waits until the text written from offset from on contains one of
+// subs, and returns it; it returns "" when stop is closed first.
+func (l *lockedBuffer) waitFor(stop <-chan struct{}, from int, subs ...string) string {
+	for {
+		l.mu.Lock()
+		text := l.b.Bytes()[from:]
+		for _, s := range subs {
+			if bytes.Contains(text, []byte(s)) {
+				l.mu.Unlock()
+				return s
+			}
+		}
+		if l.changed == nil {
+			l.changed = make(chan struct{})
+		}
+		ch := l.changed
+		l.mu.Unlock()
+		select {
+		case <-ch:
+		case <-stop:
+			// What it wrote before ending is in the buffer: look once more.
+			l.mu.Lock()
+			text := string(l.b.Bytes()[from:])
+			l.mu.Unlock()
+			for _, s := range subs {
+				if strings.Contains(text, s) {
+					return s
+				}
+			}
+			return ""
+		}
+	}
 }
 
 // cutter is a TCP proxy in front of a broker whose connections a test can
