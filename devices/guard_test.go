@@ -122,7 +122,7 @@ func TestEmergencyStopCancelsInFlight(t *testing.T) {
 		if !errors.Is(err, devices.ErrEStop) && !isStopped(err) {
 			t.Fatalf("in-flight drive ended with %v, want an emergency stop", err)
 		}
-	case <-time.After(2 * time.Second):
+	case <-time.After(time.Minute):
 		t.Fatal("in-flight drive not cancelled")
 	}
 	if b.rover.Pose().X > 0.5+0.2*5 {
@@ -145,9 +145,11 @@ func TestEmergencyStopCancelsInFlight(t *testing.T) {
 	}
 }
 
+// waitMoving asks the rover until it says it is moving: each question is a
+// round trip, no sleep between them.
 func waitMoving(t *testing.T, b *bench) {
 	t.Helper()
-	deadline := time.Now().Add(3 * time.Second)
+	deadline := time.Now().Add(time.Minute) // a hang, not a slow machine
 	for time.Now().Before(deadline) {
 		v, err := b.hub.Call(context.Background(), "rover", "get", map[string]any{"name": "moving"})
 		if err != nil {
@@ -156,7 +158,6 @@ func waitMoving(t *testing.T, b *bench) {
 		if v == true {
 			return
 		}
-		time.Sleep(5 * time.Millisecond)
 	}
 	t.Fatal("rover never moved")
 }

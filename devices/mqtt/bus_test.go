@@ -430,7 +430,7 @@ func TestInvalidDescription(t *testing.T) {
 			logs, logger := newLogWatch()
 			bus := connectBus(t, br.url, hub, mqtt.Options{Logger: logger})
 			waitDevices(t, bus, "good")
-			logs.wait(t, "ignoring", len(cases)) // each invalid one is logged once
+			logs.Wait(t, "ignoring", len(cases)) // each invalid one is logged once
 			names := func() []string {
 				var out []string
 				for _, d := range hub.Devices() {
@@ -444,7 +444,7 @@ func TestInvalidDescription(t *testing.T) {
 			// An invalid update leaves the device as it was.
 			publish(t, raw, "gantry/good/desc", 1, false, []byte(encode(wrongProtocol)))
 			publish(t, raw, "gantry/good/desc", 1, false, []byte("{"))
-			logs.wait(t, "ignoring", len(cases)+2)
+			logs.Wait(t, "ignoring", len(cases)+2)
 			d, _ := hub.Device("good")
 			if desc := d.Description(); desc.Protocol != protocol.Version || desc.Name != "good" {
 				t.Errorf("description replaced by an invalid one: %+v", desc)

@@ -308,95 +308,23 @@ func describe(t testing.TB, name string) []byte {
 	return b
 }
 
-// patience bounds every wait in these tests: long enough for a loaded
-// machine, so that only a hang fails a test.
-const patience = 60 * time.Second
+// patience bounds every wait in these tests (testenv.Patience).
+const patience = testenv.Patience
 
-// eventually waits until cond holds, checking it at every tick, for what
-// no event announces (a counter, a port being free again). It fails the
-// test only after patience: a hang, not a slow machine.
+// eventually waits until cond holds (testenv.Eventually).
 func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.NewTimer(patience)
-	defer deadline.Stop()
-	tick := time.NewTicker(2 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-tick.C:
-		case <-deadline.C:
-			t.Fatalf("after %v: %s", patience, what)
-		}
-	}
-}
-
-// logWatch is a slog handler that keeps the messages of the records it
-// handles, so that a test can wait for what the code under test logs
-// (each rejected message is logged once), and passes them on to next.
-type logWatch struct {
-	core *logCore
-	next slog.Handler
-}
-
-type logCore struct {
-	mu      sync.Mutex
-	msgs    []string
-	changed chan struct{}
+	testenv.Eventually(t, what, cond)
 }
 
 // newLogWatch returns a logger whose records a test can wait for; they
 // also go where testLogger sends them.
-func newLogWatch() (*logCore, *slog.Logger) {
-	c := &logCore{changed: make(chan struct{})}
-	next := slog.DiscardHandler
+func newLogWatch() (*testenv.LogWatch, *slog.Logger) {
+	var next slog.Handler
 	if l := testLogger(); l != nil {
 		next = l.Handler()
 	}
-	return c, slog.New(logWatch{c, next})
-}
-
-func (w logWatch) Enabled(context.Context, slog.Level) bool { return true }
-
-func (w logWatch) Handle(ctx context.Context, r slog.Record) error {
-	w.core.mu.Lock()
-	w.core.msgs = append(w.core.msgs, r.Message)
-	close(w.core.changed)
-	w.core.changed = make(chan struct{})
-	w.core.mu.Unlock()
-	if w.next.Enabled(ctx, r.Level) {
-		return w.next.Handle(ctx, r)
-	}
-	return nil
-}
-
-func (w logWatch) WithAttrs(a []slog.Attr) slog.Handler { return logWatch{w.core, w.next.WithAttrs(a)} }
-
-func (w logWatch) WithGroup(name string) slog.Handler { return logWatch{w.core, w.next.WithGroup(name)} }
-
-// wait waits until n records whose message starts with prefix were logged.
-func (c *logCore) wait(t testing.TB, prefix string, n int) {
-	t.Helper()
-	deadline := time.NewTimer(patience)
-	defer deadline.Stop()
-	for {
-		c.mu.Lock()
-		got := 0
-		for _, m := range c.msgs {
-			if strings.HasPrefix(m, prefix) {
-				got++
-			}
-		}
-		ch := c.changed
-		c.mu.Unlock()
-		if got >= n {
-			return
-		}
-		select {
-		case <-ch:
-		case <-deadline.C:
-			t.Fatalf("after %v: %d of %d log records %q", patience, got, n, prefix)
-		}
-	}
+	return testenv.NewLogWatch(next)
 }
 
 func state(d *devices.Device) devices.State {
