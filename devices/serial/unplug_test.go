@@ -161,6 +161,15 @@ func TestUnplugAndComeBack(t *testing.T) {
 	if got, ok := hub.Device("rover"); !ok || got != d {
 		t.Fatal("the hub has a different device for rover")
 	}
+	// The drive cut off by the unplug goes on in the rover until its end:
+	// ask (each question a round trip) until it is over.
+	testenv.Eventually(t, "the rover never stopped moving", func() bool {
+		v, err := hub.Call(ctx, "rover", "get", map[string]any{"name": "moving"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v == false
+	})
 	if _, err := hub.Call(ctx, "rover", "drive", map[string]any{"speed": -0.1, "ms": int64(1000)}); err != nil {
 		t.Fatalf("drive after coming back: %v", err)
 	}
