@@ -13,6 +13,7 @@ import (
 
 	"github.com/gantry-dev/gantry/bridge"
 	"github.com/gantry-dev/gantry/devices"
+	"github.com/gantry-dev/gantry/devicestest"
 	"github.com/gantry-dev/gantry/firmware"
 	"github.com/gantry-dev/gantry/internal/devtest"
 	"github.com/gantry-dev/gantry/internal/testenv"
@@ -40,6 +41,35 @@ func newBench(t *testing.T, policy devices.Policy, opts firmware.Options) *bench
 	r := devtest.PTYRover(t, hub, opts)
 	d, _ := hub.Device(r.Name())
 	return &bench{rover: r, hub: hub, dev: d, audit: audit}
+}
+
+// newPlayed is a bench whose rover is played from a script
+// (devicestest): no firmware runs and no pty is opened, and the script
+// says exactly which requests reach the device. The playback's verdict
+// (every request expected, every one made) is checked when the test ends.
+func newPlayed(t *testing.T, policy devices.Policy, ops ...devicestest.IO) (*bench, *devicestest.Playback) {
+	t.Helper()
+	audit := &bytes.Buffer{}
+	var amu sync.Mutex
+	hub := devices.NewHub(devices.HubOptions{Guard: devices.NewGuard(policy), Audit: devices.NewAudit(lockedWriter{&amu, audit})})
+	pb := &devicestest.Playback{Ops: ops}
+	r := firmware.NewRover(firmware.Options{}) // for its description only
+	desc := r.Description()
+	r.Close()
+	d, err := devicestest.NewDevice(hub, &desc, pb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := hub.Add(d); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		hub.Close()
+		if err := pb.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return &bench{hub: hub, dev: d, audit: audit}, pb
 }
 
 type lockedWriter struct {
