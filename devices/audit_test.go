@@ -14,6 +14,7 @@ import (
 
 	"github.com/gantry-dev/gantry/bridge"
 	"github.com/gantry-dev/gantry/devices"
+	"github.com/gantry-dev/gantry/devicestest"
 	"github.com/gantry-dev/gantry/firmware"
 	"github.com/gantry-dev/gantry/internal/testenv"
 	"github.com/gantry-dev/gantry/sandbox"
@@ -151,7 +152,8 @@ devices:
 // describe and reset) end in one record each too: unknown devices and
 // actions, NaN anywhere in the arguments, the emergency stop.
 func TestAuditHubRefusals(t *testing.T) {
-	b := newBench(t, devices.OpenPolicy(), firmware.Options{})
+	// Only the emergency stop reaches the rover.
+	b, _ := newPlayed(t, devices.OpenPolicy(), devicestest.IO{Action: "stop", Result: map[string]any{"stopped": true}})
 	ctx := context.Background()
 	tests := []struct {
 		name, device, action string

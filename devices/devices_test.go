@@ -17,6 +17,7 @@ import (
 	"github.com/gantry-dev/gantry/firmware"
 	"github.com/gantry-dev/gantry/internal/devtest"
 	"github.com/gantry-dev/gantry/internal/testenv"
+	"github.com/gantry-dev/gantry/protocol"
 	"github.com/gantry-dev/gantry/sandbox"
 	"github.com/gantry-dev/gantry/tool"
 )
@@ -100,7 +101,10 @@ func (b *bench) records(t *testing.T) []devices.AuditRecord {
 }
 
 func TestCallThroughHub(t *testing.T) {
-	b := newBench(t, devices.OpenPolicy(), firmware.Options{})
+	b, _ := newPlayed(t, devices.OpenPolicy(),
+		devicestest.IO{Action: "drive", Args: map[string]any{"speed": 0.5, "ms": 400}, Result: map[string]any{"moved": 0.2, "x": 0.7}},
+		devicestest.IO{Action: "drive", Args: map[string]any{"speed": 3.0}, Error: &protocol.Error{Code: protocol.CodeOutOfRange, Message: "speed must be <= 1, got 3"}},
+	)
 	if got := b.dev.Name(); got != "rover" {
 		t.Fatalf("name %q", got)
 	}
@@ -114,8 +118,8 @@ func TestCallThroughHub(t *testing.T) {
 	if !ok || m["moved"] == nil {
 		t.Fatalf("drive result %#v", v)
 	}
-	if moved, _ := m["moved"].(float64); moved < 0.15 || moved > 0.25 {
-		t.Errorf("moved %v m, want about 0.2", m["moved"])
+	if m["moved"] != 0.2 {
+		t.Errorf("moved %v m, want the device's 0.2", m["moved"])
 	}
 	_, err = b.hub.Call(ctx, "rover", "drive", map[string]any{"speed": 3.0})
 	var de *devices.DeviceError
