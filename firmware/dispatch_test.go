@@ -138,32 +138,3 @@ func TestInternalErrorOnPanic(t *testing.T) {
 		t.Error("missing handler accepted")
 	}
 }
-
-func FuzzParseRequest(f *testing.F) {
-	for _, s := range []string{
-		`{"id":1,"action":"ping"}`, `{"id":2,"action":"drive","args":{"speed":0.5,"ms":800}}`,
-		`{"id":1e2,"action":"x"}`, `{"id":9223372036854775808,"action":"x"}`, `{`, `{"id":1,"action":"a","args":null}`,
-		`{"id":3,"action":"get","args":{"name":"battery"}}`, "\x00", `{"id":1,"action":"a"}garbage`,
-	} {
-		f.Add([]byte(s))
-	}
-	desc := roverDescription("rover")
-	f.Fuzz(func(t *testing.T, line []byte) {
-		req, err := protocol.ParseRequest(line)
-		if err != nil {
-			if err.Code != protocol.CodeBadRequest && err.Code != protocol.CodeInvalidArgs {
-				t.Fatalf("parse error code %q", err.Code)
-			}
-			return
-		}
-		if req.ID <= 0 || req.Action == "" {
-			t.Fatalf("accepted %q as %+v", line, req)
-		}
-		if a, ok := desc.Actions[req.Action]; ok {
-			if _, verr := protocol.ValidateArgs(req.Action, a, req.Args); verr != nil &&
-				verr.Code != protocol.CodeInvalidArgs && verr.Code != protocol.CodeOutOfRange {
-				t.Fatalf("validate code %q", verr.Code)
-			}
-		}
-	})
-}
