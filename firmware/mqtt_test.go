@@ -65,7 +65,7 @@ func TestServeMQTT(t *testing.T) {
 				return string(m.Payload())
 			}
 		}
-		deadline := time.After(5 * time.Second)
+		deadline := time.After(testenv.Patience)
 		for {
 			select {
 			case m := <-msgs:

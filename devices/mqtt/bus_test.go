@@ -43,7 +43,7 @@ func TestDiscovery(t *testing.T) {
 					t.Errorf("state %v (%v), want online", st, err)
 				}
 
-				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				ctx, cancel := context.WithTimeout(context.Background(), patience)
 				defer cancel()
 				reg := tool.NewRegistry()
 				if err := devices.RegisterTools(reg, hub); err != nil {
@@ -141,7 +141,7 @@ func TestBrokerRestart(t *testing.T) {
 			}
 
 			waitDevices(t, bus, "rover")
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), patience)
 			defer cancel()
 			if _, err := hub.Call(ctx, "rover", "ping", nil); err != nil {
 				t.Fatalf("a call after the restart: %v", err)
@@ -164,7 +164,7 @@ func TestDeviceKilled(t *testing.T) {
 			bus := connectBus(t, br.url, hub, mqtt.Options{Timeout: 2 * time.Second})
 			waitDevices(t, bus, "kid")
 			d, _ := hub.Device("kid")
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), patience)
 			defer cancel()
 			if _, err := hub.Call(ctx, "kid", "ping", nil); err != nil {
 				t.Fatal(err)
@@ -292,7 +292,7 @@ func TestGarbage(t *testing.T) {
 				s := d.Stats()
 				return s.Garbage == garbage && s.Stale == stale
 			})
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), patience)
 			defer cancel()
 			if _, err := hub.Call(ctx, "rover", "ping", nil); err != nil {
 				t.Fatalf("a call after the garbage: %v", err)
@@ -315,7 +315,9 @@ func TestEventFlood(t *testing.T) {
 			br := k.start(t)
 			serveRover(t, br.url, firmware.Options{Clock: firmware.ScaledClock(20)}, firmware.MQTTOptions{})
 			hub := devices.NewHub(devices.HubOptions{})
-			bus := connectBus(t, br.url, hub, mqtt.Options{})
+			// The default timeout of 2 s, for calls and for the broker's
+			// acknowledgement: during the flood every call must make it.
+			bus := connectBus(t, br.url, hub, mqtt.Options{Timeout: 2 * time.Second})
 			waitDevices(t, bus, "rover")
 			d, _ := hub.Device("rover")
 			var got atomic.Int64

@@ -255,10 +255,15 @@ func serveRover(t testing.TB, url string, opts firmware.Options, mo firmware.MQT
 func connectBus(t testing.TB, url string, hub *devices.Hub, opts mqtt.Options) *mqtt.Bus {
 	t.Helper()
 	opts.Broker = url
+	if opts.Timeout == 0 {
+		// Generous unless the test is about the timeout: a loaded machine
+		// may be slow to answer.
+		opts.Timeout = 10 * time.Second
+	}
 	if opts.Logger == nil {
 		opts.Logger = testLogger()
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), patience)
 	defer cancel()
 	bus, err := mqtt.Connect(ctx, hub, opts)
 	if err != nil {
@@ -270,7 +275,7 @@ func connectBus(t testing.TB, url string, hub *devices.Hub, opts mqtt.Options) *
 
 func waitDevices(t testing.TB, bus *mqtt.Bus, names ...string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), patience)
 	defer cancel()
 	if err := bus.Wait(ctx, names...); err != nil {
 		t.Fatal(err)

@@ -52,7 +52,7 @@ func openPort(t testing.TB, path string, opts serial.Options) (*devices.Hub, *se
 
 func TestOpenCallToolsEvents(t *testing.T) {
 	_, p := serveRover(t, firmware.Options{})
-	hub, port := openPort(t, p.Path, serial.Options{Timeout: time.Second})
+	hub, port := openPort(t, p.Path, serial.Options{Timeout: 10 * time.Second})
 	d := port.Device()
 	if d.Name() != "rover" || port.Path() != p.Path {
 		t.Fatalf("device %q on %q", d.Name(), port.Path())
@@ -140,8 +140,8 @@ func TestOpenCallToolsEvents(t *testing.T) {
 			if data["pose"] == nil || data["battery"] == nil {
 				t.Errorf("telemetry data %#v", ev.Data)
 			}
-		case <-time.After(3 * time.Second):
-			t.Fatalf("%d telemetry events in 3 s", n.Load())
+		case <-time.After(testenv.Patience):
+			t.Fatalf("%d telemetry events in %v", n.Load(), testenv.Patience)
 		}
 	})
 }
@@ -308,7 +308,7 @@ type piece struct {
 
 func TestGarbageOnTheWire(t *testing.T) {
 	f := newFakeDevice(t, true)
-	hub, port := openPort(t, f.p.Path, serial.Options{Timeout: 2 * time.Second})
+	hub, port := openPort(t, f.p.Path, serial.Options{Timeout: 10 * time.Second})
 	d := port.Device()
 	long := strings.Repeat("x", 5000)
 	// Each script gets the request's id and returns the writes; the reply
@@ -473,7 +473,7 @@ func TestEventFlood(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := tc.setup(t)
-			hub, port := openPort(t, path, serial.Options{Timeout: 2 * time.Second})
+			hub, port := openPort(t, path, serial.Options{Timeout: 10 * time.Second})
 			var events atomic.Int64
 			defer port.Device().Subscribe(func(devices.Event) { events.Add(1) })()
 			start := time.Now()

@@ -107,7 +107,7 @@ func TestUnplugAndComeBack(t *testing.T) {
 	defer r.Close()
 	served := c.serve(r)
 	logs, logger := testenv.NewLogWatch(nil)
-	hub, port := openPort(t, c.gw, serial.Options{Timeout: 500 * time.Millisecond, RetryInterval: 50 * time.Millisecond, Logger: logger})
+	hub, port := openPort(t, c.gw, serial.Options{Timeout: 10 * time.Second, RetryInterval: 50 * time.Millisecond, Logger: logger})
 	d := port.Device()
 	ctx := context.Background()
 	if _, err := hub.Call(ctx, "rover", "ping", nil); err != nil {
@@ -209,7 +209,7 @@ func TestAnotherDeviceOnThePath(t *testing.T) {
 	r := firmware.NewRover(firmware.Options{Clock: firmware.ScaledClock(20)})
 	defer r.Close()
 	c.serve(r)
-	hub, port := openPort(t, c.gw, serial.Options{Timeout: 500 * time.Millisecond, RetryInterval: 20 * time.Millisecond})
+	hub, port := openPort(t, c.gw, serial.Options{Timeout: 10 * time.Second, RetryInterval: 20 * time.Millisecond})
 	d := port.Device()
 	c.unplug()
 

@@ -58,7 +58,7 @@ func boot(t testing.TB, elf string) string {
 	select {
 	case p := <-found:
 		return p
-	case <-time.After(10 * time.Second):
+	case <-time.After(testenv.Patience):
 		t.Fatal("qemu did not report its pty")
 	}
 	return ""
