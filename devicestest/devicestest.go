@@ -56,10 +56,10 @@ type Playback struct {
 	// Ops is the script, one IO per expected request.
 	Ops []IO
 
-	mu     sync.Mutex
-	in     devices.Inbox
-	next   int
-	ids    map[int]int64 // script index -> id of the request it matched
+	mu      sync.Mutex
+	in      devices.Inbox
+	next    int
+	ids     map[int]int64 // script index -> id of the request it matched
 	errs    []error
 	closed  bool
 	changed chan struct{} // closed and replaced when a request matched

@@ -4,10 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/gantry-dev/gantry/protocol"
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/gantry-dev/gantry/protocol"
 )
 
 // Handler executes one validated request. Args hold the request's arguments

@@ -2,10 +2,11 @@ package firmware
 
 import (
 	"encoding/json"
-	"github.com/gantry-dev/gantry/protocol"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gantry-dev/gantry/protocol"
 )
 
 func TestRequestErrors(t *testing.T) {

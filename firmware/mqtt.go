@@ -5,10 +5,11 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
-	"github.com/gantry-dev/gantry/protocol"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/gantry-dev/gantry/protocol"
 )
 
 // MQTTOptions configure ServeMQTT. The zero value uses prefix "gantry" and

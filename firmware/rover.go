@@ -1,12 +1,13 @@
 package firmware
 
 import (
-	"github.com/gantry-dev/gantry/protocol"
 	"log/slog"
 	"math"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/gantry-dev/gantry/protocol"
 )
 
 // Options configure a Rover. The zero value is a rover named "rover" on

@@ -2,13 +2,14 @@ package firmware
 
 import (
 	"encoding/json"
-	"github.com/gantry-dev/gantry/protocol"
 	"math"
 	"sync"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/gantry-dev/gantry/protocol"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }

@@ -4,12 +4,15 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"github.com/gantry-dev/gantry/protocol"
 	"io"
 	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/gantry-dev/gantry/internal/testenv"
+	"github.com/gantry-dev/gantry/protocol"
 )
 
 // lineClient reads reply lines from a connection, skipping events.
@@ -123,5 +126,34 @@ func TestServeLinesOverPTY(t *testing.T) {
 	cancel()
 	if err := <-errc; err != nil {
 		t.Errorf("ServeLines: %v", err)
+	}
+}
+
+// ServeLines ends when its context does even while a write is blocked:
+// the gateway closed its end, nobody reads the pty any more, and events
+// filled its buffer.
+func TestServeLinesEndsWhileWriteBlocked(t *testing.T) {
+	p, err := OpenPTY() // its terminal side stays open, unread
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	r := NewRover(Options{Clock: ScaledClock(50), TelemetryHz: 50})
+	defer r.Close()
+	var events atomic.Int64
+	defer r.Subscribe(func(protocol.Event) { events.Add(1) })()
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- r.ServeLines(ctx, p.Master) }()
+	// Far more than a pty holds (a few KiB to 64 KiB): the writer blocks.
+	testenv.Eventually(t, "too few events", func() bool { return events.Load() > 2000 })
+	cancel()
+	select {
+	case err := <-served:
+		if err != nil {
+			t.Errorf("ServeLines: %v, want nil after its context ended", err)
+		}
+	case <-time.After(testenv.Patience):
+		t.Fatal("ServeLines did not end with its context")
 	}
 }
