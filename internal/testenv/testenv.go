@@ -6,6 +6,12 @@
 // in the real test run a missing program fails the test instead of skipping
 // it: nothing is skipped silently. A developer running plain `go test`
 // without the programs installed gets a skip that names what is missing.
+//
+// It also holds what makes tests hold on a loaded machine: Patience (the
+// one bound of every wait), Eventually (a condition no event announces),
+// LogWatch (waiting for what the code under test logs), WaitExit (a
+// process's end), and DeadEnd (a server that never answers, on a port
+// nobody can take).
 package testenv
 
 import (
