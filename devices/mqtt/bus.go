@@ -34,8 +34,10 @@ type Options struct {
 	// Prefix is the topic prefix, default "gantry"; it may have several
 	// levels ("lab/floor1") but no wildcards.
 	Prefix string
-	// ClientID is the MQTT client id of the gateway's command connection,
-	// default "gantry-gw-<random>"; its event connection is ClientID+"-evt".
+	// ClientID is the MQTT client id of the gateway's command connection;
+	// its event connection's is ClientID+"-evt". Default: "gantry-gw-<r>"
+	// and "gantry-ev-<r>" with the same random <r> (22 characters each,
+	// within the 23 every MQTT 3.1.1 broker must accept).
 	// Two clients with one id knock each other off.
 	ClientID           string
 	Username, Password string
@@ -118,10 +120,12 @@ func Connect(ctx context.Context, hub *devices.Hub, opts Options) (*Bus, error) 
 	if err := protocol.CheckPrefix(opts.Prefix); err != nil {
 		return nil, fmt.Errorf("mqtt: connect: %w", err)
 	}
+	evtID := opts.ClientID + "-evt"
 	if opts.ClientID == "" {
 		var rnd [6]byte
 		_, _ = rand.Read(rnd[:])
 		opts.ClientID = "gantry-gw-" + hex.EncodeToString(rnd[:])
+		evtID = "gantry-ev-" + hex.EncodeToString(rnd[:])
 	}
 	if opts.ConnectTimeout <= 0 {
 		opts.ConnectTimeout = 10 * time.Second
@@ -146,7 +150,7 @@ func Connect(ctx context.Context, hub *devices.Hub, opts Options) (*Bus, error) 
 		SetOnConnectHandler(b.onConnect).
 		SetConnectionLostHandler(b.onLost)
 	b.client = paho.NewClient(co)
-	eo := b.clientOptions(opts.ClientID + "-evt").
+	eo := b.clientOptions(evtID).
 		SetOnConnectHandler(b.onEventsConnect).
 		SetConnectionLostHandler(func(_ paho.Client, err error) {
 			b.log.Warn("event connection lost; events are missed until it is back", "err", err)
