@@ -656,7 +656,34 @@ func TestGatewayReconnect(t *testing.T) {
 			if err := json.Unmarshal(again, &req); err != nil {
 				t.Fatal(err)
 			}
-			publish(t, dev, "gantry/slow/res", 1, false, fmt.Appendf(nil, `{"id":%d,"ok":true,"result":42.5}`, req.ID))
+			// Answer this copy and any later one, as a device answers a
+			// repeated id from its cache: a copy paho resent before the
+			// gateway subscribed again gets an answer nobody hears, the
+			// copy the gateway resends when the status says online one that
+			// it does.
+			answer := func(b []byte) {
+				var r protocol.Request
+				if err := json.Unmarshal(b, &r); err != nil || r.ID != req.ID {
+					t.Errorf("another request %s, want copies of %s", b, first)
+					return
+				}
+				dev.Publish("gantry/slow/res", 1, false, fmt.Appendf(nil, `{"id":%d,"ok":true,"result":42.5}`, r.ID))
+			}
+			answer(again)
+			stopAnswering := make(chan struct{})
+			answered := make(chan struct{})
+			go func() {
+				defer close(answered)
+				for {
+					select {
+					case b := <-reqs:
+						answer(b)
+					case <-stopAnswering:
+						return
+					}
+				}
+			}()
+			defer func() { close(stopAnswering); <-answered }()
 			select {
 			case r := <-done:
 				if r.err != nil || r.v != 42.5 {
