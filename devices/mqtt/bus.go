@@ -87,9 +87,14 @@ type Bus struct {
 	client  paho.Client     // the command connection
 	events  paho.Client     // the event connection
 	filters map[string]byte // the command connection's subscriptions -> QoS
-	done    chan struct{}   // closed by Close
-	wg      sync.WaitGroup  // goroutines waiting on subscribe tokens
-	closedA atomic.Bool     // Close was called (read on the hot path)
+	// evtReady is closed once the event connection has subscribed: a
+	// device is discovered on the command connection, and its events must
+	// not be missed for want of a subscription on the other.
+	evtReady chan struct{}
+	evtOnce  sync.Once
+	done     chan struct{}  // closed by Close
+	wg       sync.WaitGroup // goroutines waiting on subscribe tokens
+	closedA  atomic.Bool    // Close was called (read on the hot path)
 	// sendMu is held for reading while a request is handed to paho, and
 	// taken by Close before it disconnects: a publish racing with
 	// Disconnect can block in paho for 30 s.
@@ -104,7 +109,9 @@ type Bus struct {
 }
 
 // Connect connects to the broker and starts discovering devices into hub.
-// It returns once connected; devices appear as their retained
+// It returns once both connections are up and the event connection has
+// subscribed (no device is discovered before its events can arrive);
+// devices appear as their retained
 // announcements arrive (wait for them with Wait). The bus reconnects by
 // itself until Close.
 func Connect(ctx context.Context, hub *devices.Hub, opts Options) (*Bus, error) {
@@ -139,7 +146,7 @@ func Connect(ctx context.Context, hub *devices.Hub, opts Options) (*Bus, error) 
 	}
 	b := &Bus{
 		hub: hub, opts: opts, log: log.With("broker", opts.Broker, "prefix", opts.Prefix),
-		done: make(chan struct{}), devs: map[string]*devices.Device{}, status: map[string]bool{},
+		done: make(chan struct{}), evtReady: make(chan struct{}), devs: map[string]*devices.Device{}, status: map[string]bool{},
 		filters: map[string]byte{
 			opts.Prefix + "/+/desc":   1,
 			opts.Prefix + "/+/status": 1,
@@ -157,9 +164,14 @@ func Connect(ctx context.Context, hub *devices.Hub, opts Options) (*Bus, error) 
 		})
 	b.events = paho.NewClient(eo)
 
-	err := b.connect(ctx, b.client)
+	// Events first: once the command connection subscribes, devices are
+	// discovered, and their events must find a subscription.
+	err := b.connect(ctx, b.events)
 	if err == nil {
-		err = b.connect(ctx, b.events)
+		err = b.waitEvents(ctx)
+	}
+	if err == nil {
+		err = b.connect(ctx, b.client)
 	}
 	if err != nil {
 		b.shutdown()
@@ -185,6 +197,20 @@ func (b *Bus) clientOptions(clientID string) *paho.ClientOptions {
 		SetConnectTimeout(opts.ConnectTimeout).
 		SetKeepAlive(keepAlive).
 		SetPingTimeout(pingTimeout)
+}
+
+// waitEvents waits until the event connection has subscribed.
+func (b *Bus) waitEvents(ctx context.Context) error {
+	timer := time.NewTimer(b.opts.ConnectTimeout)
+	defer timer.Stop()
+	select {
+	case <-b.evtReady:
+		return nil
+	case <-timer.C:
+		return fmt.Errorf("mqtt: connect to %s: subscribing to events: no acknowledgement within %v", b.opts.Broker, b.opts.ConnectTimeout)
+	case <-ctx.Done():
+		return fmt.Errorf("mqtt: connect to %s: subscribing to events: %w", b.opts.Broker, context.Cause(ctx))
+	}
 }
 
 // connect makes c's first connection.
@@ -282,7 +308,7 @@ func (b *Bus) onConnect(c paho.Client) {
 	}
 	b.up = true
 	b.mu.Unlock()
-	b.subscribe(c, b.filters, "devices will not be discovered until the next reconnection")
+	b.subscribe(c, b.filters, "devices will not be discovered until the next reconnection", nil)
 }
 
 // onEventsConnect subscribes the event connection on every (re)connection.
@@ -293,12 +319,13 @@ func (b *Bus) onEventsConnect(c paho.Client) {
 	if closed {
 		return
 	}
-	b.subscribe(c, map[string]byte{b.opts.Prefix + "/+/" + protocol.TopicEvt: 0}, "events are missed until the next reconnection")
+	b.subscribe(c, map[string]byte{b.opts.Prefix + "/+/" + protocol.TopicEvt: 0}, "events are missed until the next reconnection",
+		func() { b.evtOnce.Do(func() { close(b.evtReady) }) })
 }
 
 // subscribe subscribes c to filters and logs the outcome; it does not wait
 // (paho's handlers must not block).
-func (b *Bus) subscribe(c paho.Client, filters map[string]byte, consequence string) {
+func (b *Bus) subscribe(c paho.Client, filters map[string]byte, consequence string, subscribed func()) {
 	b.log.Debug("subscribing", "filters", len(filters))
 	t := c.SubscribeMultiple(filters, b.onMessage)
 	b.wg.Add(1)
@@ -311,6 +338,8 @@ func (b *Bus) subscribe(c paho.Client, filters map[string]byte, consequence stri
 			b.log.Debug("subscribed", "err", t.Error())
 			if err := t.Error(); err != nil {
 				b.log.Error("subscribe failed; "+consequence, "err", err)
+			} else if subscribed != nil {
+				subscribed()
 			}
 		case <-timer.C:
 			b.log.Error("subscribe not acknowledged", "after", subscribeTimeout)
