@@ -129,7 +129,7 @@ type waitMode int
 
 const (
 	waitOnline  waitMode = iota // in the hub, described and online: to call them
-	waitPresent                 // in the hub and described, in any state: to show them
+	waitPresent                 // online, or else at least in the hub and described by the end of the discovery time: to show them
 )
 
 // connect builds the guard and the hub, and reaches the devices over the
@@ -190,11 +190,13 @@ func (f *deviceFlags) connect(ctx context.Context, log *slog.Logger, mode waitMo
 	if len(wait) > 0 {
 		wctx, cancel := context.WithTimeout(ctx, f.discover)
 		defer cancel()
-		waitFor := g.hub.Wait
-		if mode == waitPresent {
-			waitFor = func(ctx context.Context, names ...string) error { return waitPresence(ctx, g.hub, names...) }
+		err := g.hub.Wait(wctx, wait...)
+		if err != nil && mode == waitPresent && wctx.Err() != nil {
+			// Not online within the discovery time: enough if they are
+			// there, described (a device that went offline).
+			err = presence(g.hub, err, wait...)
 		}
-		if err := waitFor(wctx, wait...); err != nil {
+		if err != nil {
 			found := deviceNames(g.hub) // before Close empties the hub
 			g.Close()
 			return nil, fmt.Errorf("%w (devices found: %s)", err, found)
@@ -230,26 +232,15 @@ func settle(ctx context.Context, hub *devices.Hub, max time.Duration) {
 	}
 }
 
-// waitPresence waits until every device named is in the hub (a device
-// joins the hub described), whatever its state.
-func waitPresence(ctx context.Context, hub *devices.Hub, names ...string) error {
-	for {
-		changed := hub.Changed()
-		var missing []string
-		for _, n := range names {
-			if d, ok := hub.Device(n); !ok || d.Description() == nil {
-				missing = append(missing, n)
-			}
-		}
-		if len(missing) == 0 {
-			return nil
-		}
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			return fmt.Errorf("waiting for devices %s: %w", strings.Join(missing, ", "), ctx.Err())
+// presence returns nil when every device named is in the hub (a device
+// joins the hub described), whatever its state, else err.
+func presence(hub *devices.Hub, err error, names ...string) error {
+	for _, n := range names {
+		if d, ok := hub.Device(n); !ok || d.Description() == nil {
+			return err
 		}
 	}
+	return nil
 }
 
 // deviceNames lists the hub's devices with the state of those not online,
@@ -360,7 +351,9 @@ func newDevicesDescribeCmd(c *devicesCLI) *cobra.Command {
 		Use:   "describe DEVICE",
 		Short: "Show a device's description: its tools with parameters, units and bounds",
 		Long: `describe shows a device's description as its tools, properties and events.
-A device that announced itself is described in any state, offline included.`,
+It waits for the device to come online, at most --discover; a device that
+announced itself and is not online by then (it went offline) is described
+with its state.`,
 		Args: cobra.ExactArgs(1),
 		RunE: c.withGateway(waitPresent, func(cmd *cobra.Command, g *gateway, args []string) error {
 			d, ok := g.hub.Device(args[0])

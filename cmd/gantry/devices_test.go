@@ -312,7 +312,7 @@ func TestDevicesCLIFindsDevices(t *testing.T) {
 		want    string // in the output
 		wantErr string
 	}{
-		{"describe an offline device", []string{"describe", "ghost"}, "ghost (Simulated rover), gantry/1, offline", ""},
+		{"describe an offline device", []string{"--discover", "300ms", "describe", "ghost"}, "ghost (Simulated rover), gantry/1, offline", ""},
 		{"describe an online device", []string{"describe", "rover"}, "rover (Simulated rover), gantry/1, online", ""},
 		{"describe a device that is not there", []string{"--discover", "300ms", "describe", "nosuch"}, "", "waiting for devices nosuch: context deadline exceeded (devices found: "},
 		{"call an offline device", []string{"--discover", "300ms", "call", "ghost", "ping"}, "", "ghost (offline)"},
