@@ -22,22 +22,21 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/big"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/gantry-dev/gantry/firmware"
+	"github.com/gantry-dev/gantry/internal/argcheck"
+	"github.com/gantry-dev/gantry/protocol"
 	"github.com/gantry-dev/gantry/tool"
 )
 
-// Protocol types, shared with the reference firmware.
+// Protocol types (package protocol), shared with every device.
 type (
-	Description = firmware.Description
-	ActionDesc  = firmware.ActionDesc
-	Param       = firmware.Param
-	Event       = firmware.Event
+	Description = protocol.Description
+	ActionDesc  = protocol.ActionDesc
+	Param       = protocol.Param
+	Event       = protocol.Event
 )
 
 // Link carries protocol messages between the gateway and one device.
@@ -97,14 +96,10 @@ var (
 	ErrClosed = tool.NewError(tool.Offline, errors.New("closed"))
 )
 
-// DeviceError is an error reply from a device: the protocol's error code
-// and the device's message.
-type DeviceError struct {
-	Code    string
-	Message string
-}
-
-func (e *DeviceError) Error() string { return e.Code + ": " + e.Message }
+// DeviceError is an error reply from a device: the protocol's error type,
+// with its code (protocol.CodeOutOfRange, ...) and the device's message.
+// Match it with errors.As.
+type DeviceError = protocol.Error
 
 // Options configure a Device.
 type Options struct {
@@ -321,12 +316,12 @@ func (d *Device) Call(ctx context.Context, action string, args map[string]any) (
 		name = "(unnamed)"
 	}
 	id := d.opts.IDs.Next()
-	msg, err := json.Marshal(firmware.Request{ID: id, Action: action, Args: args})
+	msg, err := json.Marshal(protocol.Request{ID: id, Action: action, Args: args})
 	if err != nil {
 		return nil, fmt.Errorf("%s.%s: encode request: %w", name, action, err)
 	}
-	if len(msg)+1 > firmware.MaxLine {
-		return nil, fmt.Errorf("%s.%s: request is %d bytes, the protocol allows %d", name, action, len(msg)+1, firmware.MaxLine)
+	if len(msg)+1 > protocol.MaxLine {
+		return nil, fmt.Errorf("%s.%s: request is %d bytes, the protocol allows %d", name, action, len(msg)+1, protocol.MaxLine)
 	}
 	c := &call{msg: msg, done: make(chan reply, 1)}
 	d.mu.Lock()
@@ -411,25 +406,12 @@ func (d *Device) stated(action string, args map[string]any) time.Duration {
 // maxStated caps the duration the arguments of one call can state.
 const maxStated = time.Hour
 
+// number reads a numeric argument as the tools and the protocol do
+// (argcheck.ReadNumber), as a float64: ±Inf for one beyond float64, which
+// is beyond any bound.
 func number(v any) (float64, bool) {
-	switch x := v.(type) {
-	case float64:
-		return x, true
-	case int64:
-		return float64(x), true
-	case int:
-		return float64(x), true
-	case json.Number:
-		f, err := x.Float64()
-		return f, err == nil || errors.Is(err, strconv.ErrRange) // ±Inf for a huge one: beyond any bound
-	case *big.Int:
-		if x == nil {
-			return 0, false
-		}
-		f, _ := new(big.Float).SetInt(x).Float64()
-		return f, true
-	}
-	return 0, false
+	n, ok := argcheck.ReadNumber(v)
+	return n.Float64(), ok
 }
 
 // inbound is a reply or an event as read from the wire.
@@ -441,19 +423,6 @@ type inbound struct {
 	Event  *string         `json:"event"`
 	TS     int64           `json:"ts"`
 	Data   json.RawMessage `json:"data"`
-}
-
-// UnmarshalJSON reads the protocol's error object.
-func (e *DeviceError) UnmarshalJSON(b []byte) error {
-	var v struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	}
-	if err := json.Unmarshal(b, &v); err != nil {
-		return err
-	}
-	e.Code, e.Message = v.Code, v.Message
-	return nil
 }
 
 // Receive implements Inbox: it matches a reply to its request or fans an
@@ -508,7 +477,7 @@ func (d *Device) Receive(msg []byte) {
 	if !*in.OK {
 		d.devErrs.Add(1)
 		if in.Error == nil {
-			in.Error = &DeviceError{Code: firmware.CodeInternal, Message: "error reply without an error object"}
+			in.Error = &DeviceError{Code: protocol.CodeInternal, Message: "error reply without an error object"}
 		}
 		r.err = in.Error
 	} else if len(r.result) == 0 {
