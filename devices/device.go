@@ -479,7 +479,7 @@ func (d *Device) Receive(msg []byte) {
 		if in.Error == nil {
 			in.Error = &DeviceError{Code: protocol.CodeInternal, Message: "error reply without an error object"}
 		}
-		r.err = in.Error
+		r.err = tool.NewError(replyKind(in.Error.Code), in.Error)
 	} else if len(r.result) == 0 {
 		r.result = json.RawMessage("null")
 	}
@@ -560,4 +560,24 @@ func shorten(b []byte) string {
 		return string(b[:120]) + "..."
 	}
 	return string(b)
+}
+
+// replyKind is the tool.Kind of a device's error reply, by its protocol
+// code: the exception model code sees for it.
+func replyKind(code string) tool.Kind {
+	switch code {
+	case protocol.CodeBadRequest, protocol.CodeInvalidArgs:
+		return tool.ArgType
+	case protocol.CodeOutOfRange:
+		return tool.ArgValue
+	case protocol.CodeUnknownAction:
+		return tool.NotFound
+	case protocol.CodeTimeout:
+		return tool.Timeout
+	case protocol.CodeStopped:
+		return tool.Cancelled
+	case protocol.CodeInternal, protocol.CodeLineTooLong:
+		return tool.Internal
+	}
+	return tool.Failed
 }
