@@ -360,15 +360,7 @@ func (ep *Episode) execute(ctx context.Context, a Action, cfg Config) (*tool.Res
 	out, err := ep.Tools.Call(ctx, name, pos, named)
 	res := &tool.Result{Duration: time.Since(start)}
 	if err != nil {
-		typ := "ToolError"
-		var nf *tool.NotFoundError
-		var ae *tool.ArgError
-		switch {
-		case errors.As(err, &nf):
-			typ = "NameError"
-		case errors.As(err, &ae):
-			typ = "TypeError"
-		}
+		typ := tool.Exception(err) // as the runtimes name it
 		res.Err = &tool.CodeError{Type: typ, Message: err.Error(), Traceback: typ + ": " + err.Error(), Cause: err}
 		return res, nil
 	}

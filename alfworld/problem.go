@@ -87,19 +87,60 @@ type fact struct {
 	line int
 }
 
-// parseProblem builds a Game from a PDDL problem of the ALFRED domain.
+// parseProblem builds a Game from a PDDL problem of the ALFRED domain, in
+// steps: read the sections, check the facts, index the entities the facts
+// mention, apply the facts, derive the lookup tables, compile the goal.
 func parseProblem(text, domain, task string) (*Game, error) {
 	root, err := parseSexpr(text)
 	if err != nil {
 		return nil, err
 	}
+	pr, err := readProblem(root)
+	if err != nil {
+		return nil, err
+	}
+	used, err := pr.checkFacts()
+	if err != nil {
+		return nil, err
+	}
+	g, idx, err := pr.newGame(task, used)
+	if err != nil {
+		return nil, err
+	}
+	if err := g.applyFacts(pr.facts, idx); err != nil {
+		return nil, err
+	}
+	if g.AgentStart < 0 {
+		return nil, errAt(root, "the agent has no initial location (atLocation)")
+	}
+	g.deriveTables(domain)
+	g.Goal = pr.goal.String()
+	if g.goal, g.nVars, err = compileGoal(pr.goal, pr.ents, idx, g.agentName); err != nil {
+		return nil, err
+	}
+	if g.Task == "" {
+		g.Task = "UNKNOWN GOAL."
+	}
+	g.TaskType = taskTypeOfText(g.Task)
+	return g, nil
+}
+
+// problem is a PDDL problem's sections as read, before they are checked.
+type problem struct {
+	root  *node
+	ents  map[string]*entity // declared objects, by lower-case id
+	order []string           // their lower-case ids in declaration order
+	facts []fact             // the :init facts
+	goal  *node              // the :goal formula
+}
+
+// readProblem reads the sections of (define ...): each at most once,
+// :objects, :init and :goal required.
+func readProblem(root *node) (*problem, error) {
 	if root.head() != "define" {
 		return nil, errAt(root, "a PDDL problem starts with (define ...)")
 	}
-	ents := map[string]*entity{}
-	var order []string
-	var facts []fact
-	var goalNode *node
+	pr := &problem{root: root, ents: map[string]*entity{}}
 	seen := map[string]bool{}
 	for _, sec := range root.list[1:] {
 		h := sec.head()
@@ -110,78 +151,23 @@ func parseProblem(text, domain, task string) (*Game, error) {
 			return nil, errAt(sec, "section %s appears twice", h)
 		}
 		seen[h] = true
+		var err error
 		switch h {
 		case "problem", ":domain", ":requirements", ":metric":
 		case ":objects":
-			var pending []*node
-			items := sec.list[1:]
-			for i := 0; i < len(items); i++ {
-				it := items[i]
-				if it.isList {
-					return nil, errAt(it, "unexpected list in :objects")
-				}
-				if it.atom == "-" {
-					if i+1 >= len(items) || items[i+1].isList {
-						return nil, errAt(it, "'-' without a type in :objects")
-					}
-					tn := strings.ToLower(items[i+1].atom)
-					k, ok := kindNames[tn]
-					if !ok {
-						return nil, errAt(items[i+1], "unknown type %q (want agent, location, receptacle, object, otype or rtype)", items[i+1].atom)
-					}
-					if len(pending) == 0 {
-						return nil, errAt(it, "type %q without objects", tn)
-					}
-					for _, o := range pending {
-						low := strings.ToLower(o.atom)
-						if e, dup := ents[low]; dup && e.kind != k {
-							return nil, errAt(o, "object %q declared twice with different types", o.atom)
-						} else if dup {
-							continue
-						}
-						ents[low] = &entity{id: o.atom, kind: k, line: o.line}
-						order = append(order, low)
-					}
-					pending = pending[:0]
-					i++
-					continue
-				}
-				pending = append(pending, it)
-			}
-			if len(pending) > 0 {
-				return nil, errAt(pending[0], "object %q has no type", pending[0].atom)
-			}
+			err = pr.readObjects(sec)
 		case ":init":
-			for _, f := range sec.list[1:] {
-				if !f.isList || len(f.list) == 0 {
-					return nil, errAt(f, "expected a fact like (inReceptacle o r)")
-				}
-				if f.head() == "=" {
-					continue // numeric fluents (distances, costs)
-				}
-				if f.head() == "not" {
-					continue
-				}
-				p, ok := predNames[f.head()]
-				if !ok || p == pEq {
-					return nil, errAt(f, "unknown predicate %q", f.list[0].String())
-				}
-				var args []string
-				for _, a := range f.list[1:] {
-					if a.isList {
-						return nil, errAt(a, "fact arguments must be names")
-					}
-					args = append(args, strings.ToLower(a.atom))
-				}
-				facts = append(facts, fact{p: p, args: args, line: f.line})
-			}
+			err = pr.readInit(sec)
 		case ":goal":
 			if len(sec.list) != 2 {
 				return nil, errAt(sec, "(:goal ...) holds exactly one formula")
 			}
-			goalNode = sec.list[1]
+			pr.goal = sec.list[1]
 		default:
 			return nil, errAt(sec, "unknown section %s", h)
+		}
+		if err != nil {
+			return nil, err
 		}
 	}
 	if !seen[":objects"] {
@@ -190,20 +176,93 @@ func parseProblem(text, domain, task string) (*Game, error) {
 	if !seen[":init"] {
 		return nil, errAt(root, "no (:init ...) section")
 	}
-	if goalNode == nil {
+	if pr.goal == nil {
 		return nil, errAt(root, "no (:goal ...) section")
 	}
-	// Check facts and collect the entities they mention (the reference
-	// names only those).
+	return pr, nil
+}
+
+// readObjects reads (:objects a b - type c - type ...).
+func (pr *problem) readObjects(sec *node) error {
+	var pending []*node
+	items := sec.list[1:]
+	for i := 0; i < len(items); i++ {
+		it := items[i]
+		if it.isList {
+			return errAt(it, "unexpected list in :objects")
+		}
+		if it.atom != "-" {
+			pending = append(pending, it)
+			continue
+		}
+		if i+1 >= len(items) || items[i+1].isList {
+			return errAt(it, "'-' without a type in :objects")
+		}
+		tn := strings.ToLower(items[i+1].atom)
+		k, ok := kindNames[tn]
+		if !ok {
+			return errAt(items[i+1], "unknown type %q (want agent, location, receptacle, object, otype or rtype)", items[i+1].atom)
+		}
+		if len(pending) == 0 {
+			return errAt(it, "type %q without objects", tn)
+		}
+		for _, o := range pending {
+			low := strings.ToLower(o.atom)
+			if e, dup := pr.ents[low]; dup && e.kind != k {
+				return errAt(o, "object %q declared twice with different types", o.atom)
+			} else if dup {
+				continue
+			}
+			pr.ents[low] = &entity{id: o.atom, kind: k, line: o.line}
+			pr.order = append(pr.order, low)
+		}
+		pending = pending[:0]
+		i++
+	}
+	if len(pending) > 0 {
+		return errAt(pending[0], "object %q has no type", pending[0].atom)
+	}
+	return nil
+}
+
+// readInit reads the facts of (:init ...), skipping numeric fluents and
+// negations.
+func (pr *problem) readInit(sec *node) error {
+	for _, f := range sec.list[1:] {
+		if !f.isList || len(f.list) == 0 {
+			return errAt(f, "expected a fact like (inReceptacle o r)")
+		}
+		if f.head() == "=" || f.head() == "not" {
+			continue // numeric fluents (distances, costs); negations
+		}
+		p, ok := predNames[f.head()]
+		if !ok || p == pEq {
+			return errAt(f, "unknown predicate %q", f.list[0].String())
+		}
+		var args []string
+		for _, a := range f.list[1:] {
+			if a.isList {
+				return errAt(a, "fact arguments must be names")
+			}
+			args = append(args, strings.ToLower(a.atom))
+		}
+		pr.facts = append(pr.facts, fact{p: p, args: args, line: f.line})
+	}
+	return nil
+}
+
+// checkFacts checks every fact's arity and argument types and returns the
+// entities the facts mention (the reference names only those).
+func (pr *problem) checkFacts() (map[string]bool, error) {
 	used := map[string]bool{}
-	for _, f := range facts {
+	for _, f := range pr.facts {
 		if p := f.p; p != pUnused {
 			want := predArity[p]
 			if len(f.args) != len(want) {
 				return nil, &SyntaxError{Line: f.line, Msg: fmt.Sprintf("predicate needs %d arguments, got %d", len(want), len(f.args))}
 			}
 			for i, a := range f.args {
-				e, ok := ents[a]
+				e, ok := pr.ents[a]
 				if !ok {
 					return nil, &SyntaxError{Line: f.line, Msg: fmt.Sprintf("undeclared object %q", a)}
 				}
@@ -213,7 +272,7 @@ func parseProblem(text, domain, task string) (*Game, error) {
 			}
 		} else {
 			for _, a := range f.args {
-				if _, ok := ents[a]; !ok {
+				if _, ok := pr.ents[a]; !ok {
 					return nil, &SyntaxError{Line: f.line, Msg: fmt.Sprintf("undeclared object %q", a)}
 				}
 			}
@@ -222,19 +281,25 @@ func parseProblem(text, domain, task string) (*Game, error) {
 			used[a] = true
 		}
 	}
+	return used, nil
+}
+
+// newGame returns a Game holding the problem's entities, in sorted order
+// of their ids (objects, receptacles and locations only when a fact
+// mentions them), and the index of each entity in its table.
+func (pr *problem) newGame(task string, used map[string]bool) (*Game, map[string]int, error) {
 	var usedIDs []string
 	for id := range used {
 		usedIDs = append(usedIDs, id)
 	}
 	names := demangle(usedIDs)
-
 	g := &Game{Task: task, AgentStart: -1, HoldStart: -1, CanContain: map[string][]string{},
 		otypeIdx: map[string]int{}, rtypeIdx: map[string]int{}, objByName: map[string]int{}, recByName: map[string]int{}}
 	idx := map[string]int{}
-	sorted := append([]string(nil), order...)
+	sorted := append([]string(nil), pr.order...)
 	sort.Strings(sorted)
 	for _, low := range sorted {
-		e := ents[low]
+		e := pr.ents[low]
 		switch e.kind {
 		case kObject:
 			if !used[low] {
@@ -269,11 +334,10 @@ func parseProblem(text, domain, task string) (*Game, error) {
 		}
 	}
 	if g.agentName == "" {
-		return nil, errAt(root, "no agent declared")
+		return nil, nil, errAt(pr.root, "no agent declared")
 	}
-	nO, nR, nL := len(g.Objects), len(g.Receptacles), len(g.Locations)
-	g.objType = make([]int, nO)
-	g.recType = make([]int, nR)
+	g.objType = make([]int, len(g.Objects))
+	g.recType = make([]int, len(g.Receptacles))
 	for i := range g.objType {
 		g.objType[i] = -1
 	}
@@ -281,6 +345,11 @@ func parseProblem(text, domain, task string) (*Game, error) {
 		g.recType[i] = -1
 	}
 	g.canContain = make([]bool, len(g.rtypes)*len(g.otypes))
+	return g, idx, nil
+}
+
+// applyFacts sets the initial state the facts describe.
+func (g *Game) applyFacts(facts []fact, idx map[string]int) error {
 	for _, f := range facts {
 		a := f.args
 		switch f.p {
@@ -295,7 +364,7 @@ func parseProblem(text, domain, task string) (*Game, error) {
 		case pReceptacleAtLocation:
 			r := idx[a[0]]
 			if g.Receptacles[r].Loc >= 0 && g.Receptacles[r].Loc != idx[a[1]] {
-				return nil, &SyntaxError{Line: f.line, Msg: fmt.Sprintf("receptacle %q at two locations", a[0])}
+				return &SyntaxError{Line: f.line, Msg: fmt.Sprintf("receptacle %q at two locations", a[0])}
 			}
 			g.Receptacles[r].Loc = idx[a[1]]
 		case pObjectAtLocation:
@@ -323,35 +392,51 @@ func parseProblem(text, domain, task string) (*Game, error) {
 			g.objType[idx[a[0]]] = idx[a[1]]
 		case pCanContain:
 			g.canContain[idx[a[0]]*len(g.otypes)+idx[a[1]]] = true
-		case pIsClean:
-			g.Objects[idx[a[0]]].Clean = true
-		case pCleanable:
-			g.Objects[idx[a[0]]].Cleanable = true
-		case pIsHot:
-			g.Objects[idx[a[0]]].Hot = true
-		case pHeatable:
-			g.Objects[idx[a[0]]].Heatable = true
-		case pIsCool:
-			g.Objects[idx[a[0]]].Cool = true
-		case pCoolable:
-			g.Objects[idx[a[0]]].Coolable = true
-		case pPickupable:
-			g.Objects[idx[a[0]]].Pickupable = true
-		case pToggleable:
-			g.Objects[idx[a[0]]].Toggleable = true
-		case pIsOn:
-			g.Objects[idx[a[0]]].On = true
-		case pIsToggled:
-			g.Objects[idx[a[0]]].Toggled = true
-		case pSliceable:
-			g.Objects[idx[a[0]]].Sliceable = true
-		case pIsSliced:
-			g.Objects[idx[a[0]]].Sliced = true
+		case pIsClean, pCleanable, pIsHot, pHeatable, pIsCool, pCoolable,
+			pPickupable, pToggleable, pIsOn, pIsToggled, pSliceable, pIsSliced:
+			*objectFlag(&g.Objects[idx[a[0]]], f.p) = true
 		}
 	}
-	if g.AgentStart < 0 {
-		return nil, errAt(root, "the agent has no initial location (atLocation)")
+	return nil
+}
+
+// objectFlag returns the field of o that a one-argument predicate on
+// objects (isClean, heatable, ...) states.
+func objectFlag(o *Object, p pred) *bool {
+	switch p {
+	case pIsClean:
+		return &o.Clean
+	case pCleanable:
+		return &o.Cleanable
+	case pIsHot:
+		return &o.Hot
+	case pHeatable:
+		return &o.Heatable
+	case pIsCool:
+		return &o.Cool
+	case pCoolable:
+		return &o.Coolable
+	case pPickupable:
+		return &o.Pickupable
+	case pToggleable:
+		return &o.Toggleable
+	case pIsOn:
+		return &o.On
+	case pIsToggled:
+		return &o.Toggled
+	case pSliceable:
+		return &o.Sliceable
+	case pIsSliced:
+		return &o.Sliced
 	}
+	panic(fmt.Sprintf("alfworld: predicate %d is not an object flag", p))
+}
+
+// deriveTables fills the lookup tables the simulator uses: types by name,
+// receptacles by location, objects and receptacles by name and by type,
+// CanContain by type name, and the receptacle types of cleaning, heating
+// and cooling (from the domain's actions) and the knife types.
+func (g *Game) deriveTables(domain string) {
 	for i := range g.Objects {
 		sort.Ints(g.Objects[i].In)
 		sort.Ints(g.Objects[i].Contains)
@@ -359,7 +444,7 @@ func parseProblem(text, domain, task string) (*Game, error) {
 			g.Objects[i].Type = g.otypes[t]
 		}
 	}
-	g.recsAt = make([][]int, nL)
+	g.recsAt = make([][]int, len(g.Locations))
 	for r := range g.Receptacles {
 		rc := &g.Receptacles[r]
 		if t := g.recType[r]; t >= 0 {
@@ -401,15 +486,6 @@ func parseProblem(text, domain, task string) (*Game, error) {
 			g.knifeOT[i] = true
 		}
 	}
-	g.Goal = goalNode.String()
-	if g.goal, g.nVars, err = compileGoal(goalNode, ents, idx, g.agentName); err != nil {
-		return nil, err
-	}
-	if g.Task == "" {
-		g.Task = "UNKNOWN GOAL."
-	}
-	g.TaskType = taskTypeOfText(g.Task)
-	return g, nil
 }
 
 func kindName(k kind) string {

@@ -881,33 +881,20 @@ func (w *worker) kill() {
 func (s *Session) dispatch(ctx context.Context, m message) (map[string]any, error) {
 	out, err := s.reg.Call(ctx, m.Name, m.Args, m.Kwargs)
 	if err != nil {
-		reply := map[string]any{"type": "return", "ok": false, "error": err.Error()}
-		if kind := argErrorKind(err); kind != "" {
-			reply["kind"] = kind
-		}
-		return reply, err
+		return failReply(err), err
 	}
 	if _, jerr := json.Marshal(out); jerr != nil {
-		err := fmt.Errorf("%s: result cannot be sent to Python: %w", m.Name, jerr)
-		return map[string]any{"type": "return", "ok": false, "error": err.Error()}, err
+		err := tool.Errorf(tool.Internal, "%s: result cannot be sent to Python: %w", m.Name, jerr)
+		return failReply(err), err
 	}
 	return map[string]any{"type": "return", "ok": true, "value": out}, nil
 }
 
-// argErrorKind is the Python exception a refusal of the arguments raises
-// in the code, as the Starlark sandbox names it: ValueError for a value of
-// the right type the parameter does not accept (out of bounds, not finite),
-// TypeError for the rest; "" when err is not about the arguments.
-func argErrorKind(err error) string {
-	var ae *tool.ArgError
-	switch {
-	case !errors.As(err, &ae):
-		return ""
-	case ae.Value:
-		return "ValueError"
-	default:
-		return "TypeError"
-	}
+// failReply is the answer to a failed tool call: the error's text and the
+// Python exception its kind names (tool.Kind.Exception), which the worker
+// raises, as the Starlark sandbox names it.
+func failReply(err error) map[string]any {
+	return map[string]any{"type": "return", "ok": false, "error": err.Error(), "kind": tool.Exception(err)}
 }
 
 // exec runs one action; alive is false when the worker is gone or had to be
@@ -953,7 +940,7 @@ func (w *worker) exec(ctx context.Context, code string, opts Options, isolated b
 				if m.Value != nil {
 					r.Value = *m.Value
 				}
-				if r.Err != nil && lastToolErr != nil && (r.Err.Type == "ToolError" || r.Err.Type == argErrorKind(lastToolErr)) {
+				if r.Err != nil && lastToolErr != nil && r.Err.Type == tool.Exception(lastToolErr) {
 					r.Err.Cause = lastToolErr
 				}
 				if interrupted && r.Err != nil && r.Err.Type == "KeyboardInterrupt" {

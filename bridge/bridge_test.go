@@ -83,7 +83,7 @@ func TestStateToolsAndErrors(t *testing.T) {
 		}
 	}
 	res := exec1(t, s, "arm.grip(force=0.95)")
-	if res.Err == nil || res.Err.Type != "ToolError" || !errors.Is(res.Err, errJammed) || !strings.Contains(res.Err.Message, "gripper jammed") {
+	if res.Err == nil || res.Err.Type != "RuntimeError" || !errors.Is(res.Err, errJammed) || !strings.Contains(res.Err.Message, "gripper jammed") {
 		t.Fatalf("tool error: %+v", res.Err)
 	}
 	res = exec1(t, s, "arm.grip(force=3)")

@@ -112,20 +112,28 @@ interrupts = Interrupts()
 
 
 class ToolError(Exception):
-    """A gantry tool failed; the message is the tool's."""
+    """A gantry tool failed; the message is the tool's. The exception
+    raised is also the builtin its kind names (TypeError, ValueError,
+    NameError, ConnectionError, PermissionError, TimeoutError,
+    InterruptedError, RuntimeError), so code may catch either."""
 
 
-def _arg_error(base):
-    # A tool refused its arguments: the error is the builtin Python raises
-    # for such a call (TypeError for a wrong type or name, ValueError for a
-    # value out of range or not finite) and a ToolError too, so that code
-    # catching either sees it.
-    cls = type(base.__name__, (ToolError, base), {"__doc__": ToolError.__doc__})
-    cls.__module__ = "builtins"
+TOOL_ERRORS = {}
+
+
+def tool_error(kind):
+    """The class a failed call raises: gantry names the builtin exception
+    (the "kind" of its reply, one mapping in gantry's tool package); the
+    class is that builtin and a ToolError, and reads as the builtin."""
+    cls = TOOL_ERRORS.get(kind)
+    if cls is None:
+        base = getattr(builtins, kind, None) if isinstance(kind, str) else None
+        if not (isinstance(base, type) and issubclass(base, Exception)):
+            base = RuntimeError
+        cls = type(base.__name__, (ToolError, base), {"__doc__": ToolError.__doc__})
+        cls.__module__ = "builtins"
+        TOOL_ERRORS[kind] = cls
     return cls
-
-
-ARG_ERRORS = {"TypeError": _arg_error(TypeError), "ValueError": _arg_error(ValueError)}
 
 
 FLOAT_TAGS = ("$float", "$dict")
@@ -189,7 +197,7 @@ def make_tool(spec):
         if msg.get("type") == "return":
             if msg.get("ok"):
                 return msg.get("value")
-            raise ARG_ERRORS.get(msg.get("kind"), ToolError)(msg.get("error", "tool failed"))
+            raise tool_error(msg.get("kind"))(msg.get("error", "tool failed"))
         # Anything else while waiting is a protocol error.
         raise RuntimeError("gantry bridge: unexpected message while calling %s" % name)
 
@@ -233,12 +241,13 @@ def read_capped(f, limit):
     return text, True
 
 
-def cap_text(text, limit):
-    """text cut to about limit characters: the head and the tail."""
+def cap_text(text, limit, unit="characters"):
+    """text cut to about limit characters: the head and the tail, with a
+    marker saying how many units (characters) were cut."""
     if len(text) <= limit:
         return text
     half = max(limit // 2, 1)
-    return text[:half] + "\n[... %d characters truncated ...]\n" % (len(text) - 2 * half) + text[-half:]
+    return text[:half] + "\n[... %d %s truncated ...]\n" % (len(text) - 2 * half, unit) + text[-half:]
 
 
 def error_report(exc, lines, limit):
@@ -316,8 +325,7 @@ def run(code, ns, limit):
             v = eval(compile(last, FILENAME, "eval"), ns)
             if v is not None:
                 value = repr(v)
-                if len(value) > limit:
-                    value = value[: limit // 2] + "\n[... %d bytes truncated ...]\n" % (len(value) - limit) + value[-limit // 2 :]
+                value = cap_text(value, limit, "bytes")
     except BaseException as exc:  # report everything, KeyboardInterrupt and SystemExit included
         try:
             err = error_report(exc, lines, limit)

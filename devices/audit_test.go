@@ -14,8 +14,10 @@ import (
 
 	"github.com/gantry-dev/gantry/bridge"
 	"github.com/gantry-dev/gantry/devices"
+	"github.com/gantry-dev/gantry/devicestest"
 	"github.com/gantry-dev/gantry/firmware"
 	"github.com/gantry-dev/gantry/internal/testenv"
+	"github.com/gantry-dev/gantry/protocol"
 	"github.com/gantry-dev/gantry/sandbox"
 	"github.com/gantry-dev/gantry/tool"
 )
@@ -68,7 +70,16 @@ devices:
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := newBench(t, p, firmware.Options{})
+	// What reaches the rover, once per path: everything else is refused
+	// on the way.
+	var ops []devicestest.IO
+	for range 2 {
+		ops = append(ops,
+			devicestest.IO{Action: "drive", Args: map[string]any{"speed": 0.2, "ms": 10}, Result: map[string]any{"moved": 0.002}},
+			devicestest.IO{Action: "distance", Result: 1.5},
+			devicestest.IO{Action: "turn", Error: &protocol.Error{Code: protocol.CodeInvalidArgs, Message: "turn needs degrees, or rate and ms"}})
+	}
+	b, _ := newPlayed(t, p, ops...)
 	reg := tool.NewRegistry()
 	if err := devices.RegisterTools(reg, b.hub); err != nil {
 		t.Fatal(err)
@@ -151,7 +162,8 @@ devices:
 // describe and reset) end in one record each too: unknown devices and
 // actions, NaN anywhere in the arguments, the emergency stop.
 func TestAuditHubRefusals(t *testing.T) {
-	b := newBench(t, devices.OpenPolicy(), firmware.Options{})
+	// Only the emergency stop reaches the rover.
+	b, _ := newPlayed(t, devices.OpenPolicy(), devicestest.IO{Action: "stop", Result: map[string]any{"stopped": true}})
 	ctx := context.Background()
 	tests := []struct {
 		name, device, action string
@@ -236,7 +248,9 @@ func TestAuditTimeout(t *testing.T) {
 // TestAuditStarlark runs hostile calls from real Starlark code: each
 // attempt is on record once, whatever refused it.
 func TestAuditStarlark(t *testing.T) {
-	b := newBench(t, devices.OpenPolicy(), firmware.Options{})
+	// Only the last call reaches the rover.
+	b, _ := newPlayed(t, devices.OpenPolicy(),
+		devicestest.IO{Action: "drive", Args: map[string]any{"speed": 0.1, "ms": 10}, Result: map[string]any{"moved": 0.001}})
 	reg := tool.NewRegistry()
 	if err := devices.RegisterTools(reg, b.hub); err != nil {
 		t.Fatal(err)
@@ -279,7 +293,9 @@ func TestAuditStarlark(t *testing.T) {
 // TestAuditPython runs hostile calls from the Python worker: each attempt
 // is on record once, whatever refused it, forged calls included.
 func TestAuditPython(t *testing.T) {
-	b := newBench(t, devices.OpenPolicy(), firmware.Options{})
+	// Only the last call reaches the rover.
+	b, _ := newPlayed(t, devices.OpenPolicy(),
+		devicestest.IO{Action: "drive", Args: map[string]any{"speed": 0.1, "ms": 10}, Result: map[string]any{"moved": 0.001}})
 	reg := tool.NewRegistry()
 	if err := devices.RegisterTools(reg, b.hub); err != nil {
 		t.Fatal(err)

@@ -22,21 +22,21 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/big"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/gantry-dev/gantry/firmware"
+	"github.com/gantry-dev/gantry/internal/argcheck"
+	"github.com/gantry-dev/gantry/protocol"
+	"github.com/gantry-dev/gantry/tool"
 )
 
-// Protocol types, shared with the reference firmware.
+// Protocol types (package protocol), shared with every device.
 type (
-	Description = firmware.Description
-	ActionDesc  = firmware.ActionDesc
-	Param       = firmware.Param
-	Event       = firmware.Event
+	Description = protocol.Description
+	ActionDesc  = protocol.ActionDesc
+	Param       = protocol.Param
+	Event       = protocol.Event
 )
 
 // Link carries protocol messages between the gateway and one device.
@@ -80,29 +80,26 @@ func (s State) String() string {
 	return "offline"
 }
 
-// Errors of device calls, for errors.Is.
+// Errors of device calls, for errors.Is. Each has a tool.Kind, which
+// names the exception code sees (tool.Kind.Exception).
 var (
 	// ErrOffline: the device is not reachable now; nothing was sent.
-	ErrOffline = errors.New("device offline")
+	ErrOffline = tool.NewError(tool.Offline, errors.New("device offline"))
 	// ErrLost: the device went away while the request was in flight; the
 	// action may or may not have run.
-	ErrLost = errors.New("device lost mid-command")
+	ErrLost = tool.NewError(tool.Offline, errors.New("device lost mid-command"))
 	// ErrTimeout: no reply came in time; the action may or may not have run.
-	ErrTimeout = errors.New("no reply")
+	ErrTimeout = tool.NewError(tool.Timeout, errors.New("no reply"))
 	// ErrRefused: the guard refused the call; nothing was sent.
-	ErrRefused = errors.New("refused")
+	ErrRefused = tool.NewError(tool.Refused, errors.New("refused"))
 	// ErrClosed: the device or hub was closed.
-	ErrClosed = errors.New("closed")
+	ErrClosed = tool.NewError(tool.Offline, errors.New("closed"))
 )
 
-// DeviceError is an error reply from a device: the protocol's error code
-// and the device's message.
-type DeviceError struct {
-	Code    string
-	Message string
-}
-
-func (e *DeviceError) Error() string { return e.Code + ": " + e.Message }
+// DeviceError is an error reply from a device: the protocol's error type,
+// with its code (protocol.CodeOutOfRange, ...) and the device's message.
+// Match it with errors.As.
+type DeviceError = protocol.Error
 
 // Options configure a Device.
 type Options struct {
@@ -319,12 +316,12 @@ func (d *Device) Call(ctx context.Context, action string, args map[string]any) (
 		name = "(unnamed)"
 	}
 	id := d.opts.IDs.Next()
-	msg, err := json.Marshal(firmware.Request{ID: id, Action: action, Args: args})
+	msg, err := json.Marshal(protocol.Request{ID: id, Action: action, Args: args})
 	if err != nil {
 		return nil, fmt.Errorf("%s.%s: encode request: %w", name, action, err)
 	}
-	if len(msg)+1 > firmware.MaxLine {
-		return nil, fmt.Errorf("%s.%s: request is %d bytes, the protocol allows %d", name, action, len(msg)+1, firmware.MaxLine)
+	if len(msg)+1 > protocol.MaxLine {
+		return nil, fmt.Errorf("%s.%s: request is %d bytes, the protocol allows %d", name, action, len(msg)+1, protocol.MaxLine)
 	}
 	c := &call{msg: msg, done: make(chan reply, 1)}
 	d.mu.Lock()
@@ -409,25 +406,12 @@ func (d *Device) stated(action string, args map[string]any) time.Duration {
 // maxStated caps the duration the arguments of one call can state.
 const maxStated = time.Hour
 
+// number reads a numeric argument as the tools and the protocol do
+// (argcheck.ReadNumber), as a float64: ±Inf for one beyond float64, which
+// is beyond any bound.
 func number(v any) (float64, bool) {
-	switch x := v.(type) {
-	case float64:
-		return x, true
-	case int64:
-		return float64(x), true
-	case int:
-		return float64(x), true
-	case json.Number:
-		f, err := x.Float64()
-		return f, err == nil || errors.Is(err, strconv.ErrRange) // ±Inf for a huge one: beyond any bound
-	case *big.Int:
-		if x == nil {
-			return 0, false
-		}
-		f, _ := new(big.Float).SetInt(x).Float64()
-		return f, true
-	}
-	return 0, false
+	n, ok := argcheck.ReadNumber(v)
+	return n.Float64(), ok
 }
 
 // inbound is a reply or an event as read from the wire.
@@ -439,19 +423,6 @@ type inbound struct {
 	Event  *string         `json:"event"`
 	TS     int64           `json:"ts"`
 	Data   json.RawMessage `json:"data"`
-}
-
-// UnmarshalJSON reads the protocol's error object.
-func (e *DeviceError) UnmarshalJSON(b []byte) error {
-	var v struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	}
-	if err := json.Unmarshal(b, &v); err != nil {
-		return err
-	}
-	e.Code, e.Message = v.Code, v.Message
-	return nil
 }
 
 // Receive implements Inbox: it matches a reply to its request or fans an
@@ -506,9 +477,9 @@ func (d *Device) Receive(msg []byte) {
 	if !*in.OK {
 		d.devErrs.Add(1)
 		if in.Error == nil {
-			in.Error = &DeviceError{Code: firmware.CodeInternal, Message: "error reply without an error object"}
+			in.Error = &DeviceError{Code: protocol.CodeInternal, Message: "error reply without an error object"}
 		}
-		r.err = in.Error
+		r.err = tool.NewError(replyKind(in.Error.Code), in.Error)
 	} else if len(r.result) == 0 {
 		r.result = json.RawMessage("null")
 	}
@@ -589,4 +560,24 @@ func shorten(b []byte) string {
 		return string(b[:120]) + "..."
 	}
 	return string(b)
+}
+
+// replyKind is the tool.Kind of a device's error reply, by its protocol
+// code: the exception model code sees for it.
+func replyKind(code string) tool.Kind {
+	switch code {
+	case protocol.CodeBadRequest, protocol.CodeInvalidArgs:
+		return tool.ArgType
+	case protocol.CodeOutOfRange:
+		return tool.ArgValue
+	case protocol.CodeUnknownAction:
+		return tool.NotFound
+	case protocol.CodeTimeout:
+		return tool.Timeout
+	case protocol.CodeStopped:
+		return tool.Cancelled
+	case protocol.CodeInternal, protocol.CodeLineTooLong:
+		return tool.Internal
+	}
+	return tool.Failed
 }

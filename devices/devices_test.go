@@ -13,9 +13,11 @@ import (
 
 	"github.com/gantry-dev/gantry/bridge"
 	"github.com/gantry-dev/gantry/devices"
+	"github.com/gantry-dev/gantry/devicestest"
 	"github.com/gantry-dev/gantry/firmware"
 	"github.com/gantry-dev/gantry/internal/devtest"
 	"github.com/gantry-dev/gantry/internal/testenv"
+	"github.com/gantry-dev/gantry/protocol"
 	"github.com/gantry-dev/gantry/sandbox"
 	"github.com/gantry-dev/gantry/tool"
 )
@@ -40,6 +42,35 @@ func newBench(t *testing.T, policy devices.Policy, opts firmware.Options) *bench
 	r := devtest.PTYRover(t, hub, opts)
 	d, _ := hub.Device(r.Name())
 	return &bench{rover: r, hub: hub, dev: d, audit: audit}
+}
+
+// newPlayed is a bench whose rover is played from a script
+// (devicestest): no firmware runs and no pty is opened, and the script
+// says exactly which requests reach the device. The playback's verdict
+// (every request expected, every one made) is checked when the test ends.
+func newPlayed(t *testing.T, policy devices.Policy, ops ...devicestest.IO) (*bench, *devicestest.Playback) {
+	t.Helper()
+	audit := &bytes.Buffer{}
+	var amu sync.Mutex
+	hub := devices.NewHub(devices.HubOptions{Guard: devices.NewGuard(policy), Audit: devices.NewAudit(lockedWriter{&amu, audit})})
+	pb := &devicestest.Playback{Ops: ops}
+	r := firmware.NewRover(firmware.Options{}) // for its description only
+	desc := r.Description()
+	r.Close()
+	d, err := devicestest.NewDevice(hub, &desc, pb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := hub.Add(d); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		hub.Close()
+		if err := pb.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return &bench{hub: hub, dev: d, audit: audit}, pb
 }
 
 type lockedWriter struct {
@@ -70,7 +101,10 @@ func (b *bench) records(t *testing.T) []devices.AuditRecord {
 }
 
 func TestCallThroughHub(t *testing.T) {
-	b := newBench(t, devices.OpenPolicy(), firmware.Options{})
+	b, _ := newPlayed(t, devices.OpenPolicy(),
+		devicestest.IO{Action: "drive", Args: map[string]any{"speed": 0.5, "ms": 400}, Result: map[string]any{"moved": 0.2, "x": 0.7}},
+		devicestest.IO{Action: "drive", Args: map[string]any{"speed": 3.0}, Error: &protocol.Error{Code: protocol.CodeOutOfRange, Message: "speed must be <= 1, got 3"}},
+	)
 	if got := b.dev.Name(); got != "rover" {
 		t.Fatalf("name %q", got)
 	}
@@ -84,8 +118,8 @@ func TestCallThroughHub(t *testing.T) {
 	if !ok || m["moved"] == nil {
 		t.Fatalf("drive result %#v", v)
 	}
-	if moved, _ := m["moved"].(float64); moved < 0.15 || moved > 0.25 {
-		t.Errorf("moved %v m, want about 0.2", m["moved"])
+	if m["moved"] != 0.2 {
+		t.Errorf("moved %v m, want the device's 0.2", m["moved"])
 	}
 	_, err = b.hub.Call(ctx, "rover", "drive", map[string]any{"speed": 3.0})
 	var de *devices.DeviceError

@@ -11,11 +11,12 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/gantry-dev/gantry/internal/argcheck"
 	"github.com/gantry-dev/gantry/tool"
 )
 
 // ErrEStop is the cause of a call cancelled by an emergency stop.
-var ErrEStop = errors.New("emergency stop")
+var ErrEStop = tool.NewError(tool.Cancelled, errors.New("emergency stop"))
 
 // Guard stands between every call and every device: it applies a Policy
 // (allow-list, bounds, rate limits), holds the emergency stop, and knows
@@ -109,10 +110,10 @@ func (g *Guard) Check(device, action string, desc *ActionDesc, args map[string]a
 			}
 			continue
 		}
-		if r.Min != nil && f < *r.Min {
+		switch argcheck.Bounds(f, r.Min, r.Max) {
+		case argcheck.BelowMin:
 			return refuse("%s must be >= %s, got %s", name, fmtNum(*r.Min), fmtNum(f))
-		}
-		if r.Max != nil && f > *r.Max {
+		case argcheck.AboveMax:
 			return refuse("%s must be <= %s, got %s", name, fmtNum(*r.Max), fmtNum(f))
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gantry-dev/gantry/internal/argcheck"
 	"github.com/gantry-dev/gantry/tool"
 )
 
@@ -349,6 +350,10 @@ func finite(args map[string]any) error {
 			return x, math.IsNaN(x) || math.IsInf(x, 0)
 		case float32:
 			return bad(float64(x))
+		case json.Number: // a literal beyond float64 (1e999) reads as ±Inf
+			if n, ok := argcheck.ReadNumber(x); ok && n.Kind == argcheck.KindFloat {
+				return bad(n.F)
+			}
 		case []any:
 			for _, e := range x {
 				if f, ok := bad(e); ok {

@@ -7,7 +7,7 @@ import (
 	"io"
 	"sync"
 
-	"github.com/gantry-dev/gantry/firmware"
+	"github.com/gantry-dev/gantry/protocol"
 )
 
 // LineLink is a Link over a byte stream (a serial port, a pty, a pipe,
@@ -37,10 +37,10 @@ func NewLineLink(rw io.ReadWriteCloser, in Inbox) *LineLink {
 
 func (l *LineLink) read() {
 	defer close(l.done)
-	lr := firmware.NewLineReader(l.rw)
+	lr := protocol.NewLineReader(l.rw)
 	for {
 		line, err := lr.Next()
-		if errors.Is(err, firmware.ErrLineTooLong) {
+		if errors.Is(err, protocol.ErrLineTooLong) {
 			l.in.Receive([]byte("line too long")) // counted as garbage
 			continue
 		}

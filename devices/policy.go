@@ -11,7 +11,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/gantry-dev/gantry/firmware"
+	"github.com/gantry-dev/gantry/protocol"
 )
 
 // Policy is what the guard allows. It is usually read from YAML:
@@ -153,7 +153,7 @@ func (p Policy) Validate() error {
 			return fmt.Errorf("%s: burst %d is negative", who, d.Burst)
 		}
 		for _, a := range append(append([]string(nil), d.Allow...), d.Deny...) {
-			if a != "*" && !firmware.IsIdent(a) {
+			if a != "*" && !protocol.IsIdent(a) {
 				return fmt.Errorf("%s: %q is not an action name", who, a)
 			}
 		}

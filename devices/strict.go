@@ -8,7 +8,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/gantry-dev/gantry/firmware"
+	"github.com/gantry-dev/gantry/protocol"
 )
 
 // ErrPolicy is the cause (for errors.Is) of every error about a policy: one
@@ -190,7 +190,7 @@ func (w *keyWalker) top(doc *yaml.Node) error {
 			}
 			for _, dv := range devs {
 				name := dv[0]
-				if !firmware.IsIdent(name.Value) {
+				if !protocol.IsIdent(name.Value) {
 					return w.src.errorf(name.Line, "devices: %q is not a device name (letters, digits, _)", name.Value)
 				}
 				path := "devices." + name.Value
@@ -234,7 +234,7 @@ func (w *keyWalker) device(n *yaml.Node, path string) error {
 			}
 			for _, av := range actions {
 				action := av[0]
-				if !firmware.IsIdent(action.Value) {
+				if !protocol.IsIdent(action.Value) {
 					return w.src.errorf(action.Line, "%s: %q is not an action name", kp, action.Value)
 				}
 				ap := kp + "." + action.Value
@@ -245,7 +245,7 @@ func (w *keyWalker) device(n *yaml.Node, path string) error {
 				}
 				for _, pv := range params {
 					param := pv[0]
-					if !firmware.IsIdent(param.Value) {
+					if !protocol.IsIdent(param.Value) {
 						return w.src.errorf(param.Line, "%s: %q is not a parameter name", ap, param.Value)
 					}
 					pp := ap + "." + param.Value

@@ -169,29 +169,13 @@ func toolParam(name string, p Param) (tool.Param, error) {
 		tp.Enum = append(tp.Enum, s)
 	}
 	if p.Default != nil && !p.Required {
-		v, err := convertDefault(tp.Type, p.Default)
+		// The tool's own conversion: a default is checked and converted
+		// exactly as an argument would be.
+		v, err := tool.Convert(tp, tool.FromJSON(p.Default))
 		if err != nil {
 			return tp, fmt.Errorf("param %s: default: %w", name, err)
 		}
 		tp.Default = v
 	}
 	return tp, nil
-}
-
-// convertDefault gives a description's default the Go type tool.Args uses.
-func convertDefault(t tool.Type, v any) (any, error) {
-	f, isNum := number(v)
-	switch t {
-	case tool.Int:
-		if !isNum || f != float64(int64(f)) {
-			return nil, fmt.Errorf("%v is not an integer", v)
-		}
-		return int64(f), nil
-	case tool.Float:
-		if !isNum {
-			return nil, fmt.Errorf("%v is not a number", v)
-		}
-		return f, nil
-	}
-	return tool.FromJSON(v), nil
 }

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gantry-dev/gantry/protocol"
 )
 
 func TestRequestErrors(t *testing.T) {
@@ -13,27 +15,27 @@ func TestRequestErrors(t *testing.T) {
 		code   string
 		withID bool
 	}{
-		{`not json`, CodeBadRequest, false},
-		{`[1,2]`, CodeBadRequest, false},
-		{`null`, CodeBadRequest, false},
-		{`{"action":"ping"}`, CodeBadRequest, false},
-		{`{"id":0,"action":"ping"}`, CodeBadRequest, false},
-		{`{"id":-3,"action":"ping"}`, CodeBadRequest, false},
-		{`{"id":1.5,"action":"ping"}`, CodeBadRequest, false},
-		{`{"id":"7","action":"ping"}`, CodeBadRequest, false},
-		{`{"id":7,"action":"ping"} {"id":8}`, CodeBadRequest, false},
-		{`{"id":7}`, CodeBadRequest, true},
-		{`{"id":7,"action":3}`, CodeBadRequest, true},
-		{`{"id":7,"action":"fly"}`, CodeUnknownAction, true},
-		{`{"id":7,"action":"drive","args":[]}`, CodeInvalidArgs, true},
-		{`{"id":7,"action":"drive","args":{}}`, CodeInvalidArgs, true},
-		{`{"id":7,"action":"drive","args":{"speed":"fast"}}`, CodeInvalidArgs, true},
-		{`{"id":7,"action":"drive","args":{"speed":0.1,"ms":1.5}}`, CodeInvalidArgs, true},
-		{`{"id":7,"action":"drive","args":{"speed":0.1,"wheels":2}}`, CodeInvalidArgs, true},
-		{`{"id":7,"action":"drive","args":{"speed":3}}`, CodeOutOfRange, true},
-		{`{"id":7,"action":"drive","args":{"speed":0.1,"ms":-1}}`, CodeOutOfRange, true},
-		{`{"id":7,"action":"gripper","args":{"state":"half"}}`, CodeInvalidArgs, true},
-		{`{"id":7,"action":"get","args":{"name":"colour"}}`, CodeInvalidArgs, true},
+		{`not json`, protocol.CodeBadRequest, false},
+		{`[1,2]`, protocol.CodeBadRequest, false},
+		{`null`, protocol.CodeBadRequest, false},
+		{`{"action":"ping"}`, protocol.CodeBadRequest, false},
+		{`{"id":0,"action":"ping"}`, protocol.CodeBadRequest, false},
+		{`{"id":-3,"action":"ping"}`, protocol.CodeBadRequest, false},
+		{`{"id":1.5,"action":"ping"}`, protocol.CodeBadRequest, false},
+		{`{"id":"7","action":"ping"}`, protocol.CodeBadRequest, false},
+		{`{"id":7,"action":"ping"} {"id":8}`, protocol.CodeBadRequest, false},
+		{`{"id":7}`, protocol.CodeBadRequest, true},
+		{`{"id":7,"action":3}`, protocol.CodeBadRequest, true},
+		{`{"id":7,"action":"fly"}`, protocol.CodeUnknownAction, true},
+		{`{"id":7,"action":"drive","args":[]}`, protocol.CodeInvalidArgs, true},
+		{`{"id":7,"action":"drive","args":{}}`, protocol.CodeInvalidArgs, true},
+		{`{"id":7,"action":"drive","args":{"speed":"fast"}}`, protocol.CodeInvalidArgs, true},
+		{`{"id":7,"action":"drive","args":{"speed":0.1,"ms":1.5}}`, protocol.CodeInvalidArgs, true},
+		{`{"id":7,"action":"drive","args":{"speed":0.1,"wheels":2}}`, protocol.CodeInvalidArgs, true},
+		{`{"id":7,"action":"drive","args":{"speed":3}}`, protocol.CodeOutOfRange, true},
+		{`{"id":7,"action":"drive","args":{"speed":0.1,"ms":-1}}`, protocol.CodeOutOfRange, true},
+		{`{"id":7,"action":"gripper","args":{"state":"half"}}`, protocol.CodeInvalidArgs, true},
+		{`{"id":7,"action":"get","args":{"name":"colour"}}`, protocol.CodeInvalidArgs, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.line, func(t *testing.T) {
@@ -122,7 +124,7 @@ func TestCacheKeepsLast64(t *testing.T) {
 }
 
 func TestInternalErrorOnPanic(t *testing.T) {
-	d, err := NewDispatcher(map[string]ActionDesc{"boom": {}}, map[string]Handler{
+	d, err := NewDispatcher(map[string]protocol.ActionDesc{"boom": {}}, map[string]Handler{
 		"boom": func(map[string]any, func(any, error)) { panic("kaput") },
 	})
 	if err != nil {
@@ -133,36 +135,7 @@ func TestInternalErrorOnPanic(t *testing.T) {
 	if !strings.Contains(got, `"code":"internal"`) || !strings.Contains(got, "kaput") {
 		t.Errorf("reply %s", got)
 	}
-	if _, err := NewDispatcher(map[string]ActionDesc{"x": {}}, nil); err == nil {
+	if _, err := NewDispatcher(map[string]protocol.ActionDesc{"x": {}}, nil); err == nil {
 		t.Error("missing handler accepted")
 	}
-}
-
-func FuzzParseRequest(f *testing.F) {
-	for _, s := range []string{
-		`{"id":1,"action":"ping"}`, `{"id":2,"action":"drive","args":{"speed":0.5,"ms":800}}`,
-		`{"id":1e2,"action":"x"}`, `{"id":9223372036854775808,"action":"x"}`, `{`, `{"id":1,"action":"a","args":null}`,
-		`{"id":3,"action":"get","args":{"name":"battery"}}`, "\x00", `{"id":1,"action":"a"}garbage`,
-	} {
-		f.Add([]byte(s))
-	}
-	desc := roverDescription("rover")
-	f.Fuzz(func(t *testing.T, line []byte) {
-		req, err := ParseRequest(line)
-		if err != nil {
-			if err.Code != CodeBadRequest && err.Code != CodeInvalidArgs {
-				t.Fatalf("parse error code %q", err.Code)
-			}
-			return
-		}
-		if req.ID <= 0 || req.Action == "" {
-			t.Fatalf("accepted %q as %+v", line, req)
-		}
-		if a, ok := desc.Actions[req.Action]; ok {
-			if _, verr := ValidateArgs(req.Action, a, req.Args); verr != nil &&
-				verr.Code != CodeInvalidArgs && verr.Code != CodeOutOfRange {
-				t.Fatalf("validate code %q", verr.Code)
-			}
-		}
-	})
 }

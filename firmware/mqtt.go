@@ -8,6 +8,8 @@ import (
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/gantry-dev/gantry/protocol"
 )
 
 // MQTTOptions configure ServeMQTT. The zero value uses prefix "gantry" and
@@ -22,21 +24,6 @@ type MQTTOptions struct {
 	ConnectTimeout time.Duration
 }
 
-// Topics returns the protocol's MQTT topics for a device under prefix.
-func Topics(prefix, device string) (req, res, evt, desc, status string) {
-	if prefix == "" {
-		prefix = "gantry"
-	}
-	base := prefix + "/" + device + "/"
-	return base + "req", base + "res", base + "evt", base + "desc", base + "status"
-}
-
-// Status payloads of the retained status topic.
-var (
-	statusOnline  = []byte(`{"state":"online"}`)
-	statusOffline = []byte(`{"state":"offline"}`)
-)
-
 // ServeMQTT connects the rover to the broker at brokerURL (tcp://,
 // ssl://, ws://) and serves requests until ctx ends. On every (re)connect
 // it subscribes to its request topic and, once subscribed, publishes its
@@ -44,7 +31,7 @@ var (
 // ends, is a retained {"state":"offline"}. The idempotency cache lives as
 // long as this call, across reconnects.
 func (r *Rover) ServeMQTT(ctx context.Context, brokerURL string, opts MQTTOptions) error {
-	reqT, resT, evtT, descT, statusT := Topics(opts.Prefix, r.name)
+	reqT, resT, evtT, descT, statusT := protocol.Topics(opts.Prefix, r.name)
 	desc, err := json.Marshal(r.desc)
 	if err != nil {
 		return fmt.Errorf("encode description: %w", err)
@@ -109,8 +96,8 @@ func (r *Rover) ServeMQTT(ctx context.Context, brokerURL string, opts MQTTOption
 	}
 	onReq := func(_ mqtt.Client, m mqtt.Message) {
 		p := m.Payload()
-		if len(p) >= MaxLine {
-			publish(resT, 1, false, LineTooLongReply())
+		if len(p) >= protocol.MaxLine {
+			publish(resT, 1, false, protocol.LineTooLongReply())
 			return
 		}
 		d.Handle(append([]byte(nil), p...), func(b []byte) { publish(resT, 1, false, b) })
@@ -127,7 +114,7 @@ func (r *Rover) ServeMQTT(ctx context.Context, brokerURL string, opts MQTTOption
 		SetConnectTimeout(timeout).
 		SetKeepAlive(10*time.Second).
 		SetCleanSession(true).
-		SetBinaryWill(statusT, statusOffline, 1, true).
+		SetBinaryWill(statusT, protocol.StatusOffline, 1, true).
 		SetOnConnectHandler(func(c mqtt.Client) {
 			log.Info("connected")
 			t := c.Subscribe(reqT, 1, onReq)
@@ -138,7 +125,7 @@ func (r *Rover) ServeMQTT(ctx context.Context, brokerURL string, opts MQTTOption
 					return
 				}
 				publish(descT, 1, true, desc)
-				publish(statusT, 1, true, statusOnline)
+				publish(statusT, 1, true, protocol.StatusOnline)
 			}()
 		}).
 		SetConnectionLostHandler(func(_ mqtt.Client, err error) {
@@ -153,7 +140,7 @@ func (r *Rover) ServeMQTT(ctx context.Context, brokerURL string, opts MQTTOption
 	if err := t.Error(); err != nil {
 		return fmt.Errorf("connect to %s: %w", brokerURL, err)
 	}
-	unsub := r.Subscribe(func(ev Event) {
+	unsub := r.Subscribe(func(ev protocol.Event) {
 		if b, err := json.Marshal(ev); err == nil && client.IsConnectionOpen() {
 			client.Publish(evtT, 0, false, b) // QoS 0: nothing to wait for
 		}
@@ -161,7 +148,7 @@ func (r *Rover) ServeMQTT(ctx context.Context, brokerURL string, opts MQTTOption
 	<-ctx.Done()
 	unsub()
 	if client.IsConnectionOpen() {
-		t := client.Publish(statusT, 1, true, statusOffline)
+		t := client.Publish(statusT, 1, true, protocol.StatusOffline)
 		t.WaitTimeout(2 * time.Second)
 	}
 	client.Disconnect(250)

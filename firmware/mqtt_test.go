@@ -2,8 +2,8 @@ package firmware
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -17,13 +17,16 @@ import (
 )
 
 func startBroker(t *testing.T) string {
-	port := testenv.FreePort(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0") // port 0: read back below
+	if err != nil {
+		t.Fatal(err)
+	}
 	s := mochi.New(&mochi.Options{InlineClient: false, Logger: slog.New(slog.DiscardHandler)})
 	if err := s.AddHook(new(auth.AllowHook), nil); err != nil {
 		t.Fatal(err)
 	}
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	if err := s.AddListener(listeners.NewTCP(listeners.Config{ID: "t", Address: addr})); err != nil {
+	addr := ln.Addr().String()
+	if err := s.AddListener(listeners.NewNet("t", ln)); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Serve(); err != nil {
@@ -62,7 +65,7 @@ func TestServeMQTT(t *testing.T) {
 				return string(m.Payload())
 			}
 		}
-		deadline := time.After(5 * time.Second)
+		deadline := time.After(testenv.Patience)
 		for {
 			select {
 			case m := <-msgs:
@@ -97,7 +100,7 @@ func TestServeMQTT(t *testing.T) {
 func TestServeMQTTNoBroker(t *testing.T) {
 	r := NewRover(Options{})
 	defer r.Close()
-	err := r.ServeMQTT(context.Background(), fmt.Sprintf("tcp://127.0.0.1:%d", testenv.FreePort(t)), MQTTOptions{ConnectTimeout: time.Second})
+	err := r.ServeMQTT(context.Background(), "tcp://"+testenv.DeadEnd(t), MQTTOptions{ConnectTimeout: time.Second})
 	if err == nil || !strings.Contains(err.Error(), "connect to") {
 		t.Errorf("err = %v", err)
 	}

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/gantry-dev/gantry/protocol"
 )
 
 // Options configure a Rover. The zero value is a rover named "rover" on
@@ -28,7 +30,7 @@ type Rover struct {
 	name   string
 	clock  Clock
 	log    *slog.Logger
-	desc   Description
+	desc   protocol.Description
 	handle map[string]Handler
 
 	executed atomic.Int64
@@ -45,7 +47,7 @@ type Rover struct {
 	telHz    float64
 	telTimer Timer
 	telGen   int
-	subs     map[int]func(Event)
+	subs     map[int]func(protocol.Event)
 	nextSub  int
 }
 
@@ -66,7 +68,7 @@ type motion struct {
 
 // NewRover returns a rover with the given options.
 func NewRover(opts Options) *Rover {
-	r := &Rover{name: opts.Name, clock: opts.Clock, log: opts.Logger, subs: map[int]func(Event){}}
+	r := &Rover{name: opts.Name, clock: opts.Clock, log: opts.Logger, subs: map[int]func(protocol.Event){}}
 	if r.name == "" {
 		r.name = "rover"
 	}
@@ -116,7 +118,7 @@ func NewRover(opts Options) *Rover {
 func (r *Rover) Name() string { return r.name }
 
 // Description returns the rover's description (the describe result).
-func (r *Rover) Description() Description { return r.desc }
+func (r *Rover) Description() protocol.Description { return r.desc }
 
 // Executed returns how many requests the rover has executed (repeated ids
 // answered from the cache are not executed and not counted).
@@ -141,7 +143,7 @@ func (r *Rover) Close() {
 	}
 	r.mu.Unlock()
 	if m != nil {
-		m.done(nil, Errorf(CodeInternal, "device shut down during %s", m.kind))
+		m.done(nil, protocol.Errorf(protocol.CodeInternal, "device shut down during %s", m.kind))
 	}
 }
 
@@ -165,7 +167,7 @@ func (r *Rover) NewDispatcher() *Dispatcher {
 
 // Subscribe registers f for every event the rover emits and returns a
 // function that unregisters it. f must not block.
-func (r *Rover) Subscribe(f func(Event)) (cancel func()) {
+func (r *Rover) Subscribe(f func(protocol.Event)) (cancel func()) {
 	r.mu.Lock()
 	id := r.nextSub
 	r.nextSub++
@@ -179,9 +181,9 @@ func (r *Rover) Subscribe(f func(Event)) (cancel func()) {
 }
 
 func (r *Rover) emit(name string, data any) {
-	ev := Event{Event: name, TS: r.clock.Now().Milliseconds(), Data: data}
+	ev := protocol.Event{Event: name, TS: r.clock.Now().Milliseconds(), Data: data}
 	r.mu.Lock()
-	fs := make([]func(Event), 0, len(r.subs))
+	fs := make([]func(protocol.Event), 0, len(r.subs))
 	for _, f := range r.subs {
 		fs = append(fs, f)
 	}
@@ -317,24 +319,24 @@ func (r *Rover) startMotion(kind string, v, w float64, d time.Duration, exact *f
 	r.mu.Lock()
 	if r.stopped {
 		r.mu.Unlock()
-		done(nil, Errorf(CodeStopped, "emergency stop is latched; send reset first"))
+		done(nil, protocol.Errorf(protocol.CodeStopped, "emergency stop is latched; send reset first"))
 		return
 	}
 	if r.closed {
 		r.mu.Unlock()
-		done(nil, Errorf(CodeInternal, "device shut down"))
+		done(nil, protocol.Errorf(protocol.CodeInternal, "device shut down"))
 		return
 	}
 	if r.mot != nil {
 		busy := r.mot.kind
 		r.mu.Unlock()
-		done(nil, Errorf(CodeBusy, "a %s is in flight; wait for its reply or send stop", busy))
+		done(nil, protocol.Errorf(protocol.CodeBusy, "a %s is in flight; wait for its reply or send stop", busy))
 		return
 	}
 	s := r.now()
 	if s.battery <= 0 {
 		r.mu.Unlock()
-		done(nil, Errorf(CodeOutOfRange, "battery is empty (0%%)"))
+		done(nil, protocol.Errorf(protocol.CodeOutOfRange, "battery is empty (0%%)"))
 		return
 	}
 	end, reason := r.simulate(s, v, w, d)
@@ -391,13 +393,13 @@ func (r *Rover) turn(args map[string]any, done func(any, error)) {
 	ms, hasMs := args["ms"].(int64)
 	switch {
 	case hasDeg && hasMs:
-		done(nil, Errorf(CodeInvalidArgs, "turn takes degrees (with an optional rate) or rate and ms, not degrees and ms"))
+		done(nil, protocol.Errorf(protocol.CodeInvalidArgs, "turn takes degrees (with an optional rate) or rate and ms, not degrees and ms"))
 	case hasDeg:
 		if !hasRate {
 			rate = 90
 		}
 		if rate == 0 {
-			done(nil, Errorf(CodeOutOfRange, "rate must not be 0 when turning by degrees"))
+			done(nil, protocol.Errorf(protocol.CodeOutOfRange, "rate must not be 0 when turning by degrees"))
 			return
 		}
 		d := time.Duration(math.Round(math.Abs(deg)/math.Abs(rate)*1000)) * time.Millisecond
@@ -413,7 +415,7 @@ func (r *Rover) turn(args map[string]any, done func(any, error)) {
 		}
 		r.startMotion("turn", 0, rate*math.Pi/180, time.Duration(ms)*time.Millisecond, nil, done)
 	default:
-		done(nil, Errorf(CodeInvalidArgs, "turn needs degrees, or rate and ms"))
+		done(nil, protocol.Errorf(protocol.CodeInvalidArgs, "turn needs degrees, or rate and ms"))
 	}
 }
 
@@ -430,7 +432,7 @@ func (r *Rover) stop(_ map[string]any, done func(any, error)) {
 	r.mu.Unlock()
 	if m != nil {
 		p := poseOf(s)
-		m.done(nil, Errorf(CodeStopped, "%s cancelled by stop at x=%v y=%v heading=%v", m.kind, p.X, p.Y, p.Heading))
+		m.done(nil, protocol.Errorf(protocol.CodeStopped, "%s cancelled by stop at x=%v y=%v heading=%v", m.kind, p.X, p.Y, p.Heading))
 	}
 	done(map[string]any{"stopped": true, "cancelled": m != nil, "pose": poseOf(s)}, nil)
 }
@@ -447,7 +449,7 @@ func (r *Rover) gripper(args map[string]any, done func(any, error)) {
 	r.mu.Lock()
 	if r.stopped {
 		r.mu.Unlock()
-		done(nil, Errorf(CodeStopped, "emergency stop is latched; send reset first"))
+		done(nil, protocol.Errorf(protocol.CodeStopped, "emergency stop is latched; send reset first"))
 		return
 	}
 	s := r.now()
@@ -528,39 +530,39 @@ func (r *Rover) armTelemetry(gen int) {
 
 func fp(f float64) *float64 { return &f }
 
-func roverDescription(name string) Description {
-	return Description{
-		Protocol:    Version,
+func roverDescription(name string) protocol.Description {
+	return protocol.Description{
+		Protocol:    protocol.Version,
 		Name:        name,
 		Title:       "Simulated rover",
 		Description: "Differential-drive rover in a 4x3 m arena: distance sensor ahead, bumper, battery, gripper. Heading in degrees, counter-clockwise, 0 = +x.",
-		Actions: map[string]ActionDesc{
-			"describe": {Description: "This description", Safe: true, Returns: &Schema{Type: "object"}},
-			"ping":     {Description: "Liveness check", Safe: true, Returns: &Schema{Type: "object", Description: "{ts: device clock ms}"}},
-			"get": {Description: "Read a property", Safe: true, Params: map[string]Param{
+		Actions: map[string]protocol.ActionDesc{
+			"describe": {Description: "This description", Safe: true, Returns: &protocol.Schema{Type: "object"}},
+			"ping":     {Description: "Liveness check", Safe: true, Returns: &protocol.Schema{Type: "object", Description: "{ts: device clock ms}"}},
+			"get": {Description: "Read a property", Safe: true, Params: map[string]protocol.Param{
 				"name": {Type: "string", Required: true, Enum: []any{"battery", "pose", "distance", "gripper", "holding", "moving", "stopped", "odometer", "bumps", "telemetry_hz", "uptime"}}},
-				Returns: &Schema{Type: "any"}},
-			"stop":  {Description: "Emergency stop: halt, cancel the action in flight, refuse motion until reset", Returns: &Schema{Type: "object"}},
-			"reset": {Description: "Clear the emergency stop", Returns: &Schema{Type: "object"}},
-			"drive": {Description: "Drive straight; stops early on a bump", Params: map[string]Param{
+				Returns: &protocol.Schema{Type: "any"}},
+			"stop":  {Description: "Emergency stop: halt, cancel the action in flight, refuse motion until reset", Returns: &protocol.Schema{Type: "object"}},
+			"reset": {Description: "Clear the emergency stop", Returns: &protocol.Schema{Type: "object"}},
+			"drive": {Description: "Drive straight; stops early on a bump", Params: map[string]protocol.Param{
 				"speed": {Type: "number", Unit: "m/s", Minimum: fp(-1), Maximum: fp(1), Required: true, Description: "negative backs up"},
 				"ms":    {Type: "integer", Unit: "ms", Minimum: fp(0), Maximum: fp(5000), Default: int64(500)}},
-				Returns: &Schema{Type: "object", Description: "{x,y,heading,moved,bumped,reason,battery} after the move"}},
-			"turn": {Description: "Turn in place by degrees (at rate), or at rate for ms", Params: map[string]Param{
+				Returns: &protocol.Schema{Type: "object", Description: "{x,y,heading,moved,bumped,reason,battery} after the move"}},
+			"turn": {Description: "Turn in place by degrees (at rate), or at rate for ms", Params: map[string]protocol.Param{
 				"degrees": {Type: "number", Unit: "deg", Minimum: fp(-360), Maximum: fp(360), Description: "positive = left"},
 				"rate":    {Type: "number", Unit: "deg/s", Minimum: fp(-180), Maximum: fp(180), Description: "default 90 with degrees"},
 				"ms":      {Type: "integer", Unit: "ms", Minimum: fp(0), Maximum: fp(5000), Description: "with rate; default 500"}},
-				Returns: &Schema{Type: "object", Description: "pose after the turn"}},
-			"distance": {Description: "Distance from the front to the nearest obstacle ahead (max 4)", Safe: true, Returns: &Schema{Type: "number", Unit: "m"}},
-			"pose":     {Description: "Position and heading", Safe: true, Returns: &Schema{Type: "object", Description: "{x,y,heading}"}},
-			"gripper": {Description: "Open or close the gripper; closing grabs an item within 0.2 m of the front", Params: map[string]Param{
+				Returns: &protocol.Schema{Type: "object", Description: "pose after the turn"}},
+			"distance": {Description: "Distance from the front to the nearest obstacle ahead (max 4)", Safe: true, Returns: &protocol.Schema{Type: "number", Unit: "m"}},
+			"pose":     {Description: "Position and heading", Safe: true, Returns: &protocol.Schema{Type: "object", Description: "{x,y,heading}"}},
+			"gripper": {Description: "Open or close the gripper; closing grabs an item within 0.2 m of the front", Params: map[string]protocol.Param{
 				"state": {Type: "string", Required: true, Enum: []any{"open", "close"}}},
-				Returns: &Schema{Type: "object", Description: "{state,holding}"}},
-			"telemetry": {Description: "Set the telemetry event rate", Params: map[string]Param{
+				Returns: &protocol.Schema{Type: "object", Description: "{state,holding}"}},
+			"telemetry": {Description: "Set the telemetry event rate", Params: map[string]protocol.Param{
 				"hz": {Type: "number", Unit: "Hz", Minimum: fp(0), Maximum: fp(50), Required: true, Description: "0 = off"}},
-				Returns: &Schema{Type: "object"}},
+				Returns: &protocol.Schema{Type: "object"}},
 		},
-		Properties: map[string]PropertyDoc{
+		Properties: map[string]protocol.PropertyDoc{
 			"battery":      {Type: "number", Unit: "%", ReadOnly: true, Description: "drains with motion"},
 			"pose":         {Type: "object", ReadOnly: true},
 			"distance":     {Type: "number", Unit: "m", ReadOnly: true},
@@ -573,9 +575,9 @@ func roverDescription(name string) Description {
 			"telemetry_hz": {Type: "number", Unit: "Hz", ReadOnly: true},
 			"uptime":       {Type: "integer", Unit: "ms", ReadOnly: true},
 		},
-		Events: map[string]EventDesc{
-			"telemetry": {Description: "Periodic state", Data: &Schema{Type: "object", Description: "{pose,distance,battery,moving,stopped,holding}"}},
-			"bump":      {Description: "Bumper hit; motion stopped", Data: &Schema{Type: "object", Description: "{x,y,heading}"}},
+		Events: map[string]protocol.EventDesc{
+			"telemetry": {Description: "Periodic state", Data: &protocol.Schema{Type: "object", Description: "{pose,distance,battery,moving,stopped,holding}"}},
+			"bump":      {Description: "Bumper hit; motion stopped", Data: &protocol.Schema{Type: "object", Description: "{x,y,heading}"}},
 		},
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/gantry-dev/gantry/protocol"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -21,7 +23,7 @@ type harness struct {
 	mu    sync.Mutex
 	got   map[int64][]map[string]any
 	anon  []map[string]any
-	evts  []Event
+	evts  []protocol.Event
 	nextI int64
 }
 
@@ -31,7 +33,7 @@ func newHarness(t *testing.T, opts Options) *harness {
 	r := NewRover(opts)
 	t.Cleanup(r.Close)
 	h := &harness{t: t, clk: clk, r: r, d: r.NewDispatcher(), got: map[int64][]map[string]any{}}
-	unsub := r.Subscribe(func(ev Event) { h.mu.Lock(); h.evts = append(h.evts, ev); h.mu.Unlock() })
+	unsub := r.Subscribe(func(ev protocol.Event) { h.mu.Lock(); h.evts = append(h.evts, ev); h.mu.Unlock() })
 	t.Cleanup(unsub)
 	return h
 }
@@ -168,7 +170,7 @@ func TestTurnByDegrees(t *testing.T) {
 	}
 	for _, args := range []map[string]any{{}, {"degrees": 10, "ms": 100}, {"degrees": 10, "rate": 0}} {
 		id := h.call("turn", args)
-		if c := h.errCode(id); c != CodeInvalidArgs && c != CodeOutOfRange {
+		if c := h.errCode(id); c != protocol.CodeInvalidArgs && c != protocol.CodeOutOfRange {
 			t.Errorf("turn %v: code %s", args, c)
 		}
 	}
@@ -179,7 +181,7 @@ func TestStopCancelsInFlightAndLatches(t *testing.T) {
 	drive := h.call("drive", map[string]any{"speed": 0.5, "ms": 800})
 	h.clk.Advance(200 * time.Millisecond)
 	stop := h.call("stop", nil)
-	if c := h.errCode(drive); c != CodeStopped {
+	if c := h.errCode(drive); c != protocol.CodeStopped {
 		t.Errorf("drive code %s, want stopped", c)
 	}
 	res := h.result(stop).(map[string]any)
@@ -194,10 +196,10 @@ func TestStopCancelsInFlightAndLatches(t *testing.T) {
 	if h.r.Pose().X != x {
 		t.Error("rover kept moving after stop")
 	}
-	if c := h.errCode(h.call("drive", map[string]any{"speed": 0.5})); c != CodeStopped {
+	if c := h.errCode(h.call("drive", map[string]any{"speed": 0.5})); c != protocol.CodeStopped {
 		t.Errorf("drive while latched: %s", c)
 	}
-	if c := h.errCode(h.call("gripper", map[string]any{"state": "close"})); c != CodeStopped {
+	if c := h.errCode(h.call("gripper", map[string]any{"state": "close"})); c != protocol.CodeStopped {
 		t.Errorf("gripper while latched: %s", c)
 	}
 	h.result(h.call("pose", nil)) // sensors still work
@@ -210,7 +212,7 @@ func TestStopCancelsInFlightAndLatches(t *testing.T) {
 func TestBusy(t *testing.T) {
 	h := newHarness(t, Options{})
 	a := h.call("drive", map[string]any{"speed": 0.2, "ms": 500})
-	if c := h.errCode(h.call("turn", map[string]any{"degrees": 45})); c != CodeBusy {
+	if c := h.errCode(h.call("turn", map[string]any{"degrees": 45})); c != protocol.CodeBusy {
 		t.Errorf("turn during drive: %s, want busy", c)
 	}
 	h.result(h.call("distance", nil))
@@ -248,7 +250,7 @@ func TestBatteryRunsOut(t *testing.T) {
 	if res["reason"] != "battery" || res["battery"] != 0.0 {
 		t.Errorf("result %v, want reason battery", res)
 	}
-	if c := h.errCode(h.call("drive", map[string]any{"speed": 0.1})); c != CodeOutOfRange {
+	if c := h.errCode(h.call("drive", map[string]any{"speed": 0.1})); c != protocol.CodeOutOfRange {
 		t.Errorf("drive on empty battery: %s", c)
 	}
 }
@@ -284,8 +286,8 @@ func TestDescriptionValidAndSmall(t *testing.T) {
 	h := newHarness(t, Options{})
 	id := h.call("describe", nil)
 	h.result(id)
-	b, _ := json.Marshal(Reply{ID: &id, OK: true, Result: desc})
-	if len(b)+1 > MaxLine {
-		t.Errorf("describe reply is %d bytes, over the %d-byte line limit", len(b)+1, MaxLine)
+	b, _ := json.Marshal(protocol.Reply{ID: &id, OK: true, Result: desc})
+	if len(b)+1 > protocol.MaxLine {
+		t.Errorf("describe reply is %d bytes, over the %d-byte line limit", len(b)+1, protocol.MaxLine)
 	}
 }

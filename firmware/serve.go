@@ -9,6 +9,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/gantry-dev/gantry/protocol"
 )
 
 // outQueue is how many lines may wait for the writer; events beyond it are
@@ -20,14 +22,15 @@ const outQueue = 256
 // share the stream, one line each. The idempotency cache lives as long as
 // this call.
 //
-// To stop a blocked read when ctx ends, ServeLines sets a read deadline if
-// rw has SetReadDeadline (net.Conn, *os.File on a pty), else closes rw if it
-// is an io.Closer.
+// To stop a blocked read or write when ctx ends (a write blocks for good
+// when nobody reads the other end any more and its buffer is full),
+// ServeLines sets a deadline if rw has SetDeadline (net.Conn, *os.File on a
+// pty), else closes rw if it is an io.Closer.
 func (r *Rover) ServeLines(ctx context.Context, rw io.ReadWriter) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	if dl, ok := rw.(interface{ SetReadDeadline(time.Time) error }); ok {
-		_ = dl.SetReadDeadline(time.Time{}) // clear a deadline left by an earlier call
+	if dl, ok := rw.(interface{ SetDeadline(time.Time) error }); ok {
+		_ = dl.SetDeadline(time.Time{}) // clear a deadline left by an earlier call
 	}
 	d := r.NewDispatcher()
 	out := make(chan []byte, outQueue)
@@ -57,7 +60,7 @@ func (r *Rover) ServeLines(ctx context.Context, rw io.ReadWriter) error {
 		case <-ctx.Done():
 		}
 	}
-	unsub := r.Subscribe(func(ev Event) {
+	unsub := r.Subscribe(func(ev protocol.Event) {
 		b, err := json.Marshal(ev)
 		if err == nil {
 			send(b, true)
@@ -72,7 +75,11 @@ func (r *Rover) ServeLines(ctx context.Context, rw io.ReadWriter) error {
 			select {
 			case line := <-out:
 				if _, err := rw.Write(line); err != nil {
-					errc <- fmt.Errorf("write: %w", err)
+					if ctx.Err() != nil {
+						errc <- nil // the deadline set to stop us
+					} else {
+						errc <- fmt.Errorf("write: %w", err)
+					}
 					cancel()
 					return
 				}
@@ -83,11 +90,11 @@ func (r *Rover) ServeLines(ctx context.Context, rw io.ReadWriter) error {
 	}()
 	go func() { // reader
 		defer wg.Done()
-		lr := NewLineReader(rw)
+		lr := protocol.NewLineReader(rw)
 		for {
 			line, err := lr.Next()
-			if errors.Is(err, ErrLineTooLong) {
-				send(LineTooLongReply(), false)
+			if errors.Is(err, protocol.ErrLineTooLong) {
+				send(protocol.LineTooLongReply(), false)
 				continue
 			}
 			if err != nil {
@@ -104,7 +111,7 @@ func (r *Rover) ServeLines(ctx context.Context, rw io.ReadWriter) error {
 	}()
 
 	<-ctx.Done()
-	unblockRead(rw)
+	unblock(rw)
 	mu.Lock()
 	closed = true
 	mu.Unlock()
@@ -124,9 +131,9 @@ func (r *Rover) ServeLines(ctx context.Context, rw io.ReadWriter) error {
 	return err
 }
 
-func unblockRead(rw io.ReadWriter) {
-	if dl, ok := rw.(interface{ SetReadDeadline(time.Time) error }); ok {
-		if err := dl.SetReadDeadline(time.Now()); err == nil || !errors.Is(err, os.ErrNoDeadline) {
+func unblock(rw io.ReadWriter) {
+	if dl, ok := rw.(interface{ SetDeadline(time.Time) error }); ok {
+		if err := dl.SetDeadline(time.Now()); err == nil || !errors.Is(err, os.ErrNoDeadline) {
 			return
 		}
 	}

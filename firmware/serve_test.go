@@ -7,8 +7,12 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/gantry-dev/gantry/internal/testenv"
+	"github.com/gantry-dev/gantry/protocol"
 )
 
 // lineClient reads reply lines from a connection, skipping events.
@@ -52,11 +56,11 @@ func TestServeLinesOverPipe(t *testing.T) {
 	a.SetDeadline(time.Now().Add(10 * time.Second))
 
 	lc.send("garbage\n")
-	if m := lc.reply(); m["error"].(map[string]any)["code"] != CodeBadRequest || m["id"] != nil {
+	if m := lc.reply(); m["error"].(map[string]any)["code"] != protocol.CodeBadRequest || m["id"] != nil {
 		t.Errorf("garbage: %v", m)
 	}
 	lc.send(strings.Repeat("z", 5000) + "\n")
-	if m := lc.reply(); m["error"].(map[string]any)["code"] != CodeLineTooLong {
+	if m := lc.reply(); m["error"].(map[string]any)["code"] != protocol.CodeLineTooLong {
 		t.Errorf("long line: %v", m)
 	}
 	lc.send(`{"id":1,"act`)
@@ -103,7 +107,7 @@ func TestServeLinesOverPTY(t *testing.T) {
 	f.SetDeadline(time.Now().Add(10 * time.Second))
 	lc.send(`{"id":1,"action":"describe"}` + "\n")
 	m := lc.reply()
-	if m["ok"] != true || m["result"].(map[string]any)["protocol"] != Version {
+	if m["ok"] != true || m["result"].(map[string]any)["protocol"] != protocol.Version {
 		t.Fatalf("describe over pty: %v", m)
 	}
 	// Close and reopen the terminal side, as a gateway does after unplug.
@@ -122,5 +126,34 @@ func TestServeLinesOverPTY(t *testing.T) {
 	cancel()
 	if err := <-errc; err != nil {
 		t.Errorf("ServeLines: %v", err)
+	}
+}
+
+// ServeLines ends when its context does even while a write is blocked:
+// the gateway closed its end, nobody reads the pty any more, and events
+// filled its buffer.
+func TestServeLinesEndsWhileWriteBlocked(t *testing.T) {
+	p, err := OpenPTY() // its terminal side stays open, unread
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	r := NewRover(Options{Clock: ScaledClock(50), TelemetryHz: 50})
+	defer r.Close()
+	var events atomic.Int64
+	defer r.Subscribe(func(protocol.Event) { events.Add(1) })()
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- r.ServeLines(ctx, p.Master) }()
+	// Far more than a pty holds (a few KiB to 64 KiB): the writer blocks.
+	testenv.Eventually(t, "too few events", func() bool { return events.Load() > 2000 })
+	cancel()
+	select {
+	case err := <-served:
+		if err != nil {
+			t.Errorf("ServeLines: %v, want nil after its context ended", err)
+		}
+	case <-time.After(testenv.Patience):
+		t.Fatal("ServeLines did not end with its context")
 	}
 }

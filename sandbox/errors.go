@@ -206,15 +206,9 @@ func (s *Session) codeError(err error, lines []string, thread *starlark.Thread) 
 			ce.Type, msg = "TimeoutError", fmt.Sprintf("the action exceeded its time limit of %s and was stopped", s.opts.Timeout)
 		}
 	case errors.As(err, &te):
+		// A tool's failure: the exception its kind names (tool.Kind).
 		ce.Cause = te.err
-		ce.Type = "RuntimeError"
-		var ae *tool.ArgError
-		if errors.As(te.err, &ae) {
-			ce.Type = "TypeError"
-			if ae.Value {
-				ce.Type = "ValueError"
-			}
-		}
+		ce.Type = tool.Exception(te.err)
 		msg = te.err.Error()
 	case errors.As(err, &pe):
 		ce.Type = pe.typ

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"regexp"
@@ -10,9 +11,14 @@ import (
 
 	"go.starlark.net/starlark"
 	"go.starlark.net/starlarkstruct"
+
+	"github.com/gantry-dev/gantry/tool"
 )
 
-// The re module. Functions that return many matches (findall, finditer,
+// The re module, on Go's regexp (RE2 syntax: no backreferences or
+// lookaround): search, match, fullmatch, findall, finditer, sub, split,
+// escape, the flags IGNORECASE (I), MULTILINE (M) and DOTALL (S), and the
+// match object (group, groups, start, end, span). Functions that return many matches (findall, finditer,
 // split, sub) charge each match before building its result, and collect
 // no more matches than the budget allows, so re.findall('', 'a'*50000000)
 // or re.sub('', s, big) end with a MemoryError instead of GiBs. When the
@@ -430,3 +436,91 @@ func reModule() *starlarkstruct.Module {
 
 // errStopScan ends a scan early without an error.
 var errStopScan = fmt.Errorf("stop")
+
+// matchValue is the result of a successful re match.
+type matchValue struct {
+	s    string
+	locs []int
+	re   *regexp.Regexp
+}
+
+func (m *matchValue) String() string {
+	return fmt.Sprintf("<re.Match object; span=(%d, %d), match=%s>", m.locs[0], m.locs[1], tool.PyQuote(m.s[m.locs[0]:m.locs[1]]))
+}
+func (m *matchValue) Type() string          { return "re.Match" }
+func (m *matchValue) Freeze()               {}
+func (m *matchValue) Truth() starlark.Bool  { return true }
+func (m *matchValue) Hash() (uint32, error) { return 0, errors.New("unhashable: re.Match") }
+func (m *matchValue) AttrNames() []string   { return []string{"group", "groups", "start", "end", "span"} }
+
+func (m *matchValue) group(i int) starlark.Value {
+	if 2*i+1 >= len(m.locs) || m.locs[2*i] < 0 {
+		return starlark.None
+	}
+	return starlark.String(m.s[m.locs[2*i]:m.locs[2*i+1]])
+}
+
+func (m *matchValue) index(v starlark.Value) (int, error) {
+	if s, ok := v.(starlark.String); ok {
+		i := m.re.SubexpIndex(string(s))
+		if i < 0 {
+			return 0, &pyError{typ: "IndexError", msg: "no such group"}
+		}
+		return i, nil
+	}
+	i, err := starlark.AsInt32(v)
+	if err != nil || i < 0 || 2*i+1 >= len(m.locs) {
+		return 0, &pyError{typ: "IndexError", msg: "no such group"}
+	}
+	return i, nil
+}
+
+func (m *matchValue) Attr(name string) (starlark.Value, error) {
+	switch name {
+	case "group":
+		return starlark.NewBuiltin("group", func(_ *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
+			if len(args) == 0 {
+				return m.group(0), nil
+			}
+			var out starlark.Tuple
+			for _, a := range args {
+				i, err := m.index(a)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, m.group(i))
+			}
+			if len(out) == 1 {
+				return out[0], nil
+			}
+			return out, nil
+		}), nil
+	case "groups":
+		return starlark.NewBuiltin("groups", func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
+			var out starlark.Tuple
+			for i := 1; 2*i < len(m.locs); i++ {
+				out = append(out, m.group(i))
+			}
+			return out, nil
+		}), nil
+	case "start", "end", "span":
+		return starlark.NewBuiltin(name, func(_ *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
+			i := 0
+			if len(args) > 0 {
+				var err error
+				if i, err = m.index(args[0]); err != nil {
+					return nil, err
+				}
+			}
+			st, en := starlark.MakeInt(m.locs[2*i]), starlark.MakeInt(m.locs[2*i+1])
+			switch name {
+			case "start":
+				return st, nil
+			case "end":
+				return en, nil
+			}
+			return starlark.Tuple{st, en}, nil
+		}), nil
+	}
+	return nil, nil
+}

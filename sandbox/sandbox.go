@@ -619,16 +619,5 @@ func (b *outputBuffer) String() (string, bool) {
 	if b.total <= b.max {
 		return string(b.head) + tail, false
 	}
-	marker := func(n int) string { return fmt.Sprintf("\n[... %d bytes truncated ...]\n", n) }
-	budget := max(b.max-len(marker(b.total)), 0)
-	h := min(budget/2, len(b.head))
-	t := min(budget-h, len(tail))
-	for h > 0 && h < len(b.head) && b.head[h]&0xC0 == 0x80 {
-		h--
-	}
-	start := len(tail) - t
-	for start < len(tail) && tail[start]&0xC0 == 0x80 {
-		start++
-	}
-	return string(b.head[:h]) + marker(b.total-h-(len(tail)-start)) + tail[start:], true
+	return tool.TruncateParts(string(b.head), tail, b.total, b.max), true
 }

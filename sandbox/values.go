@@ -219,7 +219,7 @@ func reprOf(thread *starlark.Thread, v starlark.Value) (string, error) {
 	case starlark.Int:
 		return x.String(), nil
 	case starlark.Float:
-		return pyFloat(float64(x)), nil
+		return tool.FormatFloat(float64(x)), nil
 	case starlark.Bool, starlark.NoneType:
 		return x.String(), nil
 	}
@@ -363,7 +363,7 @@ func (w *reprWriter) value(v starlark.Value, depth int) {
 		w.quoted(string(x))
 		return
 	case starlark.Float:
-		w.str(pyFloat(float64(x)))
+		w.str(tool.FormatFloat(float64(x)))
 		return
 	case starlark.Int:
 		if _, small := x.Int64(); small || w.buf != nil {
@@ -523,35 +523,6 @@ func quotedLen(s string) int64 {
 		}
 	}
 	return n
-}
-
-// pyFloat formats f as Python's repr of a float.
-func pyFloat(f float64) string {
-	switch {
-	case math.IsInf(f, 1):
-		return "inf"
-	case math.IsInf(f, -1):
-		return "-inf"
-	case math.IsNaN(f):
-		return "nan"
-	}
-	abs := math.Abs(f)
-	if abs != 0 && (abs < 1e-4 || abs >= 1e16) {
-		s := strconv.FormatFloat(f, 'e', -1, 64)
-		// Python writes 1e+16, 1.5e-05: at least two exponent digits.
-		mant, exp, _ := strings.Cut(s, "e")
-		sign := exp[:1]
-		digits := strings.TrimLeft(exp[1:], "0")
-		if len(digits) < 2 {
-			digits = strings.Repeat("0", 2-len(digits)) + digits
-		}
-		return mant + "e" + sign + digits
-	}
-	s := strconv.FormatFloat(f, 'f', -1, 64)
-	if !strings.Contains(s, ".") {
-		s += ".0"
-	}
-	return s
 }
 
 // formatValue implements Python's format(value, spec) for the types
@@ -764,7 +735,7 @@ func formatFloat(f float64, fs formatSpec) string {
 		if prec >= 0 {
 			s = pyExp(strconv.FormatFloat(a, 'g', max(prec, 1), 64))
 		} else {
-			s = pyFloat(a)
+			s = tool.FormatFloat(a)
 		}
 	}
 	if fs.comma != 0 && !strings.ContainsAny(s, "einf") {

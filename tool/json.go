@@ -1,6 +1,10 @@
 package tool
 
-import "encoding/json"
+import (
+	"encoding/json"
+
+	"github.com/gantry-dev/gantry/internal/argcheck"
+)
 
 // FromJSON converts the json.Number values of a value decoded with
 // UseNumber into int64 (integers) or float64, recursively, so that numbers
@@ -14,7 +18,7 @@ func FromJSON(v any) any {
 		if n, err := x.Int64(); err == nil {
 			return n
 		}
-		if isIntLiteral(string(x)) {
+		if argcheck.IsIntLiteral(string(x)) {
 			return x
 		}
 		f, _ := x.Float64()

@@ -1,7 +1,6 @@
 package tool
 
 import (
-	"fmt"
 	"strings"
 	"time"
 )
@@ -97,21 +96,5 @@ func Truncate(s string, max int) (string, bool) {
 	if max <= 0 || len(s) <= max {
 		return s, false
 	}
-	marker := func(n int) string { return fmt.Sprintf("\n[... %d bytes truncated ...]\n", n) }
-	budget := max - len(marker(len(s)))
-	if budget < 0 {
-		budget = 0
-	}
-	head := budget / 2
-	tail := budget - head
-	for head > 0 && !runeStart(s[head]) {
-		head--
-	}
-	start := len(s) - tail
-	for start < len(s) && !runeStart(s[start]) {
-		start++
-	}
-	return s[:head] + marker(start-head) + s[start:], true
+	return TruncateParts(s, s, len(s), max), true
 }
-
-func runeStart(b byte) bool { return b&0xC0 != 0x80 }

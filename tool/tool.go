@@ -20,6 +20,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/gantry-dev/gantry/internal/argcheck"
 )
 
 // Type is the type of a parameter or return value, named as Python names it.
@@ -411,6 +413,11 @@ func (t *Tool) paramNames() string {
 	return strings.Join(names, ", ")
 }
 
+// Convert checks v against p and returns it in the Go type Args holds for
+// p.Type, as Bind does with every argument and default; device
+// descriptions use it for their defaults.
+func Convert(p Param, v any) (any, error) { return convert(p, v) }
+
 // convert checks v against p and returns it in the canonical Go type.
 func convert(p Param, v any) (any, error) {
 	switch p.Type {
@@ -432,49 +439,15 @@ func convert(p Param, v any) (any, error) {
 		}
 		return s, nil
 	case Int:
-		n, ok := readNumber(v)
-		switch {
-		case !ok:
-			return nil, fmt.Errorf("must be an int, got %s", TypeName(v))
-		case n.kind == numFloat && (math.IsNaN(n.f) || math.IsInf(n.f, 0)):
-			return nil, valueErrorf("must be a finite number, got %s", formatNum(n.f))
-		case n.kind == numFloat && n.f != math.Trunc(n.f):
-			return nil, fmt.Errorf("must be an int, got %s", formatNum(n.f))
-		case n.kind == numFloat && (n.f >= 1<<63 || n.f < -(1<<63)):
-			return nil, outOfRange(p, n.text)
-		case n.kind == numFloat:
-			n.i = int64(n.f)
-		case n.kind == numBig:
-			return nil, outOfRange(p, n.text)
+		i, n, problem := argcheck.Integer(v, p.Min, p.Max)
+		if problem != argcheck.OK {
+			return nil, numberError(p, v, n, problem)
 		}
-		if err := checkBounds(p, float64(n.i), n.text); err != nil {
-			return nil, err
-		}
-		return n.i, nil
+		return i, nil
 	case Float:
-		n, ok := readNumber(v)
-		if !ok {
-			return nil, fmt.Errorf("must be a float, got %s", TypeName(v))
-		}
-		f := n.f
-		switch n.kind {
-		case numInt:
-			f = float64(n.i)
-		case numBig:
-			f, _ = new(big.Float).SetInt(n.big).Float64()
-			if math.IsInf(f, 0) {
-				return nil, outOfRange(p, n.text)
-			}
-		case numFloat:
-			if n.rangeErr {
-				return nil, outOfRange(p, n.text)
-			}
-			if math.IsNaN(f) || math.IsInf(f, 0) {
-				return nil, valueErrorf("must be a finite number, got %s", formatNum(f))
-			}
-		}
-		if err := checkBounds(p, f, n.text); err != nil {
-			return nil, err
+		f, n, problem := argcheck.Float(v, p.Min, p.Max)
+		if problem != argcheck.OK {
+			return nil, numberError(p, v, n, problem)
 		}
 		return f, nil
 	case Bool:
@@ -507,11 +480,28 @@ func convert(p Param, v any) (any, error) {
 	return nil, fmt.Errorf("has unknown type %q", p.Type)
 }
 
-func checkBounds(p Param, f float64, given string) error {
-	if p.Min != nil && f < *p.Min {
-		return valueErrorf("must be >= %s, got %s", formatBound(p, *p.Min), given)
+// numberError words a numeric parameter's problem (see argcheck) in
+// Python's terms.
+func numberError(p Param, v any, n argcheck.Number, problem argcheck.Problem) error {
+	given := n.Text
+	if given == "" {
+		given = formatNum(n.F)
 	}
-	if p.Max != nil && f > *p.Max {
+	switch problem {
+	case argcheck.NotNumber:
+		if p.Type == Int {
+			return fmt.Errorf("must be an int, got %s", TypeName(v))
+		}
+		return fmt.Errorf("must be a float, got %s", TypeName(v))
+	case argcheck.NotInteger:
+		return fmt.Errorf("must be an int, got %s", given)
+	case argcheck.NotFinite:
+		return valueErrorf("must be a finite number, got %s", formatNum(n.F))
+	case argcheck.BeyondType:
+		return outOfRange(p, given)
+	case argcheck.BelowMin:
+		return valueErrorf("must be >= %s, got %s", formatBound(p, *p.Min), given)
+	case argcheck.AboveMax:
 		return valueErrorf("must be <= %s, got %s", formatBound(p, *p.Max), given)
 	}
 	return nil
@@ -541,115 +531,8 @@ func outOfRange(p Param, given string) error {
 	return valueErrorf("is out of range (%s..%s), got %s", lo, hi, given)
 }
 
-// Kinds of numbers readNumber tells apart.
-const (
-	numInt   = iota // fits an int64: number.i
-	numBig          // an integer beyond int64: number.big
-	numFloat        // number.f
-)
-
-// number is a numeric argument as given, read exactly.
-type number struct {
-	kind     int
-	i        int64
-	big      *big.Int
-	f        float64
-	rangeErr bool   // a float literal beyond float64 (f is ±Inf)
-	text     string // the value as Python prints it, shortened when huge
-}
-
-// readNumber reads the numeric Go values runtimes hand over: Go ints and
-// floats, json.Number (from JSON decoded with UseNumber; integers of any
-// size stay exact) and *big.Int. Integers never become floats here, so a
-// huge one is neither wrapped nor rounded.
-func readNumber(v any) (number, bool) {
-	switch x := v.(type) {
-	case int:
-		return number{kind: numInt, i: int64(x), text: strconv.Itoa(x)}, true
-	case int64:
-		return number{kind: numInt, i: x, text: strconv.FormatInt(x, 10)}, true
-	case int32:
-		return number{kind: numInt, i: int64(x), text: strconv.FormatInt(int64(x), 10)}, true
-	case uint64:
-		if x <= math.MaxInt64 {
-			return number{kind: numInt, i: int64(x), text: strconv.FormatUint(x, 10)}, true
-		}
-		b := new(big.Int).SetUint64(x)
-		return number{kind: numBig, big: b, text: shortDigits(b.String())}, true
-	case *big.Int:
-		if x == nil {
-			return number{}, false
-		}
-		if x.IsInt64() {
-			return number{kind: numInt, i: x.Int64(), text: x.String()}, true
-		}
-		return number{kind: numBig, big: x, text: shortDigits(x.String())}, true
-	case float64:
-		return number{kind: numFloat, f: x, text: formatNum(x)}, true
-	case float32:
-		return number{kind: numFloat, f: float64(x), text: formatNum(float64(x))}, true
-	case json.Number:
-		s := string(x)
-		if isIntLiteral(s) {
-			if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-				return number{kind: numInt, i: n, text: s}, true
-			}
-			if b, ok := new(big.Int).SetString(s, 10); ok {
-				return number{kind: numBig, big: b, text: shortDigits(b.String())}, true
-			}
-			return number{}, false
-		}
-		f, err := strconv.ParseFloat(s, 64)
-		if err != nil && !errors.Is(err, strconv.ErrRange) {
-			return number{}, false
-		}
-		if err != nil {
-			return number{kind: numFloat, f: f, rangeErr: true, text: shortDigits(s)}, true
-		}
-		return number{kind: numFloat, f: f, text: formatNum(f)}, true
-	}
-	return number{}, false
-}
-
-// isIntLiteral reports whether s is an optionally signed run of digits.
-func isIntLiteral(s string) bool {
-	s = strings.TrimPrefix(s, "-")
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-// shortDigits shortens the text of a huge number for a message.
-func shortDigits(s string) string {
-	if len(s) <= 40 {
-		return s
-	}
-	return fmt.Sprintf("%s...%s (%d digits)", s[:20], s[len(s)-10:], len(strings.TrimPrefix(s, "-")))
-}
-
-// formatNum prints a float the way Python's repr does ("1.0", "0.25",
-// "1e+20", "nan", "inf", "-inf").
-func formatNum(f float64) string {
-	switch {
-	case math.IsNaN(f):
-		return "nan"
-	case math.IsInf(f, 1):
-		return "inf"
-	case math.IsInf(f, -1):
-		return "-inf"
-	}
-	s := strconv.FormatFloat(f, 'g', -1, 64)
-	if strings.ContainsAny(s, ".eIN") {
-		return s
-	}
-	return s + ".0"
-}
+// formatNum prints a float the way Python's repr does.
+func formatNum(f float64) string { return FormatFloat(f) }
 
 // formatBound prints a bound in the parameter's own type.
 func formatBound(p Param, f float64) string {
@@ -671,7 +554,7 @@ func TypeName(v any) string {
 	case float64, float32:
 		return "float"
 	case json.Number:
-		if isIntLiteral(string(v.(json.Number))) {
+		if argcheck.IsIntLiteral(string(v.(json.Number))) {
 			return "int"
 		}
 		return "float"

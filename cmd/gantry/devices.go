@@ -124,10 +124,18 @@ func (g *gateway) Close() {
 	}
 }
 
+// waitMode says what connect waits for when devices are named.
+type waitMode int
+
+const (
+	waitOnline  waitMode = iota // in the hub, described and online: to call them
+	waitPresent                 // online, or else at least in the hub and described by the end of the discovery time: to show them
+)
+
 // connect builds the guard and the hub, and reaches the devices over the
 // broker and the serial ports the flags name. With wait, it waits for the
-// named devices, else for the discovery time.
-func (f *deviceFlags) connect(ctx context.Context, log *slog.Logger, wait ...string) (*gateway, error) {
+// named devices as mode says, else for the discovery time.
+func (f *deviceFlags) connect(ctx context.Context, log *slog.Logger, mode waitMode, wait ...string) (*gateway, error) {
 	if f.broker == "" && len(f.ports) == 0 {
 		return nil, errors.New("no devices to reach: give --broker URL (or GANTRY_BROKER) and/or --port PATH")
 	}
@@ -182,9 +190,16 @@ func (f *deviceFlags) connect(ctx context.Context, log *slog.Logger, wait ...str
 	if len(wait) > 0 {
 		wctx, cancel := context.WithTimeout(ctx, f.discover)
 		defer cancel()
-		if err := g.hub.Wait(wctx, wait...); err != nil {
+		err := g.hub.Wait(wctx, wait...)
+		if err != nil && mode == waitPresent && wctx.Err() != nil {
+			// Not online within the discovery time: enough if they are
+			// there, described (a device that went offline).
+			err = presence(g.hub, err, wait...)
+		}
+		if err != nil {
+			found := deviceNames(g.hub) // before Close empties the hub
 			g.Close()
-			return nil, fmt.Errorf("%w (devices found: %s)", err, deviceNames(g.hub))
+			return nil, fmt.Errorf("%w (devices found: %s)", err, found)
 		}
 	} else if f.broker != "" {
 		settle(ctx, g.hub, f.discover)
@@ -217,9 +232,26 @@ func settle(ctx context.Context, hub *devices.Hub, max time.Duration) {
 	}
 }
 
+// presence returns nil when every device named is in the hub (a device
+// joins the hub described), whatever its state, else err.
+func presence(hub *devices.Hub, err error, names ...string) error {
+	for _, n := range names {
+		if d, ok := hub.Device(n); !ok || d.Description() == nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deviceNames lists the hub's devices with the state of those not online,
+// for messages: "rover, scout (offline)".
 func deviceNames(h *devices.Hub) string {
 	var names []string
 	for _, d := range h.Devices() {
+		if st, _ := d.State(); st != devices.Online {
+			names = append(names, fmt.Sprintf("%s (%s)", d.Name(), st))
+			continue
+		}
 		names = append(names, d.Name())
 	}
 	if len(names) == 0 {
@@ -228,9 +260,15 @@ func deviceNames(h *devices.Hub) string {
 	return strings.Join(names, ", ")
 }
 
+// devicesCLI is what the devices subcommands share: how to reach the
+// devices (persistent flags of gantry devices) and how to log.
+type devicesCLI struct {
+	flags   deviceFlags
+	verbose bool
+}
+
 func newDevicesCmd() *cobra.Command {
-	var f deviceFlags
-	var verbose bool
+	c := &devicesCLI{}
 	cmd := &cobra.Command{
 		Use:   "devices",
 		Short: "List, describe, call, stop and watch devices over MQTT and serial",
@@ -242,41 +280,55 @@ guard and audit log that agents go through.
   gantry devices --port /dev/ttyUSB0 describe rover
   gantry devices --broker tcp://127.0.0.1:1883 call rover drive speed=0.3 ms=800
   gantry devices --broker tcp://127.0.0.1:1883 stop`,
+		// Without a subcommand: the help. A word that is no subcommand is
+		// an error (cobra's "unknown command"), not the help with exit 0.
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	f.register(cmd)
-	cmd.PersistentFlags().BoolVarP(&verbose, "verbose", "v", false, "log connections and state changes to stderr")
-	logger := func() *slog.Logger {
-		if verbose {
-			return slog.New(slog.NewTextHandler(os.Stderr, nil))
-		}
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-	}
-	session := func(ctx context.Context) context.Context {
-		user := os.Getenv("USER")
-		if user == "" {
-			user = "unknown"
-		}
-		return tool.WithSession(ctx, "cli:"+user)
-	}
+	c.flags.register(cmd)
+	cmd.PersistentFlags().BoolVarP(&c.verbose, "verbose", "v", false, "log connections and state changes to stderr")
+	cmd.AddCommand(newDevicesListCmd(c), newDevicesDescribeCmd(c), newDevicesCallCmd(c),
+		newDevicesStopCmd(c), newDevicesResetCmd(c), newDevicesWatchCmd(c), newBrokerCmd())
+	return cmd
+}
 
-	// withGateway runs a command with a gateway that waits for the devices
-	// named in its arguments.
-	withGateway := func(run func(cmd *cobra.Command, g *gateway, args []string) error) func(*cobra.Command, []string) error {
-		return func(cmd *cobra.Command, args []string) error {
-			g, err := f.connect(cmd.Context(), logger(), args...)
-			if err != nil {
-				return err
-			}
-			defer g.Close()
-			return run(cmd, g, args)
-		}
+// logger logs errors to stderr, and with --verbose connections and state
+// changes too.
+func (c *devicesCLI) logger() *slog.Logger {
+	if c.verbose {
+		return slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+}
 
-	list := &cobra.Command{
+// cliSession names the command line's user as the caller in the audit log.
+func cliSession(ctx context.Context) context.Context {
+	user := os.Getenv("USER")
+	if user == "" {
+		user = "unknown"
+	}
+	return tool.WithSession(ctx, "cli:"+user)
+}
+
+// withGateway runs a command with a gateway that waits, as mode says, for
+// the devices named in its arguments.
+func (c *devicesCLI) withGateway(mode waitMode, run func(cmd *cobra.Command, g *gateway, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		g, err := c.flags.connect(cmd.Context(), c.logger(), mode, args...)
+		if err != nil {
+			return err
+		}
+		defer g.Close()
+		return run(cmd, g, args)
+	}
+}
+
+func newDevicesListCmd(c *devicesCLI) *cobra.Command {
+	return &cobra.Command{
 		Use:   "list",
 		Short: "List the devices with their state and actions",
 		Args:  cobra.NoArgs,
-		RunE: withGateway(func(cmd *cobra.Command, g *gateway, args []string) error {
+		RunE: c.withGateway(waitOnline, func(cmd *cobra.Command, g *gateway, _ []string) error {
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "DEVICE\tSTATE\tTITLE\tACTIONS")
 			for _, d := range g.hub.Devices() {
@@ -284,69 +336,81 @@ guard and audit log that agents go through.
 				title, actions := "", ""
 				if desc := d.Description(); desc != nil {
 					title = desc.Title
-					var names []string
-					for n := range desc.Actions {
-						names = append(names, n)
-					}
-					sort.Strings(names)
-					actions = strings.Join(names, " ")
+					actions = strings.Join(sortedNames(desc.Actions), " ")
 				}
 				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", d.Name(), st, title, actions)
 			}
 			return w.Flush()
 		}),
 	}
+}
 
+func newDevicesDescribeCmd(c *devicesCLI) *cobra.Command {
 	var asJSON bool
-	describe := &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "describe DEVICE",
 		Short: "Show a device's description: its tools with parameters, units and bounds",
-		Args:  cobra.ExactArgs(1),
-		RunE: withGateway(func(cmd *cobra.Command, g *gateway, args []string) error {
-			d, _ := g.hub.Device(args[0])
-			out := cmd.OutOrStdout()
+		Long: `describe shows a device's description as its tools, properties and events.
+It waits for the device to come online, at most --discover; a device that
+announced itself and is not online by then (it went offline) is described
+with its state.`,
+		Args: cobra.ExactArgs(1),
+		RunE: c.withGateway(waitPresent, func(cmd *cobra.Command, g *gateway, args []string) error {
+			d, ok := g.hub.Device(args[0])
+			if !ok || d.Description() == nil {
+				return fmt.Errorf("no device %q (devices found: %s)", args[0], deviceNames(g.hub))
+			}
 			if asJSON {
 				b, err := json.MarshalIndent(d.Description(), "", "  ")
 				if err != nil {
 					return err
 				}
-				fmt.Fprintln(out, string(b))
+				fmt.Fprintln(cmd.OutOrStdout(), string(b))
 				return nil
 			}
-			desc := d.Description()
-			st, _ := d.State()
-			fmt.Fprintf(out, "%s (%s), %s, %s\n%s\n\n", desc.Name, desc.Title, desc.Protocol, st, desc.Description)
-			ts, err := devices.Tools(g.hub, d)
-			if err != nil {
-				return err
-			}
-			for _, t := range ts {
-				fmt.Fprintln(out, t.Help())
-			}
-			if len(desc.Properties) > 0 {
-				fmt.Fprintln(out, "Properties (read with get):")
-				for _, n := range sortedNames(desc.Properties) {
-					p := desc.Properties[n]
-					unit := ""
-					if p.Unit != "" {
-						unit = " [" + p.Unit + "]"
-					}
-					fmt.Fprintf(out, "  %s: %s%s %s\n", n, p.Type, unit, p.Description)
-				}
-			}
-			if len(desc.Events) > 0 {
-				fmt.Fprintln(out, "Events:")
-				for _, n := range sortedNames(desc.Events) {
-					fmt.Fprintf(out, "  %s: %s\n", n, desc.Events[n].Description)
-				}
-			}
-			return nil
+			return printDescription(cmd.OutOrStdout(), g.hub, d)
 		}),
 	}
-	describe.Flags().BoolVar(&asJSON, "json", false, "print the raw description")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the raw description")
+	return cmd
+}
 
+// printDescription prints a device's description for people: its tools
+// as prompts show them, its properties and its events.
+func printDescription(out io.Writer, hub *devices.Hub, d *devices.Device) error {
+	desc := d.Description()
+	st, _ := d.State()
+	fmt.Fprintf(out, "%s (%s), %s, %s\n%s\n\n", desc.Name, desc.Title, desc.Protocol, st, desc.Description)
+	ts, err := devices.Tools(hub, d)
+	if err != nil {
+		return err
+	}
+	for _, t := range ts {
+		fmt.Fprintln(out, t.Help())
+	}
+	if len(desc.Properties) > 0 {
+		fmt.Fprintln(out, "Properties (read with get):")
+		for _, n := range sortedNames(desc.Properties) {
+			p := desc.Properties[n]
+			unit := ""
+			if p.Unit != "" {
+				unit = " [" + p.Unit + "]"
+			}
+			fmt.Fprintf(out, "  %s: %s%s %s\n", n, p.Type, unit, p.Description)
+		}
+	}
+	if len(desc.Events) > 0 {
+		fmt.Fprintln(out, "Events:")
+		for _, n := range sortedNames(desc.Events) {
+			fmt.Fprintf(out, "  %s: %s\n", n, desc.Events[n].Description)
+		}
+	}
+	return nil
+}
+
+func newDevicesCallCmd(c *devicesCLI) *cobra.Command {
 	var argsJSON string
-	call := &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "call DEVICE ACTION [name=value ...]",
 		Short: "Call one action through the guard and print the result as JSON",
 		Long: `call sends one action. Arguments are name=value pairs (values are JSON when
@@ -360,27 +424,12 @@ they parse as JSON, else strings) or one JSON object with --args.
 			if err != nil {
 				return err
 			}
-			g, err := f.connect(cmd.Context(), logger(), args[0])
+			g, err := c.flags.connect(cmd.Context(), c.logger(), waitOnline, args[0])
 			if err != nil {
 				return err
 			}
 			defer g.Close()
-			ctx := session(cmd.Context())
-			// Convert and check the arguments as the tools do, refusals on
-			// record. describe, reset and names that are no action are not
-			// tools: they go to the hub as given, which audits and refuses.
-			reg := tool.NewRegistry()
-			if err := devices.RegisterTools(reg, g.hub); err != nil {
-				return err
-			}
-			if t, ok := reg.Lookup(args[0] + "." + args[1]); ok {
-				bound, err := t.Check(ctx, nil, numbersFor(t, callArgs))
-				if err != nil {
-					return err
-				}
-				callArgs = bound
-			}
-			raw, err := g.hub.CallRaw(ctx, args[0], args[1], callArgs)
+			raw, err := callChecked(cliSession(cmd.Context()), g.hub, args[0], args[1], callArgs)
 			if err != nil {
 				return err
 			}
@@ -388,40 +437,64 @@ they parse as JSON, else strings) or one JSON object with --args.
 			return nil
 		},
 	}
-	call.Flags().StringVar(&argsJSON, "args", "", `arguments as one JSON object, e.g. '{"speed":0.3}'`)
+	cmd.Flags().StringVar(&argsJSON, "args", "", `arguments as one JSON object, e.g. '{"speed":0.3}'`)
+	return cmd
+}
 
+// callChecked converts and checks the arguments as the tools do, refusals
+// on record, and calls the action through the hub. describe, reset and
+// names that are no action are not tools: they go to the hub as given,
+// which audits and refuses.
+func callChecked(ctx context.Context, hub *devices.Hub, device, action string, args map[string]any) (json.RawMessage, error) {
+	reg := tool.NewRegistry()
+	if err := devices.RegisterTools(reg, hub); err != nil {
+		return nil, err
+	}
+	if t, ok := reg.Lookup(device + "." + action); ok {
+		bound, err := t.Check(ctx, nil, numbersFor(t, args))
+		if err != nil {
+			return nil, err
+		}
+		args = bound
+	}
+	return hub.CallRaw(ctx, device, action, args)
+}
+
+func newDevicesStopCmd(c *devicesCLI) *cobra.Command {
 	var reason string
-	stop := &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "stop [DEVICE ...]",
 		Short: "Emergency stop: halt every device (or those named) now; motion stays refused until reset",
-		RunE: withGateway(func(cmd *cobra.Command, g *gateway, args []string) error {
+		RunE: c.withGateway(waitOnline, func(cmd *cobra.Command, g *gateway, args []string) error {
 			return broadcast(cmd.Context(), cmd.OutOrStdout(), g.hub, args, func(ctx context.Context) []devices.StopResult {
-				return g.hub.EStop(session(ctx), reason)
+				return g.hub.EStop(cliSession(ctx), reason)
 			})
 		}),
 	}
-	stop.Flags().StringVar(&reason, "reason", "gantry devices stop", "why, for the audit log")
+	cmd.Flags().StringVar(&reason, "reason", "gantry devices stop", "why, for the audit log")
+	return cmd
+}
 
-	reset := &cobra.Command{
+func newDevicesResetCmd(c *devicesCLI) *cobra.Command {
+	return &cobra.Command{
 		Use:   "reset [DEVICE ...]",
 		Short: "Clear the emergency stop of every device (or those named)",
-		RunE: withGateway(func(cmd *cobra.Command, g *gateway, args []string) error {
+		RunE: c.withGateway(waitOnline, func(cmd *cobra.Command, g *gateway, args []string) error {
 			return broadcast(cmd.Context(), cmd.OutOrStdout(), g.hub, args, func(ctx context.Context) []devices.StopResult {
-				return g.hub.Reset(session(ctx))
+				return g.hub.Reset(cliSession(ctx))
 			})
 		}),
 	}
+}
 
-	watch := &cobra.Command{
+func newDevicesWatchCmd(c *devicesCLI) *cobra.Command {
+	return &cobra.Command{
 		Use:   "watch [DEVICE ...]",
 		Short: "Print events and state changes of the devices as JSON lines until interrupted",
-		RunE: withGateway(func(cmd *cobra.Command, g *gateway, args []string) error {
+		RunE: c.withGateway(waitOnline, func(cmd *cobra.Command, g *gateway, args []string) error {
 			return watchDevices(cmd.Context(), cmd.OutOrStdout(), g.hub, args)
 		}),
 	}
-
-	cmd.AddCommand(list, describe, call, stop, reset, watch, newBrokerCmd())
-	return cmd
 }
 
 func sortedNames[V any](m map[string]V) []string {

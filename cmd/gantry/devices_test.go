@@ -10,6 +10,12 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/gantry-dev/gantry/firmware"
+	"github.com/gantry-dev/gantry/internal/testenv"
+	"github.com/gantry-dev/gantry/protocol"
 )
 
 // simBroker starts the embedded broker with simulated rovers for a test.
@@ -273,5 +279,64 @@ func TestDevicesTLSFilesBounded(t *testing.T) {
 	f := deviceFlags{caFile: big}
 	if _, err := f.tlsConfig(); err == nil || !strings.Contains(err.Error(), big+": larger than 1048576 bytes") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// TestDevicesCLIFindsDevices: describe shows a device that announced
+// itself whatever its state, and a device that is not there is reported
+// with the devices that are; a word that is no subcommand is an error.
+func TestDevicesCLIFindsDevices(t *testing.T) {
+	url := simBroker(t, "rover")
+	// ghost announced itself and went offline: its description and its
+	// offline status stay on the broker, retained.
+	ghost := paho.NewClient(paho.NewClientOptions().AddBroker(url).SetClientID("ghost"))
+	if tok := ghost.Connect(); !tok.WaitTimeout(testenv.Patience) || tok.Error() != nil {
+		t.Fatalf("connect: %v", tok.Error())
+	}
+	defer ghost.Disconnect(0)
+	r := firmware.NewRover(firmware.Options{Name: "ghost"})
+	desc, err := json.Marshal(r.Description())
+	r.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, _, descT, statusT := protocol.Topics("", "ghost")
+	for topic, payload := range map[string][]byte{descT: desc, statusT: protocol.StatusOffline} {
+		if tok := ghost.Publish(topic, 1, true, payload); !tok.WaitTimeout(testenv.Patience) || tok.Error() != nil {
+			t.Fatalf("publish: %v", tok.Error())
+		}
+	}
+	tests := []struct {
+		name    string
+		args    []string
+		want    string // in the output
+		wantErr string
+	}{
+		{"describe an offline device", []string{"--discover", "300ms", "describe", "ghost"}, "ghost (Simulated rover), gantry/1, offline", ""},
+		{"describe an online device", []string{"describe", "rover"}, "rover (Simulated rover), gantry/1, online", ""},
+		{"describe a device that is not there", []string{"--discover", "300ms", "describe", "nosuch"}, "", "waiting for devices nosuch: context deadline exceeded (devices found: "},
+		{"call an offline device", []string{"--discover", "300ms", "call", "ghost", "ping"}, "", "ghost (offline)"},
+		{"unknown subcommand", []string{"bogus"}, "", `unknown command "bogus" for "gantry devices"`},
+		{"no subcommand", nil, "Available Commands:", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := runCLI(t, "", append([]string{"devices", "--broker", url}, tc.args...)...)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("got %v (output %q), want an error containing %q", err, out, tc.wantErr)
+				}
+				if strings.Contains(err.Error(), "devices found: none") {
+					t.Errorf("error %q: the broker has devices", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			if !strings.Contains(out, tc.want) {
+				t.Errorf("output lacks %q:\n%s", tc.want, out)
+			}
+		})
 	}
 }

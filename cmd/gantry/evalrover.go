@@ -37,7 +37,7 @@ func newRoverJobs(ctx context.Context, rf *roverFlags, n int, seed int64) (*rove
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	rj := &roverJobs{}
 	if rf.dev.broker != "" {
-		g, err := rf.dev.connect(ctx, log, rf.device)
+		g, err := rf.dev.connect(ctx, log, waitOnline, rf.device)
 		if err != nil {
 			return nil, err
 		}
@@ -84,7 +84,7 @@ func startSimulatedRover(ctx context.Context, rf *roverFlags, seed int64, log *s
 	}
 	dev := rf.dev
 	dev.broker = sim.broker.URL()
-	g, err := dev.connect(ctx, log, rf.device)
+	g, err := dev.connect(ctx, log, waitOnline, rf.device)
 	if err != nil {
 		sim.Close()
 		return nil, err

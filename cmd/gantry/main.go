@@ -14,9 +14,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
-
 // Exit statuses of gantry run and gantry eval (other commands use 0 and 1).
 const (
 	exitOK          = 0   // run: the episode was won; eval: every episode was played (won or lost)
@@ -65,18 +62,6 @@ func newRootCmd() *cobra.Command {
 		newSandboxWorkerCmd(),
 	)
 	return root
-}
-
-func newVersionCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "version",
-		Short: "Print gantry's version",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			fmt.Fprintf(cmd.OutOrStdout(), "gantry %s\n", version)
-			return nil
-		},
-	}
 }
 
 func main() {

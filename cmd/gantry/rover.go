@@ -106,7 +106,7 @@ func runRover(ctx context.Context, out io.Writer, f *episodeFlags, rf *roverFlag
 		dev.broker = sim.broker.URL()
 		fmt.Fprintf(out, "embedded broker %s, simulated rover %q (clock x%g)\n\n", dev.broker, rf.device, rf.speed)
 	}
-	g, err := dev.connect(ctx, log, rf.device)
+	g, err := dev.connect(ctx, log, waitOnline, rf.device)
 	if err != nil {
 		return err
 	}

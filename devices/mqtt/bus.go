@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,11 +20,11 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/gantry-dev/gantry/devices"
-	"github.com/gantry-dev/gantry/firmware"
+	"github.com/gantry-dev/gantry/protocol"
 )
 
 // DefaultPrefix is the topic prefix devices use unless told otherwise.
-const DefaultPrefix = "gantry"
+const DefaultPrefix = protocol.DefaultPrefix
 
 // Options configure a Bus. Broker is required.
 type Options struct {
@@ -35,8 +34,11 @@ type Options struct {
 	// Prefix is the topic prefix, default "gantry"; it may have several
 	// levels ("lab/floor1") but no wildcards.
 	Prefix string
-	// ClientID is the gateway's MQTT client id, default
-	// "gantry-gw-<random>". Two clients with one id knock each other off.
+	// ClientID is the MQTT client id of the gateway's command connection;
+	// its event connection's is ClientID+"-evt". Default: "gantry-gw-<r>"
+	// and "gantry-ev-<r>" with the same random <r> (22 characters each,
+	// within the 23 every MQTT 3.1.1 broker must accept).
+	// Two clients with one id knock each other off.
 	ClientID           string
 	Username, Password string
 	TLSConfig          *tls.Config
@@ -61,10 +63,18 @@ const (
 // errWentOffline is why a device whose status topic says offline is Offline.
 var errWentOffline = errors.New("device went offline (its status says offline: it shut down, or the broker published its last will)")
 
-// Bus is one connection to an MQTT broker that keeps a hub's MQTT devices:
-// every device announcing itself under the prefix (a retained desc and
-// status) is added to the hub, follows its status topic, and goes
-// Unreachable while the broker connection is down.
+// Bus keeps a hub's MQTT devices: every device announcing itself under the
+// prefix (a retained desc and status) is added to the hub, follows its
+// status topic, and goes Unreachable while the broker connection is down.
+//
+// A bus holds two connections to the broker. The command connection
+// carries what calls need: requests, their acknowledgements, replies,
+// descriptions and status. The event connection carries only events
+// (telemetry), so that a flood of events, however large, queues on its own
+// connection and cannot delay a call or an emergency stop behind it; a
+// broker drops QoS 0 events for a client that cannot keep up, never the
+// replies of the other. The devices' reachability follows the command
+// connection; while the event connection is down, events are missed.
 //
 // Messages are handled concurrently, as they arrive: events may reach
 // subscribers out of order (each carries the device's ts), and two status
@@ -74,11 +84,17 @@ type Bus struct {
 	hub     *devices.Hub
 	opts    Options
 	log     *slog.Logger
-	client  paho.Client
-	filters map[string]byte // subscription filter -> QoS
-	done    chan struct{}   // closed by Close
-	wg      sync.WaitGroup  // goroutines waiting on subscribe tokens
-	closedA atomic.Bool     // Close was called (read on the hot path)
+	client  paho.Client     // the command connection
+	events  paho.Client     // the event connection
+	filters map[string]byte // the command connection's subscriptions -> QoS
+	// evtReady is closed once the event connection has subscribed: a
+	// device is discovered on the command connection, and its events must
+	// not be missed for want of a subscription on the other.
+	evtReady chan struct{}
+	evtOnce  sync.Once
+	done     chan struct{}  // closed by Close
+	wg       sync.WaitGroup // goroutines waiting on subscribe tokens
+	closedA  atomic.Bool    // Close was called (read on the hot path)
 	// sendMu is held for reading while a request is handed to paho, and
 	// taken by Close before it disconnects: a publish racing with
 	// Disconnect can block in paho for 30 s.
@@ -93,7 +109,9 @@ type Bus struct {
 }
 
 // Connect connects to the broker and starts discovering devices into hub.
-// It returns once connected; devices appear as their retained
+// It returns once both connections are up and the event connection has
+// subscribed (no device is discovered before its events can arrive);
+// devices appear as their retained
 // announcements arrive (wait for them with Wait). The bus reconnects by
 // itself until Close.
 func Connect(ctx context.Context, hub *devices.Hub, opts Options) (*Bus, error) {
@@ -106,13 +124,15 @@ func Connect(ctx context.Context, hub *devices.Hub, opts Options) (*Bus, error) 
 	if opts.Prefix == "" {
 		opts.Prefix = DefaultPrefix
 	}
-	if err := checkPrefix(opts.Prefix); err != nil {
+	if err := protocol.CheckPrefix(opts.Prefix); err != nil {
 		return nil, fmt.Errorf("mqtt: connect: %w", err)
 	}
+	evtID := opts.ClientID + "-evt"
 	if opts.ClientID == "" {
 		var rnd [6]byte
 		_, _ = rand.Read(rnd[:])
 		opts.ClientID = "gantry-gw-" + hex.EncodeToString(rnd[:])
+		evtID = "gantry-ev-" + hex.EncodeToString(rnd[:])
 	}
 	if opts.ConnectTimeout <= 0 {
 		opts.ConnectTimeout = 10 * time.Second
@@ -126,17 +146,47 @@ func Connect(ctx context.Context, hub *devices.Hub, opts Options) (*Bus, error) 
 	}
 	b := &Bus{
 		hub: hub, opts: opts, log: log.With("broker", opts.Broker, "prefix", opts.Prefix),
-		done: make(chan struct{}), devs: map[string]*devices.Device{}, status: map[string]bool{},
+		done: make(chan struct{}), evtReady: make(chan struct{}), devs: map[string]*devices.Device{}, status: map[string]bool{},
 		filters: map[string]byte{
 			opts.Prefix + "/+/desc":   1,
 			opts.Prefix + "/+/status": 1,
 			opts.Prefix + "/+/res":    1,
-			opts.Prefix + "/+/evt":    0,
 		},
 	}
-	co := paho.NewClientOptions().
+	co := b.clientOptions(opts.ClientID).
+		SetOnConnectHandler(b.onConnect).
+		SetConnectionLostHandler(b.onLost)
+	b.client = paho.NewClient(co)
+	eo := b.clientOptions(evtID).
+		SetOnConnectHandler(b.onEventsConnect).
+		SetConnectionLostHandler(func(_ paho.Client, err error) {
+			b.log.Warn("event connection lost; events are missed until it is back", "err", err)
+		})
+	b.events = paho.NewClient(eo)
+
+	// Events first: once the command connection subscribes, devices are
+	// discovered, and their events must find a subscription.
+	err := b.connect(ctx, b.events)
+	if err == nil {
+		err = b.waitEvents(ctx)
+	}
+	if err == nil {
+		err = b.connect(ctx, b.client)
+	}
+	if err != nil {
+		b.shutdown()
+		return nil, err
+	}
+	b.log.Info("connected", "client_id", opts.ClientID)
+	return b, nil
+}
+
+// clientOptions are the paho options both connections share.
+func (b *Bus) clientOptions(clientID string) *paho.ClientOptions {
+	opts := b.opts
+	return paho.NewClientOptions().
 		AddBroker(opts.Broker).
-		SetClientID(opts.ClientID).
+		SetClientID(clientID).
 		SetUsername(opts.Username).
 		SetPassword(opts.Password).
 		SetTLSConfig(opts.TLSConfig).
@@ -146,31 +196,39 @@ func Connect(ctx context.Context, hub *devices.Hub, opts Options) (*Bus, error) 
 		SetMaxReconnectInterval(maxReconnectInterval).
 		SetConnectTimeout(opts.ConnectTimeout).
 		SetKeepAlive(keepAlive).
-		SetPingTimeout(pingTimeout).
-		SetOnConnectHandler(b.onConnect).
-		SetConnectionLostHandler(b.onLost)
-	b.client = paho.NewClient(co)
+		SetPingTimeout(pingTimeout)
+}
 
-	t := b.client.Connect()
-	timer := time.NewTimer(opts.ConnectTimeout)
+// waitEvents waits until the event connection has subscribed.
+func (b *Bus) waitEvents(ctx context.Context) error {
+	timer := time.NewTimer(b.opts.ConnectTimeout)
 	defer timer.Stop()
-	var err error
+	select {
+	case <-b.evtReady:
+		return nil
+	case <-timer.C:
+		return fmt.Errorf("mqtt: connect to %s: subscribing to events: no acknowledgement within %v", b.opts.Broker, b.opts.ConnectTimeout)
+	case <-ctx.Done():
+		return fmt.Errorf("mqtt: connect to %s: subscribing to events: %w", b.opts.Broker, context.Cause(ctx))
+	}
+}
+
+// connect makes c's first connection.
+func (b *Bus) connect(ctx context.Context, c paho.Client) error {
+	t := c.Connect()
+	timer := time.NewTimer(b.opts.ConnectTimeout)
+	defer timer.Stop()
 	select {
 	case <-t.Done():
-		if err = t.Error(); err != nil {
-			err = fmt.Errorf("mqtt: connect to %s: %w", opts.Broker, err)
+		if err := t.Error(); err != nil {
+			return fmt.Errorf("mqtt: connect to %s: %w", b.opts.Broker, err)
 		}
+		return nil
 	case <-timer.C:
-		err = fmt.Errorf("mqtt: connect to %s: no answer within %v", opts.Broker, opts.ConnectTimeout)
+		return fmt.Errorf("mqtt: connect to %s: no answer within %v", b.opts.Broker, b.opts.ConnectTimeout)
 	case <-ctx.Done():
-		err = fmt.Errorf("mqtt: connect to %s: %w", opts.Broker, context.Cause(ctx))
+		return fmt.Errorf("mqtt: connect to %s: %w", b.opts.Broker, context.Cause(ctx))
 	}
-	if err != nil {
-		b.shutdown()
-		return nil, err
-	}
-	b.log.Info("connected", "client_id", opts.ClientID)
-	return b, nil
 }
 
 func checkBrokerURL(s string) error {
@@ -229,6 +287,7 @@ func (b *Bus) shutdown() {
 		close(b.done)
 	}
 	b.client.Disconnect(250)
+	b.events.Disconnect(250)
 	b.wg.Wait()
 }
 
@@ -249,8 +308,26 @@ func (b *Bus) onConnect(c paho.Client) {
 	}
 	b.up = true
 	b.mu.Unlock()
-	b.log.Debug("subscribing")
-	t := c.SubscribeMultiple(b.filters, b.onMessage)
+	b.subscribe(c, b.filters, "devices will not be discovered until the next reconnection", nil)
+}
+
+// onEventsConnect subscribes the event connection on every (re)connection.
+func (b *Bus) onEventsConnect(c paho.Client) {
+	b.mu.RLock()
+	closed := b.closed
+	b.mu.RUnlock()
+	if closed {
+		return
+	}
+	b.subscribe(c, map[string]byte{b.opts.Prefix + "/+/" + protocol.TopicEvt: 0}, "events are missed until the next reconnection",
+		func() { b.evtOnce.Do(func() { close(b.evtReady) }) })
+}
+
+// subscribe subscribes c to filters and logs the outcome; it does not wait
+// (paho's handlers must not block).
+func (b *Bus) subscribe(c paho.Client, filters map[string]byte, consequence string, subscribed func()) {
+	b.log.Debug("subscribing", "filters", len(filters))
+	t := c.SubscribeMultiple(filters, b.onMessage)
 	b.wg.Add(1)
 	go func() {
 		defer b.wg.Done()
@@ -260,7 +337,9 @@ func (b *Bus) onConnect(c paho.Client) {
 		case <-t.Done():
 			b.log.Debug("subscribed", "err", t.Error())
 			if err := t.Error(); err != nil {
-				b.log.Error("subscribe failed; devices will not be discovered until the next reconnection", "err", err)
+				b.log.Error("subscribe failed; "+consequence, "err", err)
+			} else if subscribed != nil {
+				subscribed()
 			}
 		case <-timer.C:
 			b.log.Error("subscribe not acknowledged", "after", subscribeTimeout)
@@ -293,18 +372,18 @@ func (b *Bus) unreachableLocked(err error) {
 // onMessage is paho's handler for every subscription. It never blocks:
 // paho runs it on a goroutine of its own per message.
 func (b *Bus) onMessage(_ paho.Client, m paho.Message) {
-	name, kind, ok := splitTopic(b.opts.Prefix, m.Topic())
+	name, kind, ok := protocol.SplitTopic(b.opts.Prefix, m.Topic())
 	if !ok {
 		b.log.Debug("ignoring message on a topic that names no device", "topic", m.Topic())
 		return
 	}
 	p := m.Payload()
 	switch kind {
-	case kindRes, kindEvt:
+	case protocol.TopicRes, protocol.TopicEvt:
 		b.onData(name, p)
-	case kindDesc:
+	case protocol.TopicDesc:
 		b.onDesc(name, p)
-	case kindStatus:
+	case protocol.TopicStatus:
 		b.onStatus(name, p)
 	}
 }
@@ -320,8 +399,8 @@ func (b *Bus) onData(name string, p []byte) {
 	if d == nil {
 		return // not a device we know (yet): nobody waits for it
 	}
-	if len(p)+1 > firmware.MaxLine {
-		b.log.Debug("dropping an over-long payload", "device", name, "bytes", len(p), "max", firmware.MaxLine-1)
+	if len(p)+1 > protocol.MaxLine {
+		b.log.Debug("dropping an over-long payload", "device", name, "bytes", len(p), "max", protocol.MaxLine-1)
 		d.Receive(tooLong)
 		return
 	}
@@ -333,8 +412,8 @@ func (b *Bus) onDesc(name string, p []byte) {
 		b.forget(name, "description cleared")
 		return
 	}
-	if len(p)+1 > firmware.MaxLine {
-		b.log.Warn("ignoring an over-long description", "device", name, "bytes", len(p), "max", firmware.MaxLine-1)
+	if len(p)+1 > protocol.MaxLine {
+		b.log.Warn("ignoring an over-long description", "device", name, "bytes", len(p), "max", protocol.MaxLine-1)
 		return
 	}
 	desc, err := devices.ParseDescription(p)
@@ -362,7 +441,7 @@ func (b *Bus) onDesc(name string, p []byte) {
 		b.log.Warn("ignoring a description", "device", name, "err", err)
 		return
 	}
-	req, _, _, _, _ := firmware.Topics(b.opts.Prefix, name)
+	req, _, _, _, _ := protocol.Topics(b.opts.Prefix, name)
 	d.Attach(&link{bus: b, topic: req})
 	if online, known := b.status[name]; known {
 		b.applyLocked(d, online)
@@ -389,11 +468,11 @@ func (b *Bus) onStatus(name string, p []byte) {
 		b.forget(name, "status cleared")
 		return
 	}
-	if len(p)+1 > firmware.MaxLine {
+	if len(p)+1 > protocol.MaxLine {
 		b.log.Warn("ignoring an over-long status", "device", name, "bytes", len(p))
 		return
 	}
-	online, err := parseStatus(p)
+	online, err := protocol.ParseStatus(p)
 	if err != nil {
 		b.log.Warn("ignoring a status", "device", name, "err", err)
 		return
@@ -452,8 +531,8 @@ type link struct {
 // Send publishes msg (QoS 1) and waits for the broker's acknowledgement,
 // at most the bus's Timeout and never past ctx.
 func (l *link) Send(ctx context.Context, msg []byte) error {
-	if len(msg)+1 > firmware.MaxLine {
-		return fmt.Errorf("publish to %s: request is %d bytes, the protocol allows %d", l.topic, len(msg), firmware.MaxLine-1)
+	if len(msg)+1 > protocol.MaxLine {
+		return fmt.Errorf("publish to %s: request is %d bytes, the protocol allows %d", l.topic, len(msg), protocol.MaxLine-1)
 	}
 	l.bus.sendMu.RLock()
 	if l.bus.closedA.Load() {
@@ -490,47 +569,3 @@ func publishErr(topic string, t paho.Token) error {
 
 // Close does nothing: the bus owns the connection.
 func (l *link) Close() error { return nil }
-
-// The last topic level of each kind of message.
-const (
-	kindRes    = "res"
-	kindEvt    = "evt"
-	kindDesc   = "desc"
-	kindStatus = "status"
-)
-
-// splitTopic splits "<prefix>/<device>/<kind>" into the device's name and
-// the kind (res, evt, desc, status); ok is false for any other topic or a
-// name that is not a protocol identifier.
-func splitTopic(prefix, topic string) (name, kind string, ok bool) {
-	rest, found := strings.CutPrefix(topic, prefix)
-	if !found || len(rest) == 0 || rest[0] != '/' {
-		return "", "", false
-	}
-	name, kind, found = strings.Cut(rest[1:], "/")
-	if !found || !firmware.IsIdent(name) {
-		return "", "", false
-	}
-	switch kind {
-	case kindRes, kindEvt, kindDesc, kindStatus:
-		return name, kind, true
-	}
-	return "", "", false
-}
-
-// checkPrefix accepts a topic prefix of one or more non-empty levels with
-// no wildcards.
-func checkPrefix(p string) error {
-	if strings.ContainsAny(p, "+#\x00") {
-		return fmt.Errorf("topic prefix %q: wildcards (+ #) and NUL are not allowed", p)
-	}
-	for _, level := range strings.Split(p, "/") {
-		if level == "" {
-			return fmt.Errorf("topic prefix %q: empty level (a leading, trailing or double /)", p)
-		}
-	}
-	if strings.HasPrefix(p, "$") {
-		return fmt.Errorf("topic prefix %q: topics starting with $ are the broker's", p)
-	}
-	return nil
-}

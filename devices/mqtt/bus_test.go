@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/gantry-dev/gantry/devices/mqtt"
 	"github.com/gantry-dev/gantry/firmware"
 	"github.com/gantry-dev/gantry/internal/testenv"
+	"github.com/gantry-dev/gantry/protocol"
 	"github.com/gantry-dev/gantry/tool"
 )
 
@@ -41,7 +43,7 @@ func TestDiscovery(t *testing.T) {
 					t.Errorf("state %v (%v), want online", st, err)
 				}
 
-				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				ctx, cancel := context.WithTimeout(context.Background(), patience)
 				defer cancel()
 				reg := tool.NewRegistry()
 				if err := devices.RegisterTools(reg, hub); err != nil {
@@ -80,7 +82,7 @@ func TestDiscovery(t *testing.T) {
 						if e.Event != "telemetry" || data["pose"] == nil {
 							t.Errorf("event %+v", e)
 						}
-					case <-time.After(5 * time.Second):
+					case <-time.After(patience):
 						t.Fatalf("%d telemetry events, want 3", i)
 					}
 				}
@@ -118,15 +120,15 @@ func TestBrokerRestart(t *testing.T) {
 				v, err := hub.Call(context.Background(), "rover", "drive", map[string]any{"speed": 0.2, "ms": int64(1500)})
 				done <- result{v, err}
 			}()
-			eventually(t, 2*time.Second, "the rover never started the drive", func() bool { return r.Executed() == before+1 })
+			eventually(t, "the rover never started the drive", func() bool { return r.Executed() == before+1 })
 			br.kill()
-			eventually(t, 2*time.Second, "the device never became unreachable", func() bool { return state(d) != devices.Online })
+			eventually(t, "the device never became unreachable", func() bool { return state(d) != devices.Online })
 			br.start()
 
 			var res result
 			select {
 			case res = <-done:
-			case <-time.After(10 * time.Second):
+			case <-time.After(patience):
 				t.Fatal("the call never ended")
 			}
 			switch {
@@ -139,7 +141,7 @@ func TestBrokerRestart(t *testing.T) {
 			}
 
 			waitDevices(t, bus, "rover")
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), patience)
 			defer cancel()
 			if _, err := hub.Call(ctx, "rover", "ping", nil); err != nil {
 				t.Fatalf("a call after the restart: %v", err)
@@ -162,19 +164,39 @@ func TestDeviceKilled(t *testing.T) {
 			bus := connectBus(t, br.url, hub, mqtt.Options{Timeout: 2 * time.Second})
 			waitDevices(t, bus, "kid")
 			d, _ := hub.Device("kid")
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), patience)
 			defer cancel()
 			if _, err := hub.Call(ctx, "kid", "ping", nil); err != nil {
 				t.Fatal(err)
 			}
 
+			// A raw subscriber sees the drive request when the broker routes
+			// it, to the rover too; a ping answered after that was queued
+			// behind the drive on the rover's connection: then the drive has
+			// reached the rover.
+			seen := make(chan struct{})
+			var seenOnce sync.Once
+			watcher := rawClient(t, br.url, "watcher")
+			if tok := watcher.Subscribe("gantry/kid/req", 1, func(_ paho.Client, m paho.Message) {
+				if strings.Contains(string(m.Payload()), `"drive"`) {
+					seenOnce.Do(func() { close(seen) })
+				}
+			}); !tok.WaitTimeout(patience) || tok.Error() != nil {
+				t.Fatalf("subscribe: %v", tok.Error())
+			}
 			done := make(chan error, 1)
 			go func() {
 				_, err := hub.Call(ctx, "kid", "drive", map[string]any{"speed": 0.2, "ms": int64(3000)}) // waits up to 5 s
 				done <- err
 			}()
-			eventually(t, 2*time.Second, "the drive was never sent", func() bool { return d.Stats().Requests == 2 })
-			time.Sleep(200 * time.Millisecond) // the request reaches the rover
+			select {
+			case <-seen:
+			case <-ctx.Done():
+				t.Fatal("the drive was never sent")
+			}
+			if _, err := hub.Call(ctx, "kid", "ping", nil); err != nil {
+				t.Fatalf("a ping during the drive: %v", err)
+			}
 			killed := time.Now()
 			if err := child.Process.Kill(); err != nil {
 				t.Fatal(err)
@@ -182,27 +204,23 @@ func TestDeviceKilled(t *testing.T) {
 			var err error
 			select {
 			case err = <-done:
-			case <-time.After(10 * time.Second):
+			case <-ctx.Done():
 				t.Fatal("the call never ended")
 			}
 			took := time.Since(killed)
+			// ErrLost, not ErrTimeout: the device's last will ended the call
+			// before its 5 s timeout could.
 			if !errors.Is(err, devices.ErrLost) {
 				t.Fatalf("err = %v, want ErrLost", err)
-			}
-			if took > 2*time.Second {
-				t.Errorf("the call failed %v after the kill; the will should end it well before its 5 s timeout", took)
 			}
 			t.Logf("failed %v after the kill: %v", took.Round(time.Millisecond), err)
 			if st, why := d.State(); st != devices.Offline {
 				t.Errorf("state %v (%v), want offline", st, why)
 			}
-			start := time.Now()
+			// ErrOffline, not ErrTimeout: nothing was sent, nothing waited for.
 			_, err = hub.Call(ctx, "kid", "ping", nil)
 			if !errors.Is(err, devices.ErrOffline) {
 				t.Errorf("a call to the dead device: %v, want ErrOffline", err)
-			}
-			if took := time.Since(start); took > 100*time.Millisecond {
-				t.Errorf("a call to the dead device took %v; it should fail at once", took)
 			}
 		})
 	}
@@ -227,8 +245,8 @@ func TestSilentDevice(t *testing.T) {
 			if !errors.Is(err, devices.ErrTimeout) {
 				t.Fatalf("err = %v, want ErrTimeout", err)
 			}
-			if took < timeout || took > timeout+700*time.Millisecond {
-				t.Errorf("timed out after %v, want about %v", took, timeout)
+			if took < timeout {
+				t.Errorf("timed out after %v, before the timeout of %v", took, timeout)
 			}
 		})
 	}
@@ -236,7 +254,7 @@ func TestSilentDevice(t *testing.T) {
 
 // Garbage on a device's reply and event topics is counted and dropped.
 func TestGarbage(t *testing.T) {
-	huge := `{"id":1,"ok":true,"result":"` + strings.Repeat("x", 2*firmware.MaxLine) + `"}`
+	huge := `{"id":1,"ok":true,"result":"` + strings.Repeat("x", 2*protocol.MaxLine) + `"}`
 	cases := []struct {
 		topic, payload string
 		garbage, stale int64
@@ -270,11 +288,11 @@ func TestGarbage(t *testing.T) {
 			}
 			publish(t, raw, "gantry/rover/status", 1, false, []byte(`{"state":"asleep"}`)) // ignored
 			publish(t, raw, "gantry/rover/status", 1, false, []byte(`nonsense`))           // ignored
-			eventually(t, 5*time.Second, "garbage not counted", func() bool {
+			eventually(t, "garbage not counted", func() bool {
 				s := d.Stats()
 				return s.Garbage == garbage && s.Stale == stale
 			})
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), patience)
 			defer cancel()
 			if _, err := hub.Call(ctx, "rover", "ping", nil); err != nil {
 				t.Fatalf("a call after the garbage: %v", err)
@@ -286,8 +304,9 @@ func TestGarbage(t *testing.T) {
 	}
 }
 
-// A flood of events on a device's topic does not starve its calls, and
-// leaves no goroutine behind.
+// A flood of events on a device's topic does not starve its calls nor an
+// emergency stop: events travel on the bus's event connection, calls on
+// its command connection.
 func TestEventFlood(t *testing.T) {
 	for _, k := range brokerKinds() {
 		t.Run(k.name, func(t *testing.T) {
@@ -296,27 +315,48 @@ func TestEventFlood(t *testing.T) {
 			br := k.start(t)
 			serveRover(t, br.url, firmware.Options{Clock: firmware.ScaledClock(20)}, firmware.MQTTOptions{})
 			hub := devices.NewHub(devices.HubOptions{})
-			bus := connectBus(t, br.url, hub, mqtt.Options{})
+			// The default timeout of 2 s, for calls and for the broker's
+			// acknowledgement: during the flood every call must make it.
+			bus := connectBus(t, br.url, hub, mqtt.Options{Timeout: 2 * time.Second})
 			waitDevices(t, bus, "rover")
 			d, _ := hub.Device("rover")
 			var got atomic.Int64
+			end := make(chan struct{})
+			var endOnce sync.Once
 			defer d.Subscribe(func(e devices.Event) {
-				if e.Event == "flood" {
+				switch e.Event {
+				case "flood":
 					got.Add(1)
+				case "flood_end":
+					endOnce.Do(func() { close(end) })
 				}
 			})()
 
 			const n = 20000
 			raw := rawClient(t, br.url, "flooder")
+			flooding := make(chan struct{})
 			flooded := make(chan struct{})
 			go func() {
 				defer close(flooded)
 				for i := 0; i < n; i++ {
 					raw.Publish("gantry/rover/evt", 0, false, fmt.Sprintf(`{"event":"flood","ts":%d,"data":{"i":%d}}`, i, i))
+					if i == n/10 {
+						close(flooding)
+					}
 				}
 			}()
-			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			<-flooding
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
+			// First the emergency stop, while the flood is at its height,
+			// then calls (ping is safe: it runs during the stop).
+			start := time.Now()
+			for _, r := range hub.EStop(ctx, "during the flood") {
+				if r.Err != nil {
+					t.Fatalf("emergency stop during the flood: %s: %v", r.Device, r.Err)
+				}
+			}
+			estop := time.Since(start)
 			var slowest time.Duration
 			for i := 0; i < 30; i++ {
 				start := time.Now()
@@ -326,13 +366,16 @@ func TestEventFlood(t *testing.T) {
 				slowest = max(slowest, time.Since(start))
 			}
 			<-flooded
-			// Events are best effort: wait until they stop arriving.
-			last := int64(-1)
-			for got.Load() != last && got.Load() < n {
-				last = got.Load()
-				time.Sleep(200 * time.Millisecond)
+			// Events are best effort (QoS 0): the end marker goes at QoS 1
+			// after the flood on the same connection, so once it is here
+			// the broker has passed on what it kept of the flood.
+			publish(t, raw, "gantry/rover/evt", 1, false, []byte(`{"event":"flood_end","ts":0,"data":null}`))
+			select {
+			case <-end:
+			case <-ctx.Done():
+				t.Fatal("the end of the flood never arrived")
 			}
-			t.Logf("%d of %d events delivered; slowest call during the flood %v", got.Load(), n, slowest)
+			t.Logf("%d of %d events delivered; slowest call during the flood %v, emergency stop %v", got.Load(), n, slowest, estop)
 			if got.Load() == 0 {
 				t.Error("no event delivered")
 			}
@@ -362,7 +405,7 @@ func TestInvalidDescription(t *testing.T) {
 	wrongProtocol := valid("bad2")
 	wrongProtocol["protocol"] = "gantry/9"
 	tooLong := valid("bad4")
-	tooLong["description"] = strings.Repeat("long ", firmware.MaxLine/5)
+	tooLong["description"] = strings.Repeat("long ", protocol.MaxLine/5)
 	noPing := valid("bad5")
 	delete(noPing["actions"].(map[string]any), "ping")
 	badName := valid("bad6")
@@ -388,9 +431,10 @@ func TestInvalidDescription(t *testing.T) {
 			publish(t, raw, "gantry/good/desc", 1, true, describe(t, "good"))
 			publish(t, raw, "gantry/good/status", 1, true, []byte(`{"state":"online"}`))
 			hub := devices.NewHub(devices.HubOptions{})
-			bus := connectBus(t, br.url, hub, mqtt.Options{})
+			logs, logger := newLogWatch()
+			bus := connectBus(t, br.url, hub, mqtt.Options{Logger: logger})
 			waitDevices(t, bus, "good")
-			time.Sleep(200 * time.Millisecond) // the invalid ones had time to arrive
+			logs.Wait(t, "ignoring", len(cases)) // each invalid one is logged once
 			names := func() []string {
 				var out []string
 				for _, d := range hub.Devices() {
@@ -404,9 +448,9 @@ func TestInvalidDescription(t *testing.T) {
 			// An invalid update leaves the device as it was.
 			publish(t, raw, "gantry/good/desc", 1, false, []byte(encode(wrongProtocol)))
 			publish(t, raw, "gantry/good/desc", 1, false, []byte("{"))
-			time.Sleep(200 * time.Millisecond)
+			logs.Wait(t, "ignoring", len(cases)+2)
 			d, _ := hub.Device("good")
-			if desc := d.Description(); desc.Protocol != firmware.Version || desc.Name != "good" {
+			if desc := d.Description(); desc.Protocol != protocol.Version || desc.Name != "good" {
 				t.Errorf("description replaced by an invalid one: %+v", desc)
 			}
 			if st := state(d); st != devices.Online {
@@ -431,15 +475,15 @@ func TestStatusLifecycle(t *testing.T) {
 			d, _ := hub.Device("fake")
 
 			publish(t, raw, "gantry/fake/status", 1, true, []byte(`{"state":"offline"}`))
-			eventually(t, 5*time.Second, "not offline", func() bool { return state(d) == devices.Offline })
+			eventually(t, "not offline", func() bool { return state(d) == devices.Offline })
 			if _, err := hub.Call(context.Background(), "fake", "ping", nil); !errors.Is(err, devices.ErrOffline) {
 				t.Errorf("call to an offline device: %v, want ErrOffline", err)
 			}
 			publish(t, raw, "gantry/fake/status", 1, true, []byte(`{"state":"online","since":12}`))
-			eventually(t, 5*time.Second, "not online again", func() bool { return state(d) == devices.Online })
+			eventually(t, "not online again", func() bool { return state(d) == devices.Online })
 
 			publish(t, raw, "gantry/fake/status", 1, true, nil) // cleared: the device is gone
-			eventually(t, 5*time.Second, "not removed", func() bool { _, ok := hub.Device("fake"); return !ok })
+			eventually(t, "not removed", func() bool { _, ok := hub.Device("fake"); return !ok })
 			if st, _ := d.State(); st != devices.Offline {
 				t.Errorf("removed device is %v, want offline", st)
 			}
@@ -448,7 +492,7 @@ func TestStatusLifecycle(t *testing.T) {
 			publish(t, raw, "gantry/fake/status", 1, true, []byte(`{"state":"online"}`))
 			waitDevices(t, bus, "fake")
 			publish(t, raw, "gantry/fake/desc", 1, true, nil) // a cleared description removes it too
-			eventually(t, 5*time.Second, "not removed", func() bool { _, ok := hub.Device("fake"); return !ok })
+			eventually(t, "not removed", func() bool { _, ok := hub.Device("fake"); return !ok })
 		})
 	}
 }
@@ -476,7 +520,7 @@ func TestClose(t *testing.T) {
 
 func TestConnectErrors(t *testing.T) {
 	hub := devices.NewHub(devices.HubOptions{})
-	nobody := fmt.Sprintf("tcp://127.0.0.1:%d", testenv.FreePort(t))
+	nobody := "tcp://" + testenv.DeadEnd(t)
 	cases := []struct {
 		name string
 		hub  *devices.Hub
@@ -547,7 +591,7 @@ func TestStartBroker(t *testing.T) {
 		cancel()
 		// Not by dialling: mochi races with itself (a WaitGroup) when a
 		// client connects while it closes.
-		eventually(t, 2*time.Second, "the port is still taken after ctx ended", func() bool {
+		eventually(t, "the port is still taken after ctx ended", func() bool {
 			l, err := net.Listen("tcp", b.Addr())
 			if err == nil {
 				l.Close()
@@ -594,7 +638,7 @@ func TestGatewayReconnect(t *testing.T) {
 			var first []byte
 			select {
 			case first = <-reqs:
-			case <-time.After(5 * time.Second):
+			case <-time.After(patience):
 				t.Fatal("the request never reached the device")
 			}
 
@@ -602,28 +646,55 @@ func TestGatewayReconnect(t *testing.T) {
 			var again []byte
 			select {
 			case again = <-reqs:
-			case <-time.After(5 * time.Second):
+			case <-time.After(patience):
 				t.Fatalf("the request was not sent again after the reconnection (device %v)", state(d))
 			}
 			if string(again) != string(first) {
 				t.Errorf("resent %s, first sent %s: want the same request, same id", again, first)
 			}
-			var req firmware.Request
+			var req protocol.Request
 			if err := json.Unmarshal(again, &req); err != nil {
 				t.Fatal(err)
 			}
-			publish(t, dev, "gantry/slow/res", 1, false, fmt.Appendf(nil, `{"id":%d,"ok":true,"result":42.5}`, req.ID))
+			// Answer this copy and any later one, as a device answers a
+			// repeated id from its cache: a copy paho resent before the
+			// gateway subscribed again gets an answer nobody hears, the
+			// copy the gateway resends when the status says online one that
+			// it does.
+			answer := func(b []byte) {
+				var r protocol.Request
+				if err := json.Unmarshal(b, &r); err != nil || r.ID != req.ID {
+					t.Errorf("another request %s, want copies of %s", b, first)
+					return
+				}
+				dev.Publish("gantry/slow/res", 1, false, fmt.Appendf(nil, `{"id":%d,"ok":true,"result":42.5}`, r.ID))
+			}
+			answer(again)
+			stopAnswering := make(chan struct{})
+			answered := make(chan struct{})
+			go func() {
+				defer close(answered)
+				for {
+					select {
+					case b := <-reqs:
+						answer(b)
+					case <-stopAnswering:
+						return
+					}
+				}
+			}()
+			defer func() { close(stopAnswering); <-answered }()
 			select {
 			case r := <-done:
 				if r.err != nil || r.v != 42.5 {
 					t.Errorf("call = %v, %v; want 42.5", r.v, r.err)
 				}
-			case <-time.After(5 * time.Second):
+			case <-time.After(patience):
 				t.Fatal("the call never ended")
 			}
 			// paho may have resent the request itself (its acknowledgement
 			// was cut off), ahead of the retained status.
-			eventually(t, 5*time.Second, "the device is not online again", func() bool { return state(d) == devices.Online })
+			eventually(t, "the device is not online again", func() bool { return state(d) == devices.Online })
 		})
 	}
 }

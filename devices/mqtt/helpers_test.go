@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -100,42 +101,77 @@ func startMosquitto(t testing.TB) *testBroker {
 
 // startMosquittoConf starts mosquitto with extra configuration lines for
 // its listener; scheme is the broker URL's (tcp, ssl).
+//
+// mosquitto cannot report the port it bound for "listener 0", so the port
+// is chosen here: a port free a moment ago, and when another process took
+// it in between (mosquitto logs "Address already in use" and exits) again
+// with another. Readiness is mosquitto's own "running" log line, written
+// once every listener is bound: no polling.
 func startMosquittoConf(t testing.TB, scheme, extra string) *testBroker {
 	t.Helper()
 	path := testenv.LookPath(t, "mosquitto")
-	port := testenv.FreePort(t)
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	conf := filepath.Join(t.TempDir(), "mosquitto.conf")
-	cfg := fmt.Sprintf("listener %d 127.0.0.1\n%spersistence false\nset_tcp_nodelay true\nlog_dest stderr\n", port, extra)
-	if err := os.WriteFile(conf, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	var (
-		mu   sync.Mutex
-		cmd  *exec.Cmd
-		logs lockedBuffer
+		mu     sync.Mutex
+		proc   *mosquittoProc
+		logs   lockedBuffer
+		addr   string
+		conf   = filepath.Join(t.TempDir(), "mosquitto.conf")
+		tb     = &testBroker{}
+		inUse  = errors.New("address already in use")
+		launch = func() error {
+			t.Helper()
+			from := logs.Len()
+			c := exec.Command(path, "-c", conf)
+			c.Stdout, c.Stderr = &logs, &logs
+			if err := c.Start(); err != nil {
+				t.Fatalf("start mosquitto: %v", err)
+			}
+			p := &mosquittoProc{cmd: c, exited: make(chan struct{})}
+			go func() { p.err = c.Wait(); close(p.exited) }()
+			mu.Lock()
+			proc = p
+			mu.Unlock()
+			switch logs.waitFor(p.exited, from, " running", "Address already in use") {
+			case " running":
+				return nil
+			case "Address already in use":
+				<-p.exited
+				return inUse
+			}
+			t.Fatalf("mosquitto ended before it was running: %v", p.err)
+			return nil
+		}
 	)
-	tb := &testBroker{url: scheme + "://" + addr}
+	for attempt := 1; ; attempt++ {
+		addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(testenv.FreePort(t)))
+		_, port, _ := net.SplitHostPort(addr)
+		cfg := fmt.Sprintf("listener %s 127.0.0.1\n%spersistence false\nset_tcp_nodelay true\nlog_dest stderr\n", port, extra)
+		if err := os.WriteFile(conf, []byte(cfg), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		err := launch()
+		if err == nil {
+			break
+		}
+		if attempt == 10 {
+			t.Fatalf("mosquitto: %v, %d times", err, attempt)
+		}
+	}
+	tb.url = scheme + "://" + addr
 	tb.start = func() {
 		t.Helper()
-		c := exec.Command(path, "-c", conf)
-		c.Stdout, c.Stderr = &logs, &logs
-		if err := c.Start(); err != nil {
-			t.Fatalf("start mosquitto: %v", err)
+		if err := launch(); err != nil {
+			t.Fatalf("restart mosquitto on %s: %v", addr, err)
 		}
-		mu.Lock()
-		cmd = c
-		mu.Unlock()
-		waitListening(t, addr)
 	}
 	tb.kill = func() {
 		mu.Lock()
-		c := cmd
-		cmd = nil
+		p := proc
+		proc = nil
 		mu.Unlock()
-		if c != nil {
-			_ = c.Process.Signal(syscall.SIGKILL)
-			_ = c.Wait()
+		if p != nil {
+			_ = p.cmd.Process.Signal(syscall.SIGKILL)
+			<-p.exited
 		}
 	}
 	t.Cleanup(func() {
@@ -144,8 +180,14 @@ func startMosquittoConf(t testing.TB, scheme, extra string) *testBroker {
 			t.Logf("mosquitto log:\n%s", logs.String())
 		}
 	})
-	tb.start()
 	return tb
+}
+
+// mosquittoProc is one run of mosquitto; exited is closed when it ended.
+type mosquittoProc struct {
+	cmd    *exec.Cmd
+	exited chan struct{}
+	err    error // valid after exited is closed
 }
 
 // startEmbedded runs the embedded broker on a free loopback port.
@@ -178,22 +220,6 @@ func startEmbedded(t testing.TB) *testBroker {
 	}
 	t.Cleanup(tb.kill)
 	return tb
-}
-
-func waitListening(t testing.TB, addr string) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("broker not listening on %s: %v", addr, err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 // testLogger logs to stderr when GANTRY_TEST_LOG is set (debug with
@@ -229,10 +255,15 @@ func serveRover(t testing.TB, url string, opts firmware.Options, mo firmware.MQT
 func connectBus(t testing.TB, url string, hub *devices.Hub, opts mqtt.Options) *mqtt.Bus {
 	t.Helper()
 	opts.Broker = url
+	if opts.Timeout == 0 {
+		// Generous unless the test is about the timeout: a loaded machine
+		// may be slow to answer.
+		opts.Timeout = 10 * time.Second
+	}
 	if opts.Logger == nil {
 		opts.Logger = testLogger()
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), patience)
 	defer cancel()
 	bus, err := mqtt.Connect(ctx, hub, opts)
 	if err != nil {
@@ -244,7 +275,7 @@ func connectBus(t testing.TB, url string, hub *devices.Hub, opts mqtt.Options) *
 
 func waitDevices(t testing.TB, bus *mqtt.Bus, names ...string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), patience)
 	defer cancel()
 	if err := bus.Wait(ctx, names...); err != nil {
 		t.Fatal(err)
@@ -282,16 +313,23 @@ func describe(t testing.TB, name string) []byte {
 	return b
 }
 
-// eventually polls cond until it holds or timeout passes.
-func eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+// patience bounds every wait in these tests (testenv.Patience).
+const patience = testenv.Patience
+
+// eventually waits until cond holds (testenv.Eventually).
+func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %s", timeout, what)
-		}
-		time.Sleep(5 * time.Millisecond)
+	testenv.Eventually(t, what, cond)
+}
+
+// newLogWatch returns a logger whose records a test can wait for; they
+// also go where testLogger sends them.
+func newLogWatch() (*testenv.LogWatch, *slog.Logger) {
+	var next slog.Handler
+	if l := testLogger(); l != nil {
+		next = l.Handler()
 	}
+	return testenv.NewLogWatch(next)
 }
 
 func state(d *devices.Device) devices.State {
@@ -300,13 +338,18 @@ func state(d *devices.Device) devices.State {
 }
 
 type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu      sync.Mutex
+	b       bytes.Buffer
+	changed chan struct{} // closed and replaced on every write
 }
 
 func (l *lockedBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.changed != nil {
+		close(l.changed)
+		l.changed = nil
+	}
 	return l.b.Write(p)
 }
 
@@ -320,6 +363,40 @@ func (l *lockedBuffer) Len() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.Len()
+}
+
+// waitFor waits until the text written from offset from on contains one of
+// subs, and returns it; it returns "" when stop is closed first.
+func (l *lockedBuffer) waitFor(stop <-chan struct{}, from int, subs ...string) string {
+	for {
+		l.mu.Lock()
+		text := l.b.Bytes()[from:]
+		for _, s := range subs {
+			if bytes.Contains(text, []byte(s)) {
+				l.mu.Unlock()
+				return s
+			}
+		}
+		if l.changed == nil {
+			l.changed = make(chan struct{})
+		}
+		ch := l.changed
+		l.mu.Unlock()
+		select {
+		case <-ch:
+		case <-stop:
+			// What it wrote before ending is in the buffer: look once more.
+			l.mu.Lock()
+			text := string(l.b.Bytes()[from:])
+			l.mu.Unlock()
+			for _, s := range subs {
+				if strings.Contains(text, s) {
+					return s
+				}
+			}
+			return ""
+		}
+	}
 }
 
 // cutter is a TCP proxy in front of a broker whose connections a test can

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/gantry-dev/gantry/devices"
-	"github.com/gantry-dev/gantry/firmware"
+	"github.com/gantry-dev/gantry/protocol"
 )
 
 // scripted is the device side of a byte stream: once the gateway's request
@@ -36,7 +36,7 @@ func newScripted(chunk int, build func(id int64) []byte) *scripted {
 }
 
 func (s *scripted) Write(p []byte) (int, error) {
-	var req firmware.Request
+	var req protocol.Request
 	if err := json.Unmarshal(bytes.TrimSpace(p), &req); err != nil {
 		return 0, err
 	}
@@ -79,7 +79,7 @@ func (s *scripted) Close() error {
 func wantReply(stream []byte, id int64) (json.RawMessage, *devices.DeviceError, bool) {
 	lines := bytes.Split(stream, []byte("\n"))
 	for _, line := range lines[:len(lines)-1] { // the last piece has no newline
-		if len(line)+1 > firmware.MaxLine {
+		if len(line)+1 > protocol.MaxLine {
 			continue
 		}
 		line = bytes.TrimSuffix(line, []byte("\r"))
@@ -100,7 +100,7 @@ func wantReply(stream []byte, id int64) (json.RawMessage, *devices.DeviceError, 
 		}
 		if !*in.OK {
 			if in.Error == nil { // devices reports it as internal, in its own words
-				return nil, &devices.DeviceError{Code: firmware.CodeInternal}, true
+				return nil, &devices.DeviceError{Code: protocol.CodeInternal}, true
 			}
 			return nil, in.Error, true
 		}

@@ -63,8 +63,8 @@ func (c *cable) plug() {
 	case <-ready:
 	case <-c.drained:
 		c.t.Fatal("socat exited before making its ptys")
-	case <-time.After(5 * time.Second):
-		c.t.Fatal("socat did not make its ptys in 5 s")
+	case <-time.After(testenv.Patience):
+		c.t.Fatal("socat did not make its ptys")
 	}
 }
 
@@ -106,7 +106,8 @@ func TestUnplugAndComeBack(t *testing.T) {
 	r := firmware.NewRover(firmware.Options{Clock: firmware.ScaledClock(20)})
 	defer r.Close()
 	served := c.serve(r)
-	hub, port := openPort(t, c.gw, serial.Options{Timeout: 500 * time.Millisecond, RetryInterval: 50 * time.Millisecond})
+	logs, logger := testenv.NewLogWatch(nil)
+	hub, port := openPort(t, c.gw, serial.Options{Timeout: 10 * time.Second, RetryInterval: 50 * time.Millisecond, Logger: logger})
 	d := port.Device()
 	ctx := context.Background()
 	if _, err := hub.Call(ctx, "rover", "ping", nil); err != nil {
@@ -120,18 +121,13 @@ func TestUnplugAndComeBack(t *testing.T) {
 		_, err := hub.Call(ctx, "rover", "drive", map[string]any{"speed": 0.1, "ms": int64(4000)})
 		errc <- err
 	}()
-	for r.Executed() == before {
-		time.Sleep(time.Millisecond)
-	}
+	testenv.Eventually(t, "the rover never started the drive", func() bool { return r.Executed() != before })
 	c.unplug()
-	unplugged := time.Now()
 	err := <-errc
 	t.Logf("the drive in flight: %v", err)
+	// ErrLost, not ErrTimeout: the unplug ended the call, not its timeout.
 	if !errors.Is(err, devices.ErrLost) {
 		t.Fatalf("drive in flight: %v, want ErrLost", err)
-	}
-	if el := time.Since(unplugged); el > 500*time.Millisecond {
-		t.Errorf("the drive failed %v after the unplug", el)
 	}
 	for _, want := range []string{"rover.drive", c.gw, "unplugged", "may or may not have run"} {
 		if !strings.Contains(err.Error(), want) {
@@ -149,12 +145,12 @@ func TestUnplugAndComeBack(t *testing.T) {
 	if err := <-served; err == nil {
 		t.Log("the firmware saw the end of its stream")
 	}
-	time.Sleep(200 * time.Millisecond) // a few failed reopens: the path is gone
+	logs.Wait(t, "reopen failed", 1) // a failed reopen: the path is gone
 
 	// Plug back in and serve the same rover again.
 	c.plug()
 	c.serve(r)
-	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	wctx, cancel := context.WithTimeout(ctx, testenv.Patience)
 	defer cancel()
 	start := time.Now()
 	if err := hub.Wait(wctx, "rover"); err != nil {
@@ -165,6 +161,15 @@ func TestUnplugAndComeBack(t *testing.T) {
 	if got, ok := hub.Device("rover"); !ok || got != d {
 		t.Fatal("the hub has a different device for rover")
 	}
+	// The drive cut off by the unplug goes on in the rover until its end:
+	// ask (each question a round trip) until it is over.
+	testenv.Eventually(t, "the rover never stopped moving", func() bool {
+		v, err := hub.Call(ctx, "rover", "get", map[string]any{"name": "moving"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v == false
+	})
 	if _, err := hub.Call(ctx, "rover", "drive", map[string]any{"speed": -0.1, "ms": int64(1000)}); err != nil {
 		t.Fatalf("drive after coming back: %v", err)
 	}
@@ -179,22 +184,17 @@ func TestUnplugNoReopen(t *testing.T) {
 	r := firmware.NewRover(firmware.Options{Clock: firmware.ScaledClock(20)})
 	defer r.Close()
 	c.serve(r)
-	hub, port := openPort(t, c.gw, serial.Options{NoReopen: true, RetryInterval: 20 * time.Millisecond})
+	logs, logger := testenv.NewLogWatch(nil)
+	hub, port := openPort(t, c.gw, serial.Options{NoReopen: true, RetryInterval: 20 * time.Millisecond, Logger: logger})
 	c.unplug()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	for {
-		if st, _ := port.Device().State(); st == devices.Offline {
-			break
-		}
-		if ctx.Err() != nil {
-			t.Fatal("still online after the unplug")
-		}
-		time.Sleep(5 * time.Millisecond)
+	// Logged once the port has decided, after going offline: nothing
+	// reopens it from here on.
+	logs.Wait(t, "serial port lost; not reopening", 1)
+	if st, _ := port.Device().State(); st != devices.Offline {
+		t.Fatalf("state %v after the unplug, want offline", st)
 	}
 	c.plug()
 	c.serve(r)
-	time.Sleep(200 * time.Millisecond)
 	if _, err := hub.Call(context.Background(), "rover", "ping", nil); !errors.Is(err, devices.ErrOffline) {
 		t.Errorf("after plugging back in with NoReopen: %v, want ErrOffline", err)
 	}
@@ -209,7 +209,7 @@ func TestAnotherDeviceOnThePath(t *testing.T) {
 	r := firmware.NewRover(firmware.Options{Clock: firmware.ScaledClock(20)})
 	defer r.Close()
 	c.serve(r)
-	hub, port := openPort(t, c.gw, serial.Options{Timeout: 500 * time.Millisecond, RetryInterval: 20 * time.Millisecond})
+	hub, port := openPort(t, c.gw, serial.Options{Timeout: 10 * time.Second, RetryInterval: 20 * time.Millisecond})
 	d := port.Device()
 	c.unplug()
 
@@ -217,18 +217,12 @@ func TestAnotherDeviceOnThePath(t *testing.T) {
 	defer other.Close()
 	c.plug()
 	c.serve(other)
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	testenv.Eventually(t, "no state reason naming crane", func() bool {
 		_, why := d.State()
-		if why != nil && strings.Contains(why.Error(), `"crane"`) {
-			t.Logf("with another device on the path: %v", why)
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("state reason %v, want one naming crane", why)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return why != nil && strings.Contains(why.Error(), `"crane"`)
+	})
+	_, why := d.State()
+	t.Logf("with another device on the path: %v", why)
 	if _, ok := hub.Device("crane"); ok {
 		t.Error("crane was added to the hub")
 	}
@@ -239,7 +233,7 @@ func TestAnotherDeviceOnThePath(t *testing.T) {
 	c.unplug()
 	c.plug()
 	c.serve(r)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testenv.Patience)
 	defer cancel()
 	if err := d.WaitOnline(ctx); err != nil {
 		t.Fatal(err)

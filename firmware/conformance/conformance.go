@@ -21,7 +21,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gantry-dev/gantry/firmware"
+	"github.com/gantry-dev/gantry/protocol"
 )
 
 // replyTimeout bounds every wait for a reply.
@@ -76,8 +76,8 @@ func (c *Conn) Reply() map[string]any {
 			if !ok {
 				c.t.Fatal("connection closed while waiting for a reply")
 			}
-			if len(line)+1 > firmware.MaxLine {
-				c.t.Errorf("device sent a %d-byte line, over the %d limit", len(line)+1, firmware.MaxLine)
+			if len(line)+1 > protocol.MaxLine {
+				c.t.Errorf("device sent a %d-byte line, over the %d limit", len(line)+1, protocol.MaxLine)
 			}
 			var m map[string]any
 			if err := json.Unmarshal(line, &m); err != nil {
@@ -121,8 +121,8 @@ func checkReplyShape(t *testing.T, m map[string]any, line []byte) {
 	}
 	code, _ := e["code"].(string)
 	switch code {
-	case firmware.CodeBadRequest, firmware.CodeLineTooLong, firmware.CodeUnknownAction, firmware.CodeInvalidArgs,
-		firmware.CodeOutOfRange, firmware.CodeBusy, firmware.CodeStopped, firmware.CodeTimeout, firmware.CodeInternal:
+	case protocol.CodeBadRequest, protocol.CodeLineTooLong, protocol.CodeUnknownAction, protocol.CodeInvalidArgs,
+		protocol.CodeOutOfRange, protocol.CodeBusy, protocol.CodeStopped, protocol.CodeTimeout, protocol.CodeInternal:
 	default:
 		t.Errorf("error code %q is not a protocol code: %s", code, line)
 	}
@@ -170,7 +170,7 @@ func code(m map[string]any) string {
 func Run(t *testing.T, dial func(t *testing.T) io.ReadWriteCloser) {
 	ids := time.Now().UnixMilli() * 1000
 	dialc := func(t *testing.T) *Conn { return Dial(t, dial(t), &ids) }
-	var desc firmware.Description
+	var desc protocol.Description
 	t.Run("describe", func(t *testing.T) {
 		c := dialc(t)
 		m := c.Call("describe", nil)
@@ -198,10 +198,10 @@ func Run(t *testing.T, dial func(t *testing.T) io.ReadWriteCloser) {
 		args         map[string]any
 		want         string
 	}{
-		{"unknown action", "no_such_action_xyz", nil, firmware.CodeUnknownAction},
-		{"get without name", "get", map[string]any{}, firmware.CodeInvalidArgs},
-		{"get unknown argument", "get", map[string]any{"name": "x", "bogus_arg": 1}, firmware.CodeInvalidArgs},
-		{"get wrong type", "get", map[string]any{"name": 5}, firmware.CodeInvalidArgs},
+		{"unknown action", "no_such_action_xyz", nil, protocol.CodeUnknownAction},
+		{"get without name", "get", map[string]any{}, protocol.CodeInvalidArgs},
+		{"get unknown argument", "get", map[string]any{"name": "x", "bogus_arg": 1}, protocol.CodeInvalidArgs},
+		{"get wrong type", "get", map[string]any{"name": 5}, protocol.CodeInvalidArgs},
 	}
 	for _, tc := range errCases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -215,7 +215,7 @@ func Run(t *testing.T, dial func(t *testing.T) io.ReadWriteCloser) {
 		c := dialc(t)
 		for _, g := range []string{"garbage\n", "{\"id\":\n", "[1,2]\n", "\x00\xff\n"} {
 			c.Send(g)
-			if m := c.Reply(); code(m) != firmware.CodeBadRequest || m["id"] != nil {
+			if m := c.Reply(); code(m) != protocol.CodeBadRequest || m["id"] != nil {
 				t.Errorf("after %q: %v, want bad_request with id null", g, m)
 			}
 		}
@@ -227,17 +227,17 @@ func Run(t *testing.T, dial func(t *testing.T) io.ReadWriteCloser) {
 		c := dialc(t)
 		id := c.NextID()
 		c.Send(fmt.Sprintf("{\"id\":%d}\n", id))
-		if m := c.Reply(); code(m) != firmware.CodeBadRequest || m["id"] != float64(id) {
+		if m := c.Reply(); code(m) != protocol.CodeBadRequest || m["id"] != float64(id) {
 			t.Errorf("got %v, want bad_request with id %d", m, id)
 		}
 	})
 	t.Run("over-long line then still working", func(t *testing.T) {
 		c := dialc(t)
-		long := `{"id":1,"action":"ping","args":{"pad":"` + strings.Repeat("x", firmware.MaxLine+100) + `"}}` + "\n"
+		long := `{"id":1,"action":"ping","args":{"pad":"` + strings.Repeat("x", protocol.MaxLine+100) + `"}}` + "\n"
 		for i := 0; i < len(long); i += 512 {
 			c.Send(long[i:min(i+512, len(long))])
 		}
-		if m := c.Reply(); code(m) != firmware.CodeLineTooLong || m["id"] != nil {
+		if m := c.Reply(); code(m) != protocol.CodeLineTooLong || m["id"] != nil {
 			t.Errorf("got %v, want line_too_long with id null", m)
 		}
 		if m := c.Call("ping", nil); m["ok"] != true {
@@ -308,13 +308,13 @@ func Run(t *testing.T, dial func(t *testing.T) io.ReadWriteCloser) {
 		if time.Since(start) > time.Second {
 			t.Errorf("stop took %v", time.Since(start))
 		}
-		if code(got[float64(driveID)]) != firmware.CodeStopped {
+		if code(got[float64(driveID)]) != protocol.CodeStopped {
 			t.Errorf("in-flight drive: %v, want stopped", got[float64(driveID)])
 		}
 		if got[float64(stopID)]["ok"] != true {
 			t.Errorf("stop: %v", got[float64(stopID)])
 		}
-		if m := c.Call("drive", map[string]any{"speed": 0.1, "ms": 10}); code(m) != firmware.CodeStopped {
+		if m := c.Call("drive", map[string]any{"speed": 0.1, "ms": 10}); code(m) != protocol.CodeStopped {
 			t.Errorf("drive while latched: %v, want stopped", m)
 		}
 		if m := c.Call("reset", nil); m["ok"] != true {
@@ -333,7 +333,7 @@ func Run(t *testing.T, dial func(t *testing.T) io.ReadWriteCloser) {
 		if max == nil {
 			t.Skip("drive speed has no maximum")
 		}
-		if m := c.Call("drive", map[string]any{"speed": *max + 1}); code(m) != firmware.CodeOutOfRange {
+		if m := c.Call("drive", map[string]any{"speed": *max + 1}); code(m) != protocol.CodeOutOfRange {
 			t.Errorf("got %v, want out_of_range", m)
 		}
 	})

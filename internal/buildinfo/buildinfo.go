@@ -1,73 +1,90 @@
-// Package buildinfo reports what gantry was built from, as recorded by the
-// Go toolchain in the binary (runtime/debug.ReadBuildInfo): the module
-// version, the VCS commit and its time, and the Go version. Values the
-// build did not record read "devel".
+// Package buildinfo says which gantry is running: its version, the commit
+// it was built from, the build date and the Go version.
+//
+// The values come from the binary's build information (runtime/debug):
+// the main module's version, and the commit (vcs.revision, with
+// "+modified" when the tree had uncommitted changes) and commit time
+// (vcs.time) that go build records in a git checkout. scripts/release
+// sets them explicitly at link time:
+//
+//	go build -ldflags "-X github.com/gantry-dev/gantry/internal/buildinfo.version=v1.2.0 \
+//	    -X github.com/gantry-dev/gantry/internal/buildinfo.commit=0123abcd \
+//	    -X github.com/gantry-dev/gantry/internal/buildinfo.date=2026-12-02T08:00:00Z" ./cmd/gantry
+//
+// What neither tells is "devel" (the version) or "unknown".
 package buildinfo
 
 import (
+	"runtime"
 	"runtime/debug"
 )
 
-// Devel is the value of anything the build did not record.
-const Devel = "devel"
+// Set by the linker (-X); empty otherwise. They are never written at run
+// time.
+var (
+	version string
+	commit  string
+	date    string
+)
 
-// Info is what a build recorded.
-type Info struct {
-	Version   string // module version (v1.2.3, a pseudo-version) or "devel"
-	Commit    string // VCS revision, "+dirty" appended when modified, or "devel"
-	Date      string // VCS commit time (RFC 3339) or "devel"
-	GoVersion string // the Go toolchain (go1.26.8) or "devel"
+// Version is the release version ("v1.2.0"), the module version go build
+// derived from the repository, or "devel".
+func Version() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "devel"
 }
 
-// Read returns the running binary's build information.
-func Read() Info {
+// Commit is the commit the binary was built from, "+modified" appended
+// when the tree had uncommitted changes, or "unknown".
+func Commit() string {
+	if commit != "" {
+		return commit
+	}
+	rev, modified := setting("vcs.revision"), setting("vcs.modified") == "true"
+	switch {
+	case rev == "":
+		return "unknown"
+	case modified:
+		return rev + "+modified"
+	}
+	return rev
+}
+
+// Date is the build date set by the release (RFC 3339, UTC), else the
+// commit's time as go build recorded it, or "unknown".
+func Date() string {
+	if date != "" {
+		return date
+	}
+	if t := setting("vcs.time"); t != "" {
+		return t
+	}
+	return "unknown"
+}
+
+// GoVersion is the Go release that built the binary ("go1.26.8").
+func GoVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.GoVersion != "" {
+		return bi.GoVersion
+	}
+	return runtime.Version()
+}
+
+// setting returns a build setting recorded in the binary, or "".
+func setting(key string) string {
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
-		bi = nil
+		return ""
 	}
-	return fromBuildInfo(bi)
-}
-
-// Version is the module version of the running binary, or "devel".
-func Version() string { return Read().Version }
-
-// Commit is the VCS revision the binary was built from, or "devel".
-func Commit() string { return Read().Commit }
-
-// Date is the time of the commit the binary was built from, or "devel".
-func Date() string { return Read().Date }
-
-// GoVersion is the Go toolchain that built the binary, or "devel".
-func GoVersion() string { return Read().GoVersion }
-
-func fromBuildInfo(bi *debug.BuildInfo) Info {
-	in := Info{Version: Devel, Commit: Devel, Date: Devel, GoVersion: Devel}
-	if bi == nil {
-		return in
-	}
-	if v := bi.Main.Version; v != "" && v != "(devel)" {
-		in.Version = v
-	}
-	if bi.GoVersion != "" {
-		in.GoVersion = bi.GoVersion
-	}
-	modified := false
 	for _, s := range bi.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			if s.Value != "" {
-				in.Commit = s.Value
-			}
-		case "vcs.time":
-			if s.Value != "" {
-				in.Date = s.Value
-			}
-		case "vcs.modified":
-			modified = s.Value == "true"
+		if s.Key == key {
+			return s.Value
 		}
 	}
-	if modified && in.Commit != Devel {
-		in.Commit += "+dirty"
-	}
-	return in
+	return ""
 }

@@ -1,48 +1,35 @@
 package buildinfo
 
 import (
-	"runtime/debug"
+	"runtime"
+	"strings"
 	"testing"
 )
 
-func TestFromBuildInfo(t *testing.T) {
+// A test binary carries no version, commit or date: the fallbacks show.
+func TestFallbacks(t *testing.T) {
 	tests := []struct {
-		name string
-		bi   *debug.BuildInfo
-		want Info
+		name, got string
+		ok        func(string) bool
 	}{
-		{"none", nil, Info{Devel, Devel, Devel, Devel}},
-		{"devel main module", &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "(devel)"}},
-			Info{Devel, Devel, Devel, "go1.26.8"}},
-		{"release", &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "v1.2.3"}, Settings: []debug.BuildSetting{
-			{Key: "vcs.revision", Value: "02ade72"}, {Key: "vcs.time", Value: "2026-12-02T07:00:00Z"}, {Key: "vcs.modified", Value: "false"}}},
-			Info{"v1.2.3", "02ade72", "2026-12-02T07:00:00Z", "go1.26.8"}},
-		{"modified tree", &debug.BuildInfo{Settings: []debug.BuildSetting{
-			{Key: "vcs.revision", Value: "02ade72"}, {Key: "vcs.modified", Value: "true"}}},
-			Info{Devel, "02ade72+dirty", Devel, Devel}},
+		{"Version", Version(), func(s string) bool { return s == "devel" || strings.HasPrefix(s, "v") }},
+		{"Commit", Commit(), func(s string) bool { return s == "unknown" || len(s) >= 7 }},
+		{"Date", Date(), func(s string) bool { return s == "unknown" || strings.Contains(s, "T") }},
+		{"GoVersion", GoVersion(), func(s string) bool { return s == runtime.Version() }},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := fromBuildInfo(tc.bi); got != tc.want {
-				t.Fatalf("got %+v, want %+v", got, tc.want)
-			}
-		})
+	for _, tt := range tests {
+		if tt.got == "" || !tt.ok(tt.got) {
+			t.Errorf("%s() = %q", tt.name, tt.got)
+		}
 	}
 }
 
-// TestRead: a test binary has build information; every field is set.
-func TestRead(t *testing.T) {
-	in := Read()
-	if in.GoVersion == "" || in.Version == "" || in.Commit == "" || in.Date == "" {
-		t.Fatalf("empty field in %+v", in)
+// The linker's values win.
+func TestLinkerValues(t *testing.T) {
+	old := [3]string{version, commit, date}
+	t.Cleanup(func() { version, commit, date = old[0], old[1], old[2] })
+	version, commit, date = "v1.2.0", "0123abcd", "2026-12-02T08:00:00Z"
+	if Version() != "v1.2.0" || Commit() != "0123abcd" || Date() != "2026-12-02T08:00:00Z" {
+		t.Errorf("got %s %s %s", Version(), Commit(), Date())
 	}
-	if Version() != in.Version || GoVersion() != in.GoVersion {
-		t.Fatalf("helpers disagree with Read: %+v", in)
-	}
-}
-
-func ExampleVersion() {
-	// A binary built without module version information (go run, go test)
-	// reports "devel".
-	_ = Version()
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gantry-dev/gantry/devices"
 	"github.com/gantry-dev/gantry/firmware"
+	"github.com/gantry-dev/gantry/internal/testenv"
 )
 
 // PTYRover serves a rover with opts (on a clock 20 times real time unless
@@ -25,10 +26,10 @@ func PTYRover(t testing.TB, hub *devices.Hub, opts firmware.Options) *firmware.R
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := hub.NewDevice("", devices.Options{Timeout: time.Second})
+	d := hub.NewDevice("", devices.Options{Timeout: 10 * time.Second}) // generous: a loaded machine is slow
 	d.Attach(devices.NewLineLink(f, d))
 	t.Cleanup(func() { hub.Remove(d.Name()); d.Close() })
-	dctx, dcancel := context.WithTimeout(ctx, 5*time.Second)
+	dctx, dcancel := context.WithTimeout(ctx, testenv.Patience)
 	defer dcancel()
 	if _, err := d.Describe(dctx); err != nil {
 		t.Fatal(err)

@@ -6,6 +6,12 @@
 // in the real test run a missing program fails the test instead of skipping
 // it: nothing is skipped silently. A developer running plain `go test`
 // without the programs installed gets a skip that names what is missing.
+//
+// It also holds what makes tests hold on a loaded machine: Patience (the
+// one bound of every wait), Eventually (a condition no event announces),
+// LogWatch (waiting for what the code under test logs), WaitExit (a
+// process's end), and DeadEnd (a server that never answers, on a port
+// nobody can take).
 package testenv
 
 import (
@@ -55,6 +61,10 @@ func Missing(t testing.TB, reason string) {
 }
 
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+// Another process may take it before the caller binds it: bind port 0 and
+// read the port back wherever possible (net.Listen, mqtt.StartBroker). It
+// is for programs that cannot report the port they bound (mosquitto), and
+// their caller must try again with another port when the bind fails.
 func FreePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -63,4 +73,32 @@ func FreePort(t testing.TB) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// DeadEnd returns a loopback address (host:port) where a listener accepts
+// every connection and closes it at once, until the test ends: a server
+// that is there but never answers, with no port that another process could
+// take in between.
+func DeadEnd(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("dead end: %v", err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		<-done
+	})
+	return l.Addr().String()
 }

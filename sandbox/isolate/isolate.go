@@ -429,7 +429,7 @@ func (w *worker) exec(ctx context.Context, id uint64, code string, s *Session) (
 			if err != nil {
 				return w.lost(s, brokeProtocol(frameOrErr{f: f}, err.Error())), false
 			}
-			if reply.frame.Error != nil {
+			if reply.err != nil {
 				callErrs[f.ID] = reply.err
 			}
 			// A tool that ran past the deadline leaves the worker its
@@ -476,10 +476,11 @@ func (s *Session) call(ctx context.Context, f frame) (reply, error) {
 	if f.Refused != "" {
 		// The worker refused the call while binding its arguments (too
 		// many, an unknown name): on record as in process, never run.
+		refusal := &tool.ArgError{Tool: f.Name, Msg: f.Refused}
 		if t.Refused != nil {
-			t.Refused(ctx, args, &tool.ArgError{Tool: f.Name, Msg: f.Refused})
+			t.Refused(ctx, args, refusal)
 		}
-		return reply{frame: frame{Type: typeReturn, ID: f.ID, Value: json.RawMessage("null")}}, nil
+		return reply{frame: frame{Type: typeReturn, ID: f.ID, Value: json.RawMessage("null")}, err: refusal}, nil
 	}
 	out, err := s.reg.Call(ctx, f.Name, nil, args)
 	if err == nil {
@@ -490,12 +491,14 @@ func (s *Session) call(ctx context.Context, f frame) (reply, error) {
 		if eerr == nil {
 			return reply{frame: frame{Type: typeReturn, ID: f.ID, Value: enc}}, nil
 		}
-		err = fmt.Errorf("%s: result cannot be passed to the sandbox: %w", f.Name, eerr)
+		err = tool.Errorf(tool.Internal, "%s: result cannot be passed to the sandbox: %w", f.Name, eerr)
 	}
 	ce := &callError{Msg: err.Error()}
 	var ae *tool.ArgError
 	if errors.As(err, &ae) {
 		ce.Arg = &argError{Tool: ae.Tool, Param: ae.Param, Msg: ae.Msg, Value: ae.Value}
+	} else if k := tool.KindOf(err); k != tool.Failed {
+		ce.Kind = k.String()
 	}
 	if len(ce.Msg) > s.opts.MaxFrame/4 {
 		ce.Msg, _ = tool.Truncate(ce.Msg, s.opts.MaxFrame/4)

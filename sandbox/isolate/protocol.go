@@ -64,7 +64,10 @@ type frame struct {
 	Error *callError      `json:"error,omitempty"`
 
 	Result *tool.Result `json:"result,omitempty"`
-	Cause  uint64       `json:"cause,omitempty"`
+	// Cause is the id of the call whose error ended the action (a call
+	// that failed in the gateway, or one the worker refused), so that the
+	// gateway gives that call's Go error as the result's cause.
+	Cause uint64 `json:"cause,omitempty"`
 }
 
 // initMsg configures a worker.
@@ -95,6 +98,10 @@ type callError struct {
 	// Arg, when set, is the argument error within it (the sandbox reports
 	// those as TypeError or ValueError).
 	Arg *argError `json:"arg,omitempty"`
+	// Kind is the failure's kind (tool.Kind's name) when it is not the
+	// default, "failed", so that the worker raises the exception the
+	// kind names, as the sandbox does in process.
+	Kind string `json:"kind,omitempty"`
 }
 
 type argError struct {

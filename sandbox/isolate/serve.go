@@ -161,6 +161,13 @@ type server struct {
 	maxFrame int
 	nextCall uint64 // id of the last tool call
 	broken   error  // a protocol error met during a tool call
+	// refusal is the last call the worker refused itself (see refused):
+	// its error and its call's id, so that a result ending in that error
+	// names the call and the gateway can give its Go error as the cause.
+	refusal struct {
+		err  error
+		call uint64
+	}
 
 	mu        sync.Mutex
 	cur       uint64             // the running action
@@ -210,9 +217,14 @@ func (s *server) send(f frame) error {
 func (s *server) sendResult(id uint64, res tool.Result) error {
 	f := frame{Type: typeResult, ID: id, Result: &res}
 	var re *remoteError
-	if res.Err != nil && errors.As(res.Err.Cause, &re) {
+	switch {
+	case res.Err == nil:
+	case errors.As(res.Err.Cause, &re):
 		f.Cause = re.call
+	case s.refusal.err != nil && res.Err.Cause == s.refusal.err:
+		f.Cause = s.refusal.call
 	}
+	s.refusal.err = nil
 	data, err := encodeFrame(f, s.maxFrame)
 	if errors.Is(err, errFrameTooLarge) {
 		// Five fields of at most max/64 bytes each fit even when JSON
@@ -262,6 +274,7 @@ func (s *server) refused(name string) func(context.Context, map[string]any, erro
 			msg, _ = tool.Truncate(msg, s.maxFrame/4)
 		}
 		s.call(name, given, msg)
+		s.refusal.err, s.refusal.call = err, s.nextCall
 	}
 }
 
@@ -292,7 +305,7 @@ func (s *server) call(name string, args map[string]any, refused string) (any, er
 		data, err = encodeFrame(frame{Type: typeCall, ID: id, Name: name, Args: enc, Refused: refused}, s.maxFrame)
 	}
 	if errors.Is(err, errFrameTooLarge) {
-		return nil, &tool.ArgError{Tool: name, Msg: fmt.Sprintf("arguments are too large to pass to the tool (%d bytes encoded; the limit is %d)", len(enc), s.maxFrame)}
+		return nil, &tool.ArgError{Tool: name, Msg: fmt.Sprintf("arguments are too large to pass to the tool (%d bytes encoded; the limit is %d)", len(enc), s.maxFrame), Value: true}
 	}
 	if err != nil {
 		return nil, &tool.ArgError{Tool: name, Msg: "arguments cannot be passed to the tool: " + err.Error()}
@@ -317,6 +330,8 @@ func (s *server) call(name string, args map[string]any, refused string) (any, er
 		re := &remoteError{call: id, msg: f.Error.Msg}
 		if a := f.Error.Arg; a != nil {
 			re.err = &tool.ArgError{Tool: a.Tool, Param: a.Param, Msg: a.Msg, Value: a.Value}
+		} else if k, ok := tool.ParseKind(f.Error.Kind); ok {
+			re.err = tool.NewError(k, errors.New(f.Error.Msg))
 		}
 		return nil, re
 	}
@@ -390,7 +405,7 @@ func limitCPU(seconds int64) error {
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return err
 	}
-	used := ru.Utime.Sec + ru.Stime.Sec + 1 // rounding up
+	used := int64(ru.Utime.Sec) + int64(ru.Stime.Sec) + 1 // rounding up (the fields are int32 on 32-bit targets)
 	var cur syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_CPU, &cur); err != nil {
 		return err

@@ -1,13 +1,16 @@
-// Package firmware is gantry's reference device firmware: a simulated
-// differential-drive rover that speaks the gantry/1 device protocol
-// (docs/protocol.md) over a line transport (serial, a pty, any
-// io.ReadWriter) and over MQTT.
+// Package protocol is the gantry/1 device protocol (docs/protocol.md), the
+// part both sides share: the gateway (package devices and its transports)
+// and every device (the reference firmware in package firmware, or a
+// device written in Go against it).
 //
-// The protocol core (line codec, request parsing, argument validation, the
-// idempotency cache) uses only the standard library's encoding/json level
-// facilities, as a microcontroller-class build could. The transports
-// (ServeMQTT, OpenPTY) live in their own files.
-package firmware
+// It holds the message types (Request, Reply, Event, Error), the
+// self-description a device publishes (Description and its parts), the
+// line codec (LineReader), request parsing and argument validation
+// (ParseRequest, ValidateArgs), the MQTT topics and status payloads
+// (Topics, ParseStatus) and identifiers (IsIdent). It imports nothing but
+// the standard library and gantry's internal argument checker, as a
+// microcontroller-class build could: no transport, no gateway.
+package protocol
 
 import (
 	"encoding/json"
@@ -37,7 +40,9 @@ const (
 )
 
 // Error is a protocol error: a code from the list above and a message for
-// people.
+// people. A device sends it in an error reply; the gateway returns it,
+// wrapped with the device and action, for a device's error reply (match it
+// with errors.As).
 type Error struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`

@@ -1,11 +1,9 @@
-package mqtt
+package protocol
 
 import (
 	"encoding/json"
 	"strings"
 	"testing"
-
-	"github.com/gantry-dev/gantry/firmware"
 )
 
 func TestSplitTopic(t *testing.T) {
@@ -28,9 +26,9 @@ func TestSplitTopic(t *testing.T) {
 		{"gantry", "other/rover/res", "", "", false},
 	}
 	for _, c := range cases {
-		name, kind, ok := splitTopic(c.prefix, c.topic)
+		name, kind, ok := SplitTopic(c.prefix, c.topic)
 		if name != c.name || kind != c.kind || ok != c.ok {
-			t.Errorf("splitTopic(%q, %q) = %q, %q, %v; want %q, %q, %v", c.prefix, c.topic, name, kind, ok, c.name, c.kind, c.ok)
+			t.Errorf("SplitTopic(%q, %q) = %q, %q, %v; want %q, %q, %v", c.prefix, c.topic, name, kind, ok, c.name, c.kind, c.ok)
 		}
 	}
 }
@@ -43,14 +41,14 @@ func FuzzSplitTopic(f *testing.F) {
 		f.Add(s[0], s[1])
 	}
 	f.Fuzz(func(t *testing.T, prefix, topic string) {
-		name, kind, ok := splitTopic(prefix, topic)
+		name, kind, ok := SplitTopic(prefix, topic)
 		if !ok {
 			if name != "" || kind != "" {
 				t.Fatalf("not ok but name %q kind %q", name, kind)
 			}
 			return
 		}
-		if !firmware.IsIdent(name) {
+		if !IsIdent(name) {
 			t.Fatalf("name %q is not an identifier", name)
 		}
 		if prefix+"/"+name+"/"+kind != topic {
@@ -78,14 +76,14 @@ func TestParseStatus(t *testing.T) {
 		{"", false, "unexpected end"},
 	}
 	for _, c := range cases {
-		online, err := parseStatus([]byte(c.payload))
+		online, err := ParseStatus([]byte(c.payload))
 		switch {
 		case c.err == "" && err != nil:
-			t.Errorf("parseStatus(%q): %v", c.payload, err)
+			t.Errorf("ParseStatus(%q): %v", c.payload, err)
 		case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
-			t.Errorf("parseStatus(%q): error %v, want one saying %q", c.payload, err, c.err)
+			t.Errorf("ParseStatus(%q): error %v, want one saying %q", c.payload, err, c.err)
 		case online != c.online:
-			t.Errorf("parseStatus(%q) = %v", c.payload, online)
+			t.Errorf("ParseStatus(%q) = %v", c.payload, online)
 		}
 	}
 }
@@ -95,7 +93,7 @@ func FuzzParseStatus(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, p []byte) {
-		online, err := parseStatus(p)
+		online, err := ParseStatus(p)
 		if err != nil && online {
 			t.Fatal("online with an error")
 		}
@@ -107,13 +105,13 @@ func FuzzParseStatus(f *testing.F) {
 
 func TestCheckPrefix(t *testing.T) {
 	for _, p := range []string{"gantry", "lab/floor1", "a/b/c", "x-y_z"} {
-		if err := checkPrefix(p); err != nil {
-			t.Errorf("checkPrefix(%q): %v", p, err)
+		if err := CheckPrefix(p); err != nil {
+			t.Errorf("CheckPrefix(%q): %v", p, err)
 		}
 	}
 	for _, p := range []string{"", "/", "a/", "/a", "a//b", "a/+", "#", "a/#", "$SYS", "a\x00b"} {
-		if err := checkPrefix(p); err == nil {
-			t.Errorf("checkPrefix(%q): no error", p)
+		if err := CheckPrefix(p); err == nil {
+			t.Errorf("CheckPrefix(%q): no error", p)
 		}
 	}
 }

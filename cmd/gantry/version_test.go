@@ -1,0 +1,29 @@
+package main
+
+import (
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// gantry version prints four lines: version, commit, build date and Go
+// version with the platform (a test binary has the fallbacks).
+func TestVersionLines(t *testing.T) {
+	out, err := runCLI(t, "", "version")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	prefixes := []string{"gantry ", "commit: ", "built: ", "go: "}
+	if len(lines) != len(prefixes) {
+		t.Fatalf("got %d lines: %q", len(lines), out)
+	}
+	for i, p := range prefixes {
+		if !strings.HasPrefix(lines[i], p) || len(lines[i]) == len(p) {
+			t.Errorf("line %d: %q, want %q and a value", i+1, lines[i], p)
+		}
+	}
+	if want := runtime.Version() + " " + runtime.GOOS + "/" + runtime.GOARCH; lines[3] != "go: "+want {
+		t.Errorf("go line %q, want %q", lines[3], "go: "+want)
+	}
+}

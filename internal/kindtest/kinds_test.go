@@ -1,0 +1,176 @@
+package kindtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/gantry-dev/gantry/agent"
+	"github.com/gantry-dev/gantry/bridge"
+	"github.com/gantry-dev/gantry/internal/testenv"
+	"github.com/gantry-dev/gantry/sandbox"
+	"github.com/gantry-dev/gantry/sandbox/isolate"
+	"github.com/gantry-dev/gantry/tool"
+)
+
+// workerEnv makes the test binary an isolated sandbox worker.
+const workerEnv = "GANTRY_KINDTEST_WORKER"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(workerEnv) != "" {
+		if err := isolate.ServeWorker(context.Background()); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// errStuck is a tool's own failure, without a kind.
+var errStuck = errors.New("wheel stuck")
+
+// registry has "fail", which fails with the kind it is asked for, and
+// "count", whose argument is bounded.
+func registry() *tool.Registry {
+	reg := tool.NewRegistry()
+	reg.MustRegister(tool.Tool{
+		Name:   "fail",
+		Doc:    "Fail with the given kind.",
+		Params: []tool.Param{{Name: "kind", Type: tool.String, Required: true}},
+		Fn: func(_ context.Context, a tool.Args) (any, error) {
+			switch k := a.String("kind"); k {
+			case "plain":
+				return nil, fmt.Errorf("fail: %w", errStuck)
+			case "deadline":
+				return nil, fmt.Errorf("fail: waited for the arm: %w", context.DeadlineExceeded)
+			default:
+				kind, ok := tool.ParseKind(k)
+				if !ok {
+					return nil, fmt.Errorf("fail: no kind %q", k)
+				}
+				return nil, tool.Errorf(kind, "fail: the rover says %s", kind)
+			}
+		},
+	}, tool.Tool{
+		Name:   "count",
+		Doc:    "Count to n.",
+		Params: []tool.Param{{Name: "n", Type: tool.Int, Required: true, Min: tool.Bound(0)}},
+		Fn:     func(_ context.Context, a tool.Args) (any, error) { return a.Int("n"), nil },
+	})
+	return reg
+}
+
+// failure is one failed call: as code (Starlark and Python alike) and as a
+// JSON action, and what it must read as.
+type failure struct {
+	name, code, json string
+	kind             tool.Kind
+	exception, msg   string
+	cause            error // also matched by errors.Is, besides the kind
+}
+
+func failures() []failure {
+	var out []failure
+	for _, k := range tool.Kinds() {
+		out = append(out, failure{
+			name: k.String(), code: fmt.Sprintf("fail(kind=%q)", k.String()),
+			json: fmt.Sprintf(`{"tool": "fail", "args": {"kind": %q}}`, k.String()),
+			kind: k, exception: k.Exception(), msg: "fail: the rover says " + k.String(),
+		})
+	}
+	return append(out,
+		failure{name: "tool's own error", code: `fail(kind="plain")`, json: `{"tool": "fail", "args": {"kind": "plain"}}`,
+			kind: tool.Failed, exception: "RuntimeError", msg: "fail: wheel stuck", cause: errStuck},
+		failure{name: "deadline", code: `fail(kind="deadline")`, json: `{"tool": "fail", "args": {"kind": "deadline"}}`,
+			kind: tool.Timeout, exception: "TimeoutError", msg: "fail: waited for the arm: context deadline exceeded", cause: context.DeadlineExceeded},
+		failure{name: "wrong type", code: `fail(kind=True)`, json: `{"tool": "fail", "args": {"kind": true}}`,
+			kind: tool.ArgType, exception: "TypeError", msg: "fail: kind must be a str, got bool"},
+		failure{name: "missing", code: `count()`, json: `{"tool": "count", "args": {}}`,
+			kind: tool.ArgType, exception: "TypeError", msg: "count: n is required"},
+		failure{name: "unknown argument", code: `count(n=1, m=2)`, json: `{"tool": "count", "args": {"n": 1, "m": 2}}`,
+			kind: tool.ArgType, exception: "TypeError", msg: `count: unexpected argument "m" (parameters: n)`},
+		failure{name: "out of bounds", code: `count(n=-1)`, json: `{"tool": "count", "args": {"n": -1}}`,
+			kind: tool.ArgValue, exception: "ValueError", msg: "count: n must be >= 0, got -1"},
+	)
+}
+
+// runtime runs one failure and returns the error it ended with.
+type runtime struct {
+	name string
+	run  func(t *testing.T, f failure) *tool.CodeError
+}
+
+func execer(t *testing.T, start func() (agent.Runtime, error)) func(*testing.T, failure) *tool.CodeError {
+	rt, err := start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rt.Close() })
+	return func(t *testing.T, f failure) *tool.CodeError {
+		res, err := rt.Exec(context.Background(), f.code)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Err
+	}
+}
+
+// scripted is a policy that sends one message.
+type scripted string
+
+func (s scripted) Next(context.Context, []agent.Message) (agent.Message, agent.Usage, error) {
+	return agent.Message{Role: agent.Assistant, Content: string(s)}, agent.Usage{}, nil
+}
+
+func TestSameFailureEverywhere(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	runtimes := []runtime{
+		{"starlark", execer(t, func() (agent.Runtime, error) { return sandbox.New(registry(), sandbox.Options{}) })},
+		{"starlark-isolated", execer(t, func() (agent.Runtime, error) {
+			return isolate.New(context.Background(), registry(), isolate.Options{Command: []string{exe}, Env: []string{workerEnv + "=1"}})
+		})},
+		{"python", execer(t, func() (agent.Runtime, error) {
+			return bridge.New(context.Background(), registry(), bridge.Options{Python: testenv.Python(t), NoIsolation: true})
+		})},
+		{"json-action", func(t *testing.T, f failure) *tool.CodeError {
+			ep := &agent.Episode{Prompt: "go", Policy: scripted(f.json), Tools: registry(),
+				Config: agent.Config{Format: agent.JSON, MaxTurns: 1}}
+			tr, err := ep.Run(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(tr.Turns) != 1 || tr.Turns[0].Result == nil {
+				t.Fatalf("turns: %+v", tr.Turns)
+			}
+			return tr.Turns[0].Result.Err
+		}},
+	}
+	for _, f := range failures() {
+		for _, rt := range runtimes {
+			t.Run(f.name+"/"+rt.name, func(t *testing.T) {
+				ce := rt.run(t, f)
+				if ce == nil {
+					t.Fatal("no error")
+				}
+				if ce.Type != f.exception || ce.Message != f.msg {
+					t.Errorf("got %s: %s\nwant %s: %s", ce.Type, ce.Message, f.exception, f.msg)
+				}
+				if got := tool.KindOf(ce); got != f.kind {
+					t.Errorf("tool.KindOf(err) = %s, want %s: cause %#v", got, f.kind, ce.Cause)
+				}
+				if f.cause == nil && !errors.Is(ce, f.kind) {
+					t.Errorf("errors.Is(err, tool.%s) does not hold: cause %#v", f.kind, ce.Cause)
+				}
+				if f.cause != nil && !errors.Is(ce, f.cause) {
+					t.Errorf("errors.Is(err, %v) does not hold", f.cause)
+				}
+			})
+		}
+	}
+}

@@ -1,0 +1,68 @@
+package tool
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// The text helpers every runtime shares: Python's float repr, the
+// head-and-tail truncation of long output and messages, and the shortening
+// of names from a caller.
+
+// FormatFloat returns Python's repr of a float: "1.0", "0.25",
+// "1000000.0", "1e+16", "1.5e-05", "nan", "inf", "-inf".
+func FormatFloat(f float64) string {
+	switch {
+	case math.IsInf(f, 1):
+		return "inf"
+	case math.IsInf(f, -1):
+		return "-inf"
+	case math.IsNaN(f):
+		return "nan"
+	}
+	abs := math.Abs(f)
+	if abs != 0 && (abs < 1e-4 || abs >= 1e16) {
+		s := strconv.FormatFloat(f, 'e', -1, 64)
+		// Python writes 1e+16, 1.5e-05: at least two exponent digits.
+		mant, exp, _ := strings.Cut(s, "e")
+		sign := exp[:1]
+		digits := strings.TrimLeft(exp[1:], "0")
+		if len(digits) < 2 {
+			digits = strings.Repeat("0", 2-len(digits)) + digits
+		}
+		return mant + "e" + sign + digits
+	}
+	s := strconv.FormatFloat(f, 'f', -1, 64)
+	if !strings.Contains(s, ".") {
+		s += ".0"
+	}
+	return s
+}
+
+// truncMarker stands for the n bytes cut from the middle of a text.
+func truncMarker(n int) string { return fmt.Sprintf("\n[... %d bytes truncated ...]\n", n) }
+
+// TruncateParts is Truncate for a text of total bytes of which the caller
+// kept only a head and a tail (an output buffer that dropped its middle):
+// at most max bytes, the start of head and the end of tail with the marker
+// "[... N bytes truncated ...]" between them, cut at rune boundaries. It
+// expects total > max > 0 and head and tail from the text's two ends.
+func TruncateParts(head, tail string, total, max int) string {
+	budget := max - len(truncMarker(total))
+	if budget < 0 {
+		budget = 0
+	}
+	h := min(budget/2, len(head))
+	t := min(budget-h, len(tail))
+	for h > 0 && h < len(head) && !utf8.RuneStart(head[h]) {
+		h--
+	}
+	start := len(tail) - t
+	for start < len(tail) && !utf8.RuneStart(tail[start]) {
+		start++
+	}
+	return head[:h] + truncMarker(total-h-(len(tail)-start)) + tail[start:]
+}
