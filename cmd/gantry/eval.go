@@ -36,6 +36,7 @@ func newEvalCmd() *cobra.Command {
 		quiet    bool
 		env      string
 		rf       roverFlags
+		m3       m3Flags
 	)
 	cmd := &cobra.Command{
 		Use:   "eval",
@@ -58,6 +59,12 @@ runtime=, model=). Repeated values count once.
 Exit status: 0 every episode was played (won or lost), 1 usage or set-up
 error, 3 the model is unreachable or refused the key, or errored episodes
 remain, 130 interrupted.
+
+With --env m3tooleval: the 82 tasks of the CodeAct paper's M3ToolEval (or
+those --tasks REGEX matches), under its harness's conventions (10 turns,
+temperature 0, 512 completion tokens); with --compare code,json,text the
+report adds the paper's table: success and turns per format, per family and
+overall.
 
 With --env rover: --generate N episodes of the rover device task (default
 10), each on its own embedded broker and simulated rover, or on the rover
@@ -82,8 +89,13 @@ behind --broker one at a time.`,
 				}
 				defer rj.Close()
 				jobs, workers = rj.jobs, rj.workers(workers)
+			case envM3:
+				var err error
+				if jobs, err = m3Jobs(m3.tasks); err != nil {
+					return err
+				}
 			default:
-				return fmt.Errorf("unknown --env %q (alfworld or rover)", env)
+				return fmt.Errorf("unknown --env %q (alfworld, rover or m3tooleval)", env)
 			}
 			if limit > 0 && limit < len(jobs) {
 				jobs = jobs[:limit]
@@ -99,6 +111,11 @@ behind --broker one at a time.`,
 				if err != nil {
 					return err
 				}
+				if env == envM3 {
+					if spec, err = vf.m3Spec(spec, nil); err != nil {
+						return err
+					}
+				}
 				if vf.policy == "openai" && !checked[vf.model.baseURL+"\x00"+vf.model.model] {
 					checked[vf.model.baseURL+"\x00"+vf.model.model] = true
 					format, _ := agent.ParseFormat(vf.format)
@@ -107,6 +124,9 @@ behind --broker one at a time.`,
 					}
 				}
 				v := agent.Variant{Name: vf.variantName(), Spec: spec, Identity: vf.identity(env)}
+				if env == envM3 {
+					v.Identity = vf.m3Identity(spec)
+				}
 				if vf.policy == "replay" {
 					if v.PolicyFor, err = replayPolicies(vf.replayFile); err != nil {
 						return err
@@ -138,6 +158,11 @@ behind --broker one at a time.`,
 				return err
 			}
 			out := cmd.OutOrStdout()
+			if env == envM3 {
+				if err := writeM3Table(outDir, rep, out); err != nil {
+					return err
+				}
+			}
 			for _, v := range rep.Variants {
 				fmt.Fprintf(out, "%s: %d/%d won (%.1f%%), %d errored, %.2f turns on average\n", v.Name, v.Won, v.Episodes, 100*v.SuccessRate, v.Errored, v.AvgTurns)
 			}
@@ -168,8 +193,9 @@ behind --broker one at a time.`,
 	fl.StringVar(&outDir, "out", "runs/eval", "directory for transcripts.jsonl, report.json and report.md")
 	fl.StringVar(&compare, "compare", "", "values of one axis to run side by side: code,json,text; expert,openai; starlark,python; model=a,b")
 	fl.BoolVar(&quiet, "quiet", false, "no progress bar")
-	fl.StringVar(&env, "env", "alfworld", "environment: alfworld, or rover (the device task; --generate N episodes, default 10)")
+	fl.StringVar(&env, "env", "alfworld", "environment: alfworld, rover (the device task; --generate N episodes, default 10), or m3tooleval (the CodeAct paper's 82 tasks; --tasks REGEX)")
 	rf.register(fl)
+	m3.registerEval(fl)
 	return cmd
 }
 

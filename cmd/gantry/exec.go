@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -16,6 +17,7 @@ func newExecCmd() *cobra.Command {
 	var (
 		rt    runtimeOptions
 		tools string
+		env   string
 	)
 	cmd := &cobra.Command{
 		Use:   "exec [flags] FILE|-",
@@ -41,6 +43,14 @@ error or hit a limit.`,
 				return err
 			}
 			defer cleanup()
+			if env != "" {
+				if tools != "none" {
+					return fmt.Errorf("--env and --tools: choose one")
+				}
+				if reg, err = m3ExecTools(env); err != nil {
+					return err
+				}
+			}
 			sess, err := newRuntime(ctx, rt, reg)
 			if err != nil {
 				return err
@@ -50,7 +60,11 @@ error or hit a limit.`,
 			if err != nil {
 				return fmt.Errorf("%s runtime: %w", rt.Name, err)
 			}
-			fmt.Fprintln(cmd.OutOrStdout(), res.Observation())
+			obs := res.Observation()
+			if env != "" {
+				obs = strings.TrimSuffix(m3ExecObservation(res), "\n")
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), obs)
 			if res.Err != nil {
 				return &exitError{code: 1}
 			}
@@ -64,6 +78,7 @@ error or hit a limit.`,
 	f.BoolVar(&rt.NoIsolation, "no-isolation", false, "run the Python worker without its sandbox (unsafe)")
 	rt.registerIsolate(f, false)
 	f.StringVar(&tools, "tools", "none", "comma-separated tool sets to expose")
+	f.StringVar(&env, "env", "", "m3tooleval:FAMILY: the tools of an M3ToolEval family (one fresh episode's state), the observation as its harness shows it")
 	return cmd
 }
 

@@ -23,6 +23,7 @@ import (
 	"github.com/gantry-dev/gantry/internal/buildinfo"
 	"github.com/gantry-dev/gantry/task"
 	"github.com/gantry-dev/gantry/task/alfworldtask"
+	"github.com/gantry-dev/gantry/task/m3task"
 	"github.com/gantry-dev/gantry/task/prompt"
 	"github.com/gantry-dev/gantry/tool"
 )
@@ -103,8 +104,11 @@ var (
 
 // promptSources are what an environment's prompts are made of.
 func promptSources(env string) []fs.FS {
-	if env == "alfworld" {
+	switch env {
+	case "alfworld":
 		return []fs.FS{prompt.Sources(), alfworldtask.Sources()}
+	case envM3:
+		return []fs.FS{m3task.Sources()}
 	}
 	return []fs.FS{prompt.Sources()}
 }
@@ -231,6 +235,7 @@ func newRunCmd() *cobra.Command {
 		transcript string
 		env        string
 		rf         roverFlags
+		m3         m3Flags
 	)
 	cmd := &cobra.Command{
 		Use:   "run",
@@ -268,8 +273,10 @@ interrupted.`,
 			case "alfworld":
 			case "rover":
 				return runRover(ctx, out, &f, &rf, stream, transcript)
+			case envM3:
+				return runM3(ctx, out, &f, &m3, stream, transcript)
 			default:
-				return fmt.Errorf("unknown --env %q (alfworld or rover)", env)
+				return fmt.Errorf("unknown --env %q (alfworld, rover or m3tooleval)", env)
 			}
 			spec, err := f.spec(stream)
 			if err != nil {
@@ -310,8 +317,9 @@ interrupted.`,
 	fl.StringVar(&taskType, "task-type", "", "draw a game of this task type ("+taskTypeHelp+")")
 	fl.Int64Var(&seed, "seed", 0, "draw the game with this seed (0: the first game)")
 	fl.StringVar(&transcript, "transcript", "", "append the episode's transcript (JSON, with the run's identity) to this file")
-	fl.StringVar(&env, "env", "alfworld", "environment: alfworld, or rover (a device task over MQTT)")
+	fl.StringVar(&env, "env", "alfworld", "environment: alfworld, rover (a device task over MQTT), or m3tooleval (--task NAME)")
 	rf.register(fl)
+	m3.registerRun(fl)
 	return cmd
 }
 
