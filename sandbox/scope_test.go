@@ -44,9 +44,9 @@ func TestScopeBuiltinsArgs(t *testing.T) {
 	}
 	defer s.Close()
 	for code, want := range map[string]string{
-		"locals(1)":  "TypeError: locals: got 1 arguments, want 0",
-		"globals(1)": "TypeError: globals: got 1 arguments, want 0",
-		"vars(1)":    "TypeError: vars() argument must have __dict__ attribute",
+		"locals(1)":                              "TypeError: locals: got 1 arguments, want 0",
+		"globals(1)":                             "TypeError: globals: got 1 arguments, want 0",
+		"vars(1)":                                "TypeError: vars() argument must have __dict__ attribute",
 		"import math\nprint('pi' in vars(math))": "True",
 	} {
 		res, err := s.Exec(context.Background(), code)
