@@ -393,15 +393,15 @@ type worker struct {
 
 // message is any message of the protocol.
 type message struct {
-	Type      string          `json:"type"`
-	ID        int64           `json:"id,omitempty"`
-	Name      string          `json:"name,omitempty"`
-	Args      []any           `json:"args,omitempty"`
-	Kwargs    map[string]any  `json:"kwargs,omitempty"`
-	Stdout    string          `json:"stdout,omitempty"`
-	Value     *string         `json:"value,omitempty"`
-	Error     *workerError    `json:"error,omitempty"`
-	Truncated bool            `json:"truncated,omitempty"`
+	Type      string         `json:"type"`
+	ID        int64          `json:"id,omitempty"`
+	Name      string         `json:"name,omitempty"`
+	Args      []any          `json:"args,omitempty"`
+	Kwargs    map[string]any `json:"kwargs,omitempty"`
+	Stdout    string         `json:"stdout,omitempty"`
+	Value     *string        `json:"value,omitempty"`
+	Error     *workerError   `json:"error,omitempty"`
+	Truncated bool           `json:"truncated,omitempty"`
 }
 
 // scrubbedEnv is the whole environment of the worker, and of bubblewrap

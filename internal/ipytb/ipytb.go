@@ -30,6 +30,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"unicode"
 )
 
 // Style is how a runtime shows an exception.
@@ -359,4 +360,42 @@ func arrow(pad int) string {
 		return ">"
 	}
 	return ""
+}
+
+// SyntaxError lays out a syntax error as IPython shows it for a cell: the
+// cell and line (line 0: unknown), the offending line's text stripped and a
+// caret under the 1-based column offset (0: none), then "Type: msg"; the
+// leading indentation MINT's strip removed is not there.
+func SyntaxError(cell, line int, text string, offset int, typ, msg string) string {
+	var b strings.Builder
+	if line > 0 {
+		fmt.Fprintf(&b, "Cell In[%d], line %d\n", cell, line)
+	} else {
+		fmt.Fprintf(&b, "Cell In[%d]\n", cell)
+	}
+	if text != "" {
+		rs := []rune(text)
+		i := 0
+		for i < len(rs) && unicode.IsSpace(rs[i]) {
+			i++
+		}
+		fmt.Fprintf(&b, "    %s\n", strings.TrimSpace(text))
+		if offset > 0 {
+			b.WriteString("    ")
+			for k := i; k < offset-1 && k < len(rs); k++ {
+				if unicode.IsSpace(rs[k]) {
+					b.WriteRune(rs[k])
+				} else {
+					b.WriteByte(' ')
+				}
+			}
+			b.WriteString("^\n")
+		}
+	}
+	if msg != "" {
+		fmt.Fprintf(&b, "%s: %s", typ, msg)
+	} else {
+		b.WriteString(typ)
+	}
+	return strings.TrimRight(b.String(), " \t\n")
 }

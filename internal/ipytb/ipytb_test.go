@@ -86,6 +86,27 @@ func TestSyntax(t *testing.T) {
 	}
 }
 
+func TestSyntaxError(t *testing.T) {
+	// What IPython 8.12 printed for these cells (the offsets are
+	// CPython's), without the leading spaces MINT stripped.
+	tests := []struct {
+		cell, line, offset int
+		text, typ, msg     string
+		want               string
+	}{
+		{1, 1, 16, "for x in [1, 2]):", "SyntaxError", "unmatched ')'", "Cell In[1], line 1\n    for x in [1, 2]):\n                   ^\nSyntaxError: unmatched ')'"},
+		{1, 2, 1, "print(1)\n", "IndentationError", "expected an indented block after 'if' statement on line 1", "Cell In[1], line 2\n    print(1)\n    ^\nIndentationError: expected an indented block after 'if' statement on line 1"},
+		{4, 1, 8, "x = 1 +\n", "SyntaxError", "invalid syntax", "Cell In[4], line 1\n    x = 1 +\n           ^\nSyntaxError: invalid syntax"},
+		{5, 2, 3, "\t\tx = ?\n", "SyntaxError", "invalid syntax", "Cell In[5], line 2\n    x = ?\n    ^\nSyntaxError: invalid syntax"},
+		{2, 0, 0, "", "SyntaxError", "", "Cell In[2]\nSyntaxError"},
+	}
+	for _, tc := range tests {
+		if got := SyntaxError(tc.cell, tc.line, tc.text, tc.offset, tc.typ, tc.msg); got != tc.want {
+			t.Errorf("got\n%q\nwant\n%q", got, tc.want)
+		}
+	}
+}
+
 func TestParseStyle(t *testing.T) {
 	for in, want := range map[string]Style{"ipython": IPython, " IPython": IPython, "python": Python, "": Python} {
 		if got, err := ParseStyle(in); err != nil || got != want {
