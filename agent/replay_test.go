@@ -8,12 +8,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gantry-dev/gantry/alfworld"
 	"github.com/gantry-dev/gantry/alfworld/games"
 	"github.com/gantry-dev/gantry/alfworld/scene"
 	"github.com/gantry-dev/gantry/bridge"
 	"github.com/gantry-dev/gantry/internal/testenv"
+	"github.com/gantry-dev/gantry/sandbox"
 	"github.com/gantry-dev/gantry/tool"
 )
 
@@ -33,7 +35,12 @@ func TestReplayMINT(t *testing.T) {
 	if raceEnabled {
 		files = mintFiles[:1] // 134 episodes; 402 take two minutes under -race
 	}
-	replayAll(t, files, &ReplayCheck{Runtime: "starlark", NewRuntime: starlark, LoadGame: loadEmbedded, Workers: 2})
+	replayAll(t, files, &ReplayCheck{Runtime: "starlark", NewRuntime: mintStarlark, LoadGame: loadEmbedded, Workers: 2})
+}
+
+// mintStarlark starts a Starlark session with MINT's error display.
+func mintStarlark(ctx context.Context, reg *tool.Registry) (Runtime, error) {
+	return sandbox.New(reg, sandbox.Options{Timeout: 5 * time.Second, Errors: sandbox.ErrorsIPython})
 }
 
 // replayAll replays the recorded files with check and fails on any
@@ -193,6 +200,6 @@ func TestReplayMINTPython(t *testing.T) {
 	}
 	replayAll(t, files, &ReplayCheck{Runtime: "python", LoadGame: loadEmbedded, Workers: 2,
 		NewRuntime: func(ctx context.Context, reg *tool.Registry) (Runtime, error) {
-			return bridge.New(ctx, reg, bridge.Options{Python: py})
+			return bridge.New(ctx, reg, bridge.Options{Python: py, Errors: bridge.ErrorsIPython})
 		}})
 }

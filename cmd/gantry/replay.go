@@ -116,6 +116,7 @@ diff, prints a summary line last, and exits 1 when anything differs.`,
 	fl.StringVar(&rt.Python, "python", "", "Python interpreter for --runtime python")
 	fl.BoolVar(&rt.NoIsolation, "no-isolation", false, "run the Python worker without its sandbox (unsafe)")
 	rt.registerIsolate(fl, false)
+	rt.registerErrors(fl, "ipython")
 	fl.StringVar(&gamesDir, "games", "", "directory holding <task>/<trial>/game.tw-pddl (default: the embedded valid_unseen games)")
 	fl.StringVar(&outDir, "out", "runs/replay", "directory for replay.json and replay.md (empty: none)")
 	fl.IntVar(&workers, "workers", runtime.GOMAXPROCS(0), "episodes replayed in parallel")
