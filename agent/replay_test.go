@@ -203,3 +203,29 @@ func TestReplayMINTPython(t *testing.T) {
 			return bridge.New(ctx, reg, bridge.Options{Python: py, Errors: bridge.ErrorsIPython})
 		}})
 }
+
+// TestReplayParseModes: a recorded fenced python block is not code under
+// MINT's parser ("I don't understand your input.") and is run under the
+// lenient one, as the harness of some recorded models ran it.
+func TestReplayParseModes(t *testing.T) {
+	recs, err := ReadRecords("../testdata/alfworld/mint/gpt-4-0613.jsonl.gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := recs[0]
+	rec.Assistant = []string{"<thought>look</thought>\n```python\nprint(look())\n```"}
+	rec.Observations = []string{"Observation:\n" + invalidActionText(Code) + "\nYou have 4 steps left and 2 chances to propose solution left.\n"}
+	for _, tc := range []struct {
+		mode      ParseMode
+		identical int
+	}{{"", 1}, {ParseMINT, 1}, {ParseLenient, 0}} {
+		check := &ReplayCheck{Runtime: "starlark", NewRuntime: mintStarlark, LoadGame: loadEmbedded, Parse: tc.mode}
+		rep, err := check.Run(context.Background(), "fenced", []Record{rec})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Observations != 1 || rep.Identical != tc.identical {
+			t.Errorf("parse %q: %d/%d identical, want %d (%+v)", tc.mode, rep.Identical, rep.Observations, tc.identical, rep.Mismatches)
+		}
+	}
+}

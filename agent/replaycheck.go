@@ -20,6 +20,11 @@ type ReplayCheck struct {
 	// LoadGame returns the game a record's task id names.
 	LoadGame func(id string) (*alfworld.Game, error)
 	Workers  int
+	// Parse is how assistant messages are read; "" is MINT's way
+	// (ParseMINT). Records made by a harness that ran fenced python
+	// blocks (those of Eurus and OpenCodeInterpreter in MINT's results)
+	// replay with ParseLenient.
+	Parse ParseMode
 }
 
 // ReplayReport is the comparison of one results file.
@@ -149,8 +154,12 @@ func (c *ReplayCheck) one(ctx context.Context, rec Record, unsupported map[strin
 	if err != nil {
 		return false, false, 0, 0, nil, err
 	}
+	cfg := MINTConfig()
+	if c.Parse != "" {
+		cfg.Parse = c.Parse
+	}
 	spec := ALFWorldSpec{
-		Config:     MINTConfig(),
+		Config:     cfg,
 		NewRuntime: c.NewRuntime,
 		NewPolicy:  func(*alfworld.Env) (Policy, error) { return &ReplayPolicy{Messages: rec.Assistant}, nil },
 		PolicyName: "replay", Runtime: c.Runtime,
