@@ -229,3 +229,48 @@ func TestReplayParseModes(t *testing.T) {
 		}
 	}
 }
+
+// TestReplayMINTErrors replays real episodes whose observations show
+// IPython's error display (testdata/alfworld/mint-errors) in both
+// runtimes: every observation must be identical, tracebacks included.
+func TestReplayMINTErrors(t *testing.T) {
+	recs, err := ReadRecords("../testdata/alfworld/mint-errors/ipython-errors.jsonl.gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tracebacks := 0
+	for _, r := range recs {
+		for _, o := range r.Observations {
+			if strings.Contains(o, "Traceback (most recent call last)") && strings.Contains(o, "Cell In[") {
+				tracebacks++
+			}
+		}
+	}
+	if len(recs) != 46 || tracebacks != 61 {
+		t.Fatalf("%d episodes, %d IPython tracebacks; the file holds 46 and 61", len(recs), tracebacks)
+	}
+	checks := []*ReplayCheck{{Runtime: "starlark", NewRuntime: mintStarlark, LoadGame: loadEmbedded, Workers: 2}}
+	if !testing.Short() && !raceEnabled {
+		py, err := bridge.ResolvePython(testenv.Python(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		checks = append(checks, &ReplayCheck{Runtime: "python", LoadGame: loadEmbedded, Workers: 2,
+			NewRuntime: func(ctx context.Context, reg *tool.Registry) (Runtime, error) {
+				return bridge.New(ctx, reg, bridge.Options{Python: py, NoIsolation: true, Errors: bridge.ErrorsIPython})
+			}})
+	}
+	for _, check := range checks {
+		rep, err := check.Run(context.Background(), "ipython-errors", recs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s: %d/%d observations identical, %d/%d outcomes identical", check.Runtime, rep.Identical, rep.Observations, rep.SameOutcome, rep.Episodes)
+		for _, m := range rep.Mismatches {
+			t.Errorf("%s: %s turn %d:\n%s", check.Runtime, m.Game, m.Turn, lineDiff(m.Want, m.Got))
+		}
+		for _, o := range rep.OutcomeDifferences {
+			t.Errorf("%s: %s", check.Runtime, o)
+		}
+	}
+}
