@@ -335,7 +335,7 @@ func (s *Session) Exec(ctx context.Context, code string) (tool.Result, error) {
 	}
 	cell := s.cells.next(code)
 	res, we, alive := s.w.exec(ctx, code, cell, s.opts, s.Isolated(), s.dispatch)
-	s.cells.show(s.opts.Errors, cell, we)
+	s.cells.show(s.opts.Errors, cell, we, strings.TrimRight(res.Stdout, "\n") != "")
 	if !alive {
 		s.w.kill()
 		s.w = nil

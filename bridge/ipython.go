@@ -54,13 +54,21 @@ func (c *cellState) next(code string) int {
 // IPython shows it, when the session's display is IPython's. Errors
 // gantry reports about the worker itself (a timeout, a lost worker) have
 // neither frames nor a cell line and keep their one-line form.
-func (c *cellState) show(style ipytb.Style, cell int, we *workerError) {
+//
+// IPython indents a syntax error's first line by two spaces, which MINT's
+// strip of the whole output removed unless something was printed before
+// it (a statement that ran before one that did not compile): printed
+// tells.
+func (c *cellState) show(style ipytb.Style, cell int, we *workerError, printed bool) {
 	if we == nil || style != ErrorsIPython || strings.HasPrefix(we.Traceback, "---") {
 		return
 	}
 	switch {
 	case we.Syntax != nil:
 		we.Traceback = ipytb.SyntaxError(cell, we.Syntax.Line, we.Syntax.Text, we.Syntax.Offset, we.Type, we.Message)
+		if printed {
+			we.Traceback = "  " + we.Traceback
+		}
 	case we.Frames != nil:
 		we.Traceback = ipytb.Traceback(we.Type, we.Message, we.Frames, c.hist)
 	}

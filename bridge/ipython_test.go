@@ -78,3 +78,14 @@ func TestPythonErrorsEarlierAction(t *testing.T) {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
 }
+
+// TestCellRunsStatementByStatement: as in IPython, a statement that does
+// not compile fails after the statements before it ran, and the error
+// shows its line.
+func TestCellRunsStatementByStatement(t *testing.T) {
+	s := newSession(t, Options{NoIsolation: true, Errors: ErrorsIPython})
+	want := "before\n  Cell In[1], line 2\n    break\n    ^\nSyntaxError: 'break' outside loop"
+	if got := exec1(t, s, "print('before')\nbreak").Observation(); got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}

@@ -307,6 +307,10 @@ def error_report(exc, lines, limit):
     syntax = None
     if isinstance(exc, SyntaxError) and cell_of(exc.filename or "") is not None:
         line = exc.lineno or 0
+        if not exc.text and 0 < line <= len(lines):
+            # Compiled from a tree, the error has no text: the cell's line
+            # (IPython reads it from its cache of cells).
+            exc.text = lines[line - 1] + "\n"
         # CPython's own layout (carets included), the file named as ever.
         shown = "".join(traceback.format_exception_only(type(exc), exc)).rstrip("\n").split("\n")
         if shown and shown[0].startswith('  File "'):
@@ -370,7 +374,11 @@ def run(code, ns, limit, cell):
         last = None
         if tree.body and isinstance(tree.body[-1], ast.Expr):
             last = ast.Expression(tree.body.pop().value)
-        exec(compile(tree, name, "exec"), ns)
+        # One statement at a time, as IPython runs a cell: a statement
+        # that does not compile ('break' outside a loop) fails after the
+        # ones before it ran.
+        for node in tree.body:
+            exec(compile(ast.Module(body=[node], type_ignores=[]), name, "exec"), ns)
         if last is not None:
             v = eval(compile(last, name, "eval"), ns)
             if v is not None:
