@@ -53,7 +53,7 @@ func ExampleNewEpisode() {
 	fmt.Println(tr.TaskType, tr.StopReason)
 	fmt.Println(strings.Contains(ep.Prompt, `heat("apple 1", "microwave 1")`)) // MINT's heat example
 	// Output:
-	// pick_heat_then_place_in_recep task_success
+	// heat task_success
 	// true
 }
 

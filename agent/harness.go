@@ -20,7 +20,7 @@ func MINTHarness(cfg Config) task.Harness { return mintHarness{cfg} }
 type mintHarness struct{ cfg Config }
 
 func (h mintHarness) Parse(reply string, f Format) Action {
-	a := ParseAction(reply, f)
+	a := ParseActionMode(reply, f, h.cfg.Parse)
 	if a.Repaired && h.cfg.NoRepair {
 		a = Action{Kind: ActNone, Problem: "unclosed <execute> block"}
 	}

@@ -74,8 +74,10 @@ type Config struct {
 	MaxTokens int
 	// WallTime stops the episode after this long; 0 = no limit.
 	WallTime time.Duration
-	// StuckAfter stops the episode when the same failing action repeats this
-	// many times in a row; 0 = never.
+	// StuckAfter stops the episode when the same failing action (or the
+	// same unparseable reply) repeats this many times in a row; 0 = never.
+	// It is a leniency of gantry's: MINT has no such rule and always runs
+	// to its turn limit, so MINTConfig leaves it 0.
 	StuckAfter int
 	// MaxObservation bounds an observation's length (head and tail kept).
 	MaxObservation int
@@ -85,13 +87,16 @@ type Config struct {
 	// "Out[N]: value", N counting the code actions run (MINT's executor).
 	NotebookOut bool
 	// NoRepair turns off the repair of an <execute> block whose closing tag
-	// is missing (MINT did not repair; a cut-off block was no action).
+	// is missing, in the lenient parse mode.
 	NoRepair bool
+	// Parse selects how code-format messages are read: ParseLenient (the
+	// default) or ParseMINT (MINT's rules exactly; see ParseMINTAction).
+	Parse ParseMode
 }
 
 // MINTConfig is the configuration MINT ran ALFWorld with.
 func MINTConfig() Config {
-	return Config{Format: Code, MaxTurns: 5, MaxProposals: 2, MaxObservation: 16 << 10, BudgetLine: true, NotebookOut: true, NoRepair: true}
+	return Config{Format: Code, MaxTurns: 5, MaxProposals: 2, MaxObservation: 16 << 10, BudgetLine: true, NotebookOut: true, NoRepair: true, Parse: ParseMINT}
 }
 
 func (c Config) withDefaults() Config {
@@ -106,6 +111,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxObservation <= 0 {
 		c.MaxObservation = 16 << 10
+	}
+	if c.Parse == "" {
+		c.Parse = ParseLenient
 	}
 	return c
 }
@@ -256,6 +264,17 @@ func (ep *Episode) Run(ctx context.Context) (*Transcript, error) {
 			}
 		case ActSolution:
 			proposalsLeft--
+			if t.Action.Problem != "" {
+				// A proposal without an answer (MINT: "<solution>"
+				// without its closing tag): it counts, and is not
+				// understood.
+				failed = true
+				obs = invalidActionText(cfg.Format)
+				if proposalsLeft <= 0 {
+					stop = StopProposals
+				}
+				break
+			}
 			ok := false
 			switch {
 			case ep.Checker != nil:

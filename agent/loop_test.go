@@ -46,6 +46,11 @@ func TestLoopStops(t *testing.T) {
 		{"stuck", Config{MaxTurns: 9, StuckAfter: 3}, []string{"<execute>1/0</execute>", "<execute>1/0</execute>", "<execute>1/0</execute>", "<execute>1/0</execute>"}, answer, StopStuck, 3, "ZeroDivisionError: division by zero"},
 		{"no action", Config{MaxTurns: 1}, []string{"hmm"}, answer, StopTurns, 1, "I don't understand your input."},
 		{"policy runs dry", Config{MaxTurns: 5}, []string{"<execute>print(1)</execute>"}, answer, StopError, 2, ""},
+		{"MINT: no stuck rule, to the turn limit", MINTConfig(), []string{"<execute>1/0</execute>", "<execute>1/0</execute>", "<execute>1/0</execute>", "<execute>1/0</execute>", "<execute>1/0</execute>"}, answer, StopTurns, 5, "ZeroDivisionError"},
+		{"MINT: unparseable replies to the turn limit", MINTConfig(), []string{"hmm", "hmm", "hmm", "hmm", "hmm"}, answer, StopTurns, 5, "I don't understand your input."},
+		{"MINT: fenced python is not run", Config{MaxTurns: 2, Parse: ParseMINT}, []string{"```python\nbump()\n```", "<execute>print(bump())</execute>"}, answer, StopTurns, 2, "1"},
+		{"MINT: unclosed solution counts as a proposal", MINTConfig(), []string{"<solution> 42", "<solution> 42"}, answer, StopProposals, 2, "I don't understand your input."},
+		{"MINT: complete blocks before a cut-off one run", Config{MaxTurns: 1, Parse: ParseMINT}, []string{"<execute>bump()</execute><execute>print(bump())</execute><execute>print(bu"}, answer, StopTurns, 1, "2"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -2,8 +2,10 @@ package agent
 
 import (
 	"encoding/json"
+	"fmt"
 	"regexp"
 	"strings"
+	"unicode"
 
 	"github.com/gantry-dev/gantry/task"
 	"github.com/gantry-dev/gantry/tool"
@@ -54,8 +56,9 @@ var (
 // messages are cut (models that ramble for megabytes do not stall the loop).
 const maxMessage = 1 << 20
 
-// ParseAction extracts the action from an assistant message. It never
-// fails: a message without a usable action gives ActNone with the reason.
+// ParseAction extracts the action from an assistant message with gantry's
+// lenient rules (see parseCodeAction). It never fails: a message without a
+// usable action gives ActNone with the reason.
 func ParseAction(msg string, format Format) Action {
 	if len(msg) > maxMessage {
 		msg = msg[:maxMessage]
@@ -67,6 +70,99 @@ func ParseAction(msg string, format Format) Action {
 		return parseTextAction(msg)
 	}
 	return parseCodeAction(msg)
+}
+
+// ParseMode selects the rules by which code-format messages are read.
+type ParseMode string
+
+// The parse modes.
+const (
+	// ParseLenient is gantry's reading (the default of a Config without
+	// one): a cut-off <execute> block is run (its closing tag supplied,
+	// Action.Repaired), a fenced python block counts as code when no
+	// <execute> block is there, and an unclosed <solution> is a proposal
+	// only when no code is there.
+	ParseLenient ParseMode = "lenient"
+	// ParseMINT reads messages exactly as MINT's GeneralEnv.parse_action
+	// did (see ParseMINTAction); MINTConfig selects it.
+	ParseMINT ParseMode = "mint"
+)
+
+// ParseParseMode checks a parse mode name.
+func ParseParseMode(s string) (ParseMode, error) {
+	switch m := ParseMode(strings.ToLower(strings.TrimSpace(s))); m {
+	case ParseLenient, ParseMINT:
+		return m, nil
+	case "":
+		return ParseLenient, nil
+	}
+	return "", fmt.Errorf("unknown parse mode %q (choose mint or lenient)", s)
+}
+
+// ParseActionMode extracts the action with the rules of mode: in the code
+// format ParseMINT follows ParseMINTAction, anything else ParseAction.
+func ParseActionMode(msg string, format Format, mode ParseMode) Action {
+	if mode == ParseMINT && (format == Code || format == "") {
+		return ParseMINTAction(msg)
+	}
+	return ParseAction(msg, format)
+}
+
+// Problems MINT's parser reports (its ParseError messages).
+const (
+	ProblemNoAnswer = "No answer found."
+	ProblemNoCode   = "No code found."
+)
+
+// ParseMINTAction reads a code-format message exactly as MINT did (its
+// LMAgent.lm_output_to_action and GeneralEnv.parse_action):
+//
+//   - a message that contains "<solution>" anywhere is a proposal; the
+//     answer is every complete <solution>...</solution> block, each
+//     stripped, joined by newlines. With no complete block the proposal
+//     still counts but has no answer (Kind ActSolution, Problem
+//     ProblemNoAnswer): MINT answered "I don't understand your input.";
+//   - otherwise the code is every complete <execute>...</execute> block,
+//     each stripped, joined by newlines: a block cut off before its
+//     closing tag is left out, and the complete ones before it run;
+//   - a message whose code is empty (no complete block, or only empty
+//     ones) is no action (ActNone, ProblemNoCode); fenced ```python blocks
+//     are not code.
+func ParseMINTAction(msg string) Action {
+	if len(msg) > maxMessage {
+		msg = msg[:maxMessage]
+	}
+	if strings.Contains(msg, "<solution>") {
+		answer := joinBlocks(solutionRE.FindAllStringSubmatch(msg, -1))
+		if answer == "" {
+			return Action{Kind: ActSolution, Problem: ProblemNoAnswer}
+		}
+		return Action{Kind: ActSolution, Solution: answer}
+	}
+	code := joinBlocks(executeRE.FindAllStringSubmatch(msg, -1))
+	if code == "" {
+		return Action{Kind: ActNone, Problem: ProblemNoCode}
+	}
+	return Action{Kind: ActExecute, Code: code}
+}
+
+// joinBlocks joins the first groups of matches, each stripped as Python's
+// str.strip() strips, with newlines.
+func joinBlocks(ms [][]string) string {
+	parts := make([]string, len(ms))
+	for i, m := range ms {
+		parts[i] = pyStrip(m[1])
+	}
+	return strings.Join(parts, "\n")
+}
+
+// pyStrip strips what Python's str.strip() strips: the characters for
+// which str.isspace() is true (Go's unicode.IsSpace and the four
+// separators U+001C..U+001F).
+func pyStrip(s string) string {
+	return strings.TrimFunc(s, func(r rune) bool {
+		return unicode.IsSpace(r) || r >= 0x1c && r <= 0x1f
+	})
 }
 
 // parseCodeAction follows MINT: a message with a <solution> block proposes
@@ -121,7 +217,7 @@ type jsonCall struct {
 // the decoder would fail from there or find no action; the decoder runs
 // only from the others. The action found is the decoder's.
 func parseJSONAction(msg string) Action {
-	body := thoughtRE.ReplaceAllString(msg, "")
+	body, _ := stripThoughts(msg)
 	if m := solutionRE.FindStringSubmatch(body); m != nil {
 		return Action{Kind: ActSolution, Solution: strings.TrimSpace(m[1])}
 	}
@@ -546,7 +642,7 @@ func matchField(key string) uint8 {
 // parseTextAction takes the first line that is not a thought: the text
 // format's command.
 func parseTextAction(msg string) Action {
-	body := thoughtRE.ReplaceAllString(msg, "")
+	body, _ := stripThoughts(msg)
 	if m := solutionRE.FindStringSubmatch(body); m != nil {
 		return Action{Kind: ActSolution, Solution: strings.TrimSpace(m[1])}
 	}
@@ -560,5 +656,21 @@ func parseTextAction(msg string) Action {
 		}
 		return Action{Kind: ActExecute, Command: line, Code: renderCall("step", map[string]any{"command": line})}
 	}
+	if _, cut := stripThoughts(msg); cut {
+		return Action{Kind: ActNone, Problem: "no command line (the reply ended inside <thought>)"}
+	}
 	return Action{Kind: ActNone, Problem: "no command line"}
+}
+
+// stripThoughts removes the thoughts of a json or text message: every
+// <thought>...</thought>, and a thought cut off before its closing tag
+// with all that follows it, so that neither its words nor a <solution>
+// written in it (a model copying the instructions) count as an action.
+// cut reports that a thought was cut off.
+func stripThoughts(msg string) (body string, cut bool) {
+	body = thoughtRE.ReplaceAllString(msg, "")
+	if i := strings.Index(body, "<thought>"); i >= 0 {
+		return body[:i], true
+	}
+	return body, false
 }

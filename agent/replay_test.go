@@ -8,12 +8,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gantry-dev/gantry/alfworld"
 	"github.com/gantry-dev/gantry/alfworld/games"
 	"github.com/gantry-dev/gantry/alfworld/scene"
 	"github.com/gantry-dev/gantry/bridge"
 	"github.com/gantry-dev/gantry/internal/testenv"
+	"github.com/gantry-dev/gantry/sandbox"
 	"github.com/gantry-dev/gantry/task"
 	"github.com/gantry-dev/gantry/task/alfworldtask"
 	"github.com/gantry-dev/gantry/tool"
@@ -41,7 +43,12 @@ func TestReplayMINT(t *testing.T) {
 	if raceEnabled {
 		files = mintFiles[:1] // 134 episodes; 402 take two minutes under -race
 	}
-	replayAll(t, files, &ReplayCheck{Runtime: "starlark", NewRuntime: starlark, Start: startEmbedded, Workers: 2})
+	replayAll(t, files, &ReplayCheck{Runtime: "starlark", NewRuntime: mintStarlark, Start: startEmbedded, Workers: 2})
+}
+
+// mintStarlark starts a Starlark session with MINT's error display.
+func mintStarlark(ctx context.Context, reg *tool.Registry) (Runtime, error) {
+	return sandbox.New(reg, sandbox.Options{Timeout: 5 * time.Second, Errors: sandbox.ErrorsIPython})
 }
 
 // replayAll replays the recorded files with check and fails on any
@@ -200,6 +207,77 @@ func TestReplayMINTPython(t *testing.T) {
 	}
 	replayAll(t, files, &ReplayCheck{Runtime: "python", Start: startEmbedded, Workers: 2,
 		NewRuntime: func(ctx context.Context, reg *tool.Registry) (Runtime, error) {
-			return bridge.New(ctx, reg, bridge.Options{Python: py})
+			return bridge.New(ctx, reg, bridge.Options{Python: py, Errors: bridge.ErrorsIPython})
 		}})
+}
+
+// TestReplayParseModes: a recorded fenced python block is not code under
+// MINT's parser ("I don't understand your input.") and is run under the
+// lenient one, as the harness of some recorded models ran it.
+func TestReplayParseModes(t *testing.T) {
+	recs, err := ReadRecords("../testdata/alfworld/mint/gpt-4-0613.jsonl.gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := recs[0]
+	rec.Assistant = []string{"<thought>look</thought>\n```python\nprint(look())\n```"}
+	rec.Observations = []string{"Observation:\n" + invalidActionText(Code) + "\nYou have 4 steps left and 2 chances to propose solution left.\n"}
+	for _, tc := range []struct {
+		mode      ParseMode
+		identical int
+	}{{"", 1}, {ParseMINT, 1}, {ParseLenient, 0}} {
+		check := &ReplayCheck{Runtime: "starlark", NewRuntime: mintStarlark, Start: startEmbedded, Parse: tc.mode}
+		rep, err := check.Run(context.Background(), "fenced", []Record{rec})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Observations != 1 || rep.Identical != tc.identical {
+			t.Errorf("parse %q: %d/%d identical, want %d (%+v)", tc.mode, rep.Identical, rep.Observations, tc.identical, rep.Mismatches)
+		}
+	}
+}
+
+// TestReplayMINTErrors replays real episodes whose observations show
+// IPython's error display (testdata/alfworld/mint-errors) in both
+// runtimes: every observation must be identical, tracebacks included.
+func TestReplayMINTErrors(t *testing.T) {
+	recs, err := ReadRecords("../testdata/alfworld/mint-errors/ipython-errors.jsonl.gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tracebacks := 0
+	for _, r := range recs {
+		for _, o := range r.Observations {
+			if strings.Contains(o, "Traceback (most recent call last)") && strings.Contains(o, "Cell In[") {
+				tracebacks++
+			}
+		}
+	}
+	if len(recs) != 46 || tracebacks != 61 {
+		t.Fatalf("%d episodes, %d IPython tracebacks; the file holds 46 and 61", len(recs), tracebacks)
+	}
+	checks := []*ReplayCheck{{Runtime: "starlark", NewRuntime: mintStarlark, Start: startEmbedded, Workers: 2}}
+	if !testing.Short() && !raceEnabled {
+		py, err := bridge.ResolvePython(testenv.Python(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		checks = append(checks, &ReplayCheck{Runtime: "python", Start: startEmbedded, Workers: 2,
+			NewRuntime: func(ctx context.Context, reg *tool.Registry) (Runtime, error) {
+				return bridge.New(ctx, reg, bridge.Options{Python: py, NoIsolation: true, Errors: bridge.ErrorsIPython})
+			}})
+	}
+	for _, check := range checks {
+		rep, err := check.Run(context.Background(), "ipython-errors", recs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s: %d/%d observations identical, %d/%d outcomes identical", check.Runtime, rep.Identical, rep.Observations, rep.SameOutcome, rep.Episodes)
+		for _, m := range rep.Mismatches {
+			t.Errorf("%s: %s turn %d:\n%s", check.Runtime, m.Game, m.Turn, lineDiff(m.Want, m.Got))
+		}
+		for _, o := range rep.OutcomeDifferences {
+			t.Errorf("%s: %s", check.Runtime, o)
+		}
+	}
 }

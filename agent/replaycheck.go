@@ -21,6 +21,11 @@ type ReplayCheck struct {
 	// alfworldtask.Start). Its Done flag is MINT's success, Won the goal.
 	Start   func(ctx context.Context, id string) (task.Episode, error)
 	Workers int
+	// Parse is how assistant messages are read; "" is MINT's way
+	// (ParseMINT). Records made by a harness that ran fenced python
+	// blocks (those of Eurus and OpenCodeInterpreter in MINT's results)
+	// replay with ParseLenient.
+	Parse ParseMode
 }
 
 // ReplayReport is the comparison of one results file.
@@ -150,8 +155,12 @@ func (c *ReplayCheck) one(ctx context.Context, rec Record, unsupported map[strin
 	if err != nil {
 		return false, false, 0, 0, nil, err
 	}
+	cfg := MINTConfig()
+	if c.Parse != "" {
+		cfg.Parse = c.Parse
+	}
 	spec := Spec{
-		Config:     MINTConfig(),
+		Config:     cfg,
 		NewRuntime: c.NewRuntime,
 		NewPolicy:  func(task.Episode) (Policy, error) { return &ReplayPolicy{Messages: rec.Assistant}, nil },
 		PolicyName: "replay", Runtime: c.Runtime,

@@ -46,6 +46,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gantry-dev/gantry/internal/ipytb"
 	"github.com/gantry-dev/gantry/tool"
 )
 
@@ -116,6 +117,9 @@ type Options struct {
 	// read-only into the sandbox).
 	Env    []string
 	Logger *slog.Logger
+	// Errors is how errors are shown: ErrorsPython (CPython's traceback,
+	// the default) or ErrorsIPython (IPython's, as MINT showed them).
+	Errors ipytb.Style
 }
 
 func (o Options) withDefaults() Options {
@@ -221,6 +225,7 @@ type Session struct {
 	mu     sync.Mutex
 	w      *worker
 	closed bool
+	cells  cellState // actions counted as cells, for the error display (ipython.go)
 }
 
 // New starts a session's worker. It fails when isolation is asked for and
@@ -328,7 +333,9 @@ func (s *Session) Exec(ctx context.Context, code string) (tool.Result, error) {
 		}
 		s.w = w
 	}
-	res, alive := s.w.exec(ctx, code, s.opts, s.Isolated(), s.dispatch)
+	cell := s.cells.next(code)
+	res, we, alive := s.w.exec(ctx, code, cell, s.opts, s.Isolated(), s.dispatch)
+	s.cells.show(s.opts.Errors, cell, we, strings.TrimRight(res.Stdout, "\n") != "")
 	if !alive {
 		s.w.kill()
 		s.w = nil
@@ -386,15 +393,15 @@ type worker struct {
 
 // message is any message of the protocol.
 type message struct {
-	Type      string          `json:"type"`
-	ID        int64           `json:"id,omitempty"`
-	Name      string          `json:"name,omitempty"`
-	Args      []any           `json:"args,omitempty"`
-	Kwargs    map[string]any  `json:"kwargs,omitempty"`
-	Stdout    string          `json:"stdout,omitempty"`
-	Value     *string         `json:"value,omitempty"`
-	Error     *tool.CodeError `json:"error,omitempty"`
-	Truncated bool            `json:"truncated,omitempty"`
+	Type      string         `json:"type"`
+	ID        int64          `json:"id,omitempty"`
+	Name      string         `json:"name,omitempty"`
+	Args      []any          `json:"args,omitempty"`
+	Kwargs    map[string]any `json:"kwargs,omitempty"`
+	Stdout    string         `json:"stdout,omitempty"`
+	Value     *string        `json:"value,omitempty"`
+	Error     *workerError   `json:"error,omitempty"`
+	Truncated bool           `json:"truncated,omitempty"`
 }
 
 // scrubbedEnv is the whole environment of the worker, and of bubblewrap
@@ -900,7 +907,7 @@ func failReply(err error) map[string]any {
 // exec runs one action; alive is false when the worker is gone or had to be
 // killed. Tool calls from Python go to call. The action's id is random, so
 // that a result frame written by the code itself is unlikely to match it.
-func (w *worker) exec(ctx context.Context, code string, opts Options, isolated bool, call func(context.Context, message) (map[string]any, error)) (res tool.Result, alive bool) {
+func (w *worker) exec(ctx context.Context, code string, cell int, opts Options, isolated bool, call func(context.Context, message) (map[string]any, error)) (res tool.Result, we *workerError, alive bool) {
 	id := int64(rand.Uint64() >> 12) // exact in a float64 too
 	var lastToolErr error
 	// The time limit starts now: sending the code counts.
@@ -912,11 +919,11 @@ func (w *worker) exec(ctx context.Context, code string, opts Options, isolated b
 	}
 	w.busy.Store(true)
 	defer w.busy.Store(false)
-	if err := w.send(map[string]any{"type": "exec", "id": id, "code": code, "max_output": opts.MaxOutput}, deadline); err != nil {
+	if err := w.send(map[string]any{"type": "exec", "id": id, "code": code, "cell": cell, "max_output": opts.MaxOutput}, deadline); err != nil {
 		if errors.Is(err, os.ErrDeadlineExceeded) {
-			return tool.Result{Err: lostError("TimeoutError", fmt.Sprintf("the Python worker did not take the action's code within its time limit of %s", opts.Timeout), isolated)}, false
+			return tool.Result{Err: lostError("TimeoutError", fmt.Sprintf("the Python worker did not take the action's code within its time limit of %s", opts.Timeout), isolated)}, nil, false
 		}
-		return w.died("the Python worker could not take the action", isolated), false
+		return w.died("the Python worker could not take the action", isolated), nil, false
 	}
 	var grace <-chan time.Time
 	interrupted := false
@@ -924,7 +931,7 @@ func (w *worker) exec(ctx context.Context, code string, opts Options, isolated b
 		select {
 		case m, ok := <-w.lines:
 			if !ok {
-				return w.died("the Python worker exited during the action", isolated), false
+				return w.died("the Python worker exited during the action", isolated), nil, false
 			}
 			switch {
 			case m.Type == "call" && m.Name != "":
@@ -933,10 +940,13 @@ func (w *worker) exec(ctx context.Context, code string, opts Options, isolated b
 					lastToolErr = terr
 				}
 				if err := w.send(reply, deadline.Add(opts.Grace)); err != nil {
-					return w.died("the Python worker stopped answering", isolated), false
+					return w.died("the Python worker stopped answering", isolated), nil, false
 				}
 			case m.Type == "result" && m.ID == id:
-				r := tool.Result{Stdout: m.Stdout, Err: m.Error, Truncated: m.Truncated}
+				r := tool.Result{Stdout: m.Stdout, Truncated: m.Truncated}
+				if m.Error != nil {
+					r.Err, we = &m.Error.CodeError, m.Error
+				}
 				if m.Value != nil {
 					r.Value = *m.Value
 				}
@@ -946,14 +956,14 @@ func (w *worker) exec(ctx context.Context, code string, opts Options, isolated b
 				if interrupted && r.Err != nil && r.Err.Type == "KeyboardInterrupt" {
 					r.Err = timeoutError(opts.Timeout, r.Err.Traceback)
 				}
-				return r, true
+				return r, we, true
 			default:
 				what := fmt.Sprintf("the worker sent a %q frame gantry did not expect during the action", m.Type)
 				if m.Type == "result" {
 					what = "the worker sent a result for another action (code writing to the protocol's fd 4)"
 				}
 				w.violate(what)
-				return w.died("", isolated), false
+				return w.died("", isolated), nil, false
 			}
 		case <-timer.C:
 			// Interrupt first: the code sees KeyboardInterrupt.
@@ -970,7 +980,7 @@ func (w *worker) exec(ctx context.Context, code string, opts Options, isolated b
 			r := tool.Result{Err: timeoutError(opts.Timeout, "")}
 			r.Err.Message += "; it did not stop when interrupted, so the Python worker was killed and restarted: " + lossText(isolated)
 			r.Err.Traceback = "TimeoutError: " + r.Err.Message
-			return r, false
+			return r, nil, false
 		}
 	}
 }

@@ -75,7 +75,7 @@ func TestStateToolsAndErrors(t *testing.T) {
 		{"import os, subprocess\nos.write(1, b'fd one\\n')\nsubprocess.run(['echo', 'from a child'])\nNone", "fd one\nfrom a child"},
 		{"import sys\nprint('to stderr', file=sys.stderr)", "to stderr"},
 		{"def f():\n    return 1 / 0\nf()", "Traceback (most recent call last):\n  File \"<action>\", line 3, in <module>\n    f()\n  File \"<action>\", line 2, in f\n    return 1 / 0\nZeroDivisionError: division by zero"},
-		{"x = (", "  File \"<action>\", line 1\n    x = (\nSyntaxError: '(' was never closed"},
+		{"x = (", "  File \"<action>\", line 1\n    x = (\n        ^\nSyntaxError: '(' was never closed"},
 	}
 	for i, st := range steps {
 		if got := exec1(t, s, st.code).Observation(); got != st.want {

@@ -281,7 +281,7 @@ func TestNonFiniteArguments(t *testing.T) {
 	}
 	code := "print(greet(float('nan'), x=float('inf'), y=[float('-inf'), 1.5, 2], z={'$float': 'nan'}, w={'$dict': 1}))"
 	s.mu.Lock()
-	res, alive := s.w.exec(context.Background(), code, s.opts, true, call)
+	res, _, alive := s.w.exec(context.Background(), code, 1, s.opts, true, call)
 	s.mu.Unlock()
 	if !alive || res.Err != nil || res.Stdout != "fine\n" || len(got) != 1 {
 		t.Fatalf("alive=%v %+v %q, %d calls", alive, res.Err, res.Stdout, len(got))

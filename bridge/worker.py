@@ -15,7 +15,37 @@ import sys
 import types
 
 REQ_FD, REP_FD = 3, 4
-FILENAME = "<action>"
+FILENAME = "<action>"  # as tracebacks name the code; it is compiled as "<action N>", N its cell
+
+
+def cell_file(cell):
+    return "<action %d>" % cell
+
+
+def cell_of(filename):
+    """The cell of a file name cell_file made, or None."""
+    if filename.startswith("<action ") and filename.endswith(">"):
+        try:
+            return int(filename[8:-1])
+        except ValueError:
+            return None
+    return None
+
+
+# The source lines of recent cells, for tracebacks through functions that
+# earlier actions defined (the last few only: the worker's memory is bounded).
+_cells = {}
+_MAX_CELLS = 64
+
+
+def remember(cell, lines):
+    _cells[cell] = lines
+    while len(_cells) > _MAX_CELLS:
+        del _cells[min(_cells)]
+
+
+def nullrepr(value):
+    return ""
 
 
 class Channel:
@@ -253,35 +283,66 @@ def cap_text(text, limit, unit="characters"):
 def error_report(exc, lines, limit):
     import traceback  # only when something failed: it is slow to import
 
-    tb = traceback.extract_tb(exc.__traceback__)
-    frames = [f for f in tb if f.filename == FILENAME]
+    import inspect
+
+    # The frames in cells, each with its cell, and the parameter list
+    # IPython shows (inspect.formatargvalues without values).
+    frames = []
+    t = exc.__traceback__
+    while t is not None:
+        code = t.tb_frame.f_code
+        cell = cell_of(code.co_filename)
+        if cell is not None:
+            args = ""
+            if code.co_name != "<module>":
+                try:
+                    a, va, kw, loc = inspect.getargvalues(t.tb_frame)
+                    args = inspect.formatargvalues(a, va, kw, loc, formatvalue=nullrepr)
+                except Exception:
+                    args = ""
+            frames.append({"cell": cell, "line": t.tb_lineno, "func": code.co_name, "args": args})
+        t = t.tb_next
     out = []
     line = 0
     if frames:
         out.append("Traceback (most recent call last):")
         for f in frames:
-            out.append('  File "%s", line %d, in %s' % (f.filename, f.lineno, f.name))
-            src = lines[f.lineno - 1].strip() if 0 < f.lineno <= len(lines) else ""
+            out.append('  File "%s", line %d, in %s' % (FILENAME, f["line"], f["func"]))
+            cl = _cells.get(f["cell"], [])
+            src = cl[f["line"] - 1].strip() if 0 < f["line"] <= len(cl) else ""
             if src:
                 out.append("    " + src)
-            line = f.lineno
-    if isinstance(exc, SyntaxError) and exc.filename == FILENAME:
+            line = f["line"]
+    syntax = None
+    if isinstance(exc, SyntaxError) and cell_of(exc.filename or "") is not None:
         line = exc.lineno or 0
-        out = out or []
-        out.append('  File "%s", line %d' % (FILENAME, line))
-        if exc.text:
-            out.append("    " + exc.text.strip())
+        if not exc.text and 0 < line <= len(lines):
+            # Compiled from a tree, the error has no text: the cell's line
+            # (IPython reads it from its cache of cells).
+            exc.text = lines[line - 1] + "\n"
+        # CPython's own layout (carets included), the file named as ever.
+        shown = "".join(traceback.format_exception_only(type(exc), exc)).rstrip("\n").split("\n")
+        if shown and shown[0].startswith('  File "'):
+            shown[0] = '  File "%s", line %d' % (FILENAME, line)
+        out.extend(shown[:-1])
+        syntax = {"line": line, "text": exc.text or "", "offset": exc.offset or 0}
     msg = str(exc) if not isinstance(exc, SyntaxError) else (exc.msg or "")
     name = type(exc).__name__
     out.append("%s: %s" % (name, msg) if msg else name)
     src = lines[line - 1].strip() if 0 < line <= len(lines) else ""
-    return {
+    report = {
         "type": name,
         "message": cap_text(msg, limit),
         "line": line,
         "source": cap_text(src, limit),
         "traceback": cap_text("\n".join(out), limit),
     }
+    if syntax is not None:
+        syntax["text"] = cap_text(syntax["text"], limit)
+        report["syntax"] = syntax
+    elif frames:
+        report["frames"] = frames[:1500] + frames[-1500:] if len(frames) > 3000 else frames
+    return report
 
 
 _capture = []
@@ -305,8 +366,10 @@ def capture_file():
     return f
 
 
-def run(code, ns, limit):
+def run(code, ns, limit, cell):
     lines = code.split("\n")
+    remember(cell, lines)
+    name = cell_file(cell)
     value = None
     err = None
     sys.stdout.flush()
@@ -316,13 +379,17 @@ def run(code, ns, limit):
     os.dup2(cap.fileno(), 1)
     os.dup2(cap.fileno(), 2)
     try:
-        tree = ast.parse(code, FILENAME, "exec")
+        tree = ast.parse(code, name, "exec")
         last = None
         if tree.body and isinstance(tree.body[-1], ast.Expr):
             last = ast.Expression(tree.body.pop().value)
-        exec(compile(tree, FILENAME, "exec"), ns)
+        # One statement at a time, as IPython runs a cell: a statement
+        # that does not compile ('break' outside a loop) fails after the
+        # ones before it ran.
+        for node in tree.body:
+            exec(compile(ast.Module(body=[node], type_ignores=[]), name, "exec"), ns)
         if last is not None:
-            v = eval(compile(last, FILENAME, "eval"), ns)
+            v = eval(compile(last, name, "eval"), ns)
             if v is not None:
                 value = repr(v)
                 value = cap_text(value, limit, "bytes")
@@ -383,6 +450,7 @@ def main():
     ns = {"__name__": "__main__", "__builtins__": builtins}
     install_tools(ns, init.get("tools") or [])
     chan.send({"type": "ready", "pid": os.getpid(), "python": sys.version.split()[0]})
+    cells = 0
     while True:
         msg = chan.recv()
         if msg.get("type") != "exec":
@@ -392,7 +460,8 @@ def main():
         try:
             interrupts.mode = interrupts.ACTION
             try:
-                res = run(msg["code"], ns, int(msg.get("max_output", 16384)))
+                cells += 1
+                res = run(msg["code"], ns, int(msg.get("max_output", 16384)), int(msg.get("cell") or cells))
             finally:
                 interrupts.mode = interrupts.IDLE
         except KeyboardInterrupt:
@@ -409,6 +478,7 @@ def main():
             if res.get("error"):
                 for k in ("message", "source", "traceback"):
                     res["error"][k] = cap_text(res["error"][k], each)
+                res["error"].pop("frames", None)
             res["truncated"] = True
             data = chan.encode(res)
         chan.send_data(data)

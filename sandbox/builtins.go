@@ -79,6 +79,9 @@ func (s *Session) builtins() (starlark.StringDict, error) {
 		"_gantry_import":   starlark.NewBuiltin("import", builtinImport),
 		"_gantry_concat":   starlark.NewBuiltin("list", builtinConcat),
 	}
+	for k, v := range scopeBuiltins() { // locals, globals, vars (scope.go)
+		g[k] = v
+	}
 	s.mods = s.modules()
 	for name, m := range s.mods {
 		g[name] = m

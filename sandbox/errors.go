@@ -173,7 +173,7 @@ var errorRules = []struct {
 
 var keyErrorRE = regexp.MustCompile(`^key (".*") not in dict$`)
 
-var resolveErrRE = regexp.MustCompile(`^<action>:(\d+):(\d+): (.*)$`)
+var resolveErrRE = regexp.MustCompile(`^<action[ 0-9]*>:(\d+):(\d+): (.*)$`)
 
 var cancelledRE = regexp.MustCompile(`^Starlark computation cancelled: (.*)$`)
 
@@ -219,9 +219,10 @@ func (s *Session) codeError(err error, lines []string, thread *starlark.Thread) 
 	msg = clipMessage(msg)
 	ce.Message = msg
 
-	var frames []frame
+	frames := []frame{}
 	for _, fr := range evalErr.CallStack {
-		if fr.Pos.Filename() != filename {
+		cell, ok := actionOfFile(fr.Pos.Filename())
+		if !ok {
 			continue
 		}
 		name := fr.Name
@@ -231,11 +232,11 @@ func (s *Session) codeError(err error, lines []string, thread *starlark.Thread) 
 		case "lambda":
 			name = "<lambda>"
 		}
-		frames = append(frames, frame{line: int(fr.Pos.Line), name: name})
+		frames = append(frames, frame{cell: cell, line: int(fr.Pos.Line), name: name})
 	}
 	var b strings.Builder
 	b.WriteString("Traceback (most recent call last):\n")
-	writeFrames(&b, frames, lines)
+	writeFrames(&b, frames, func(cell int) []string { return s.cellLines(cell, lines) })
 	if len(frames) > 0 {
 		ce.Line = frames[len(frames)-1].line
 	}
@@ -246,6 +247,7 @@ func (s *Session) codeError(err error, lines []string, thread *starlark.Thread) 
 		fmt.Fprintf(&b, "%s: %s", ce.Type, msg)
 	}
 	ce.Traceback = b.String()
+	s.ipythonError(ce, frames)
 	return ce
 }
 
@@ -314,6 +316,7 @@ func shownLine(lines []string, line int) string {
 
 // frame is one entry of a traceback.
 type frame struct {
+	cell int // the action the code came from
 	line int
 	name string
 }
@@ -323,7 +326,7 @@ type frame struct {
 // "[Previous line repeated N more times]", and keeps only the first and
 // last maxShownEntries entries of what remains, so that deep recursion
 // gives a traceback of a few KiB.
-func writeFrames(b *strings.Builder, frames []frame, lines []string) {
+func writeFrames(b *strings.Builder, frames []frame, linesOf func(cell int) []string) {
 	type entry struct {
 		fr     frame
 		repeat int // > 0: a note that the previous line repeated this many more times
@@ -352,7 +355,7 @@ func writeFrames(b *strings.Builder, frames []frame, lines []string) {
 			return
 		}
 		fmt.Fprintf(b, "  File \"%s\", line %d, in %s\n", filename, e.fr.line, e.fr.name)
-		if src := shownLine(lines, e.fr.line); src != "" {
+		if src := shownLine(linesOf(e.fr.cell), e.fr.line); src != "" {
 			fmt.Fprintf(b, "    %s\n", src)
 		}
 	}

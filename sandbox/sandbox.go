@@ -32,6 +32,7 @@ import (
 	"go.starlark.net/starlarkstruct"
 	"go.starlark.net/syntax"
 
+	"github.com/gantry-dev/gantry/internal/ipytb"
 	"github.com/gantry-dev/gantry/tool"
 )
 
@@ -56,6 +57,9 @@ type Options struct {
 	MaxCodeSize int
 	// Seed seeds the random module, so that runs are reproducible.
 	Seed int64
+	// Errors is how errors are shown: ErrorsPython (CPython's traceback,
+	// the default) or ErrorsIPython (IPython's, as MINT showed them).
+	Errors ipytb.Style
 
 	// stuckGrace is how long an action may run on after it was stopped
 	// (default 2 s); tests shorten it.
@@ -108,6 +112,7 @@ type Session struct {
 	count   int // actions run
 	rng     *rng
 	mods    map[string]*starlarkstruct.Module
+	hist    *ipytb.History // recent actions' code, for tracebacks (ipython.go)
 
 	// per-action state, guarded by mu (set during Exec)
 	ctx context.Context
@@ -222,7 +227,11 @@ func (s *Session) Exec(ctx context.Context, code string) (tool.Result, error) {
 	defer func() { s.ctx, s.out = nil, nil }()
 
 	res := tool.Result{}
+	s.noteCell(code)
 	value, cerr, lost := s.run(actx, code)
+	if cerr != nil && s.opts.Errors == ErrorsIPython && !strings.HasPrefix(cerr.Traceback, "---") {
+		s.ipythonError(cerr, nil) // reported before the code ran
+	}
 	res.Restarted = lost
 	res.Stdout, res.Truncated = s.out.String()
 	if cerr != nil {
@@ -366,7 +375,7 @@ func (e *panicError) Error() string { return fmt.Sprintf("panic: %v", e.value) }
 // refuses a syntax tree deeper than maxSyntaxDepth before anything
 // recurses over it, and adds the recursion-depth check to every function.
 func (s *Session) parse(ctx context.Context, src string, lines []string) (*syntax.File, bool, *tool.CodeError) {
-	f, err := fileOptions.Parse(filename, src, 0)
+	f, err := fileOptions.Parse(actionFile(s.count), src, 0)
 	if err != nil {
 		var se syntax.Error
 		if errors.As(err, &se) {

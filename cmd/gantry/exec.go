@@ -77,6 +77,7 @@ error or hit a limit.`,
 	f.StringVar(&rt.Python, "python", "", "Python interpreter for --runtime python (default $GANTRY_PYTHON, else python3)")
 	f.BoolVar(&rt.NoIsolation, "no-isolation", false, "run the Python worker without its sandbox (unsafe)")
 	rt.registerIsolate(f, false)
+	rt.registerErrors(f, "python")
 	f.StringVar(&tools, "tools", "none", "comma-separated tool sets to expose")
 	f.StringVar(&env, "env", "", "m3tooleval:FAMILY: the tools of an M3ToolEval family (one fresh episode's state), the observation as its harness shows it")
 	return cmd

@@ -30,6 +30,7 @@ func newReplayCmd() *cobra.Command {
 		workers  int
 		maxMiB   int64
 		lineMiB  int
+		parse    string
 	)
 	cmd := &cobra.Command{
 		Use:   "replay [flags] RESULTS.jsonl...",
@@ -60,7 +61,12 @@ diff, prints a summary line last, and exits 1 when anything differs.`,
 				}
 				return g.Load()
 			}
+			mode, err := agent.ParseParseMode(parse)
+			if err != nil {
+				return fmt.Errorf("--parse: %w", err)
+			}
 			check := &agent.ReplayCheck{
+				Parse:   mode,
 				Runtime: rt.Name,
 				NewRuntime: func(ctx context.Context, reg *tool.Registry) (agent.Runtime, error) {
 					return newRuntime(ctx, rt, reg)
@@ -124,6 +130,8 @@ diff, prints a summary line last, and exits 1 when anything differs.`,
 	fl.StringVar(&rt.Python, "python", "", "Python interpreter for --runtime python")
 	fl.BoolVar(&rt.NoIsolation, "no-isolation", false, "run the Python worker without its sandbox (unsafe)")
 	rt.registerIsolate(fl, false)
+	rt.registerErrors(fl, "ipython")
+	fl.StringVar(&parse, "parse", "mint", "how assistant messages are read: mint (MINT's parser) or lenient (also fenced python blocks and cut-off <execute> blocks, as some harnesses ran them)")
 	fl.StringVar(&gamesDir, "games", "", "directory holding <task>/<trial>/game.tw-pddl (default: the embedded valid_unseen games)")
 	fl.StringVar(&outDir, "out", "runs/replay", "directory for replay.json and replay.md (empty: none)")
 	fl.IntVar(&workers, "workers", runtime.GOMAXPROCS(0), "episodes replayed in parallel")

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/gantry-dev/gantry/alfworld"
+	"github.com/gantry-dev/gantry/internal/ipytb"
 	"github.com/gantry-dev/gantry/sandbox"
 	"github.com/gantry-dev/gantry/sandbox/isolate"
 	"github.com/gantry-dev/gantry/tool"
@@ -29,6 +30,13 @@ type runtimeOptions struct {
 	Python      string        // interpreter for the python runtime
 	NoIsolation bool          // run the Python worker without its sandbox
 	Isolate     bool          // run Starlark sessions in worker processes
+	Errors      string        // error display: ipython | python
+}
+
+// registerErrors adds the --errors flag (config key errors) to fs.
+func (o *runtimeOptions) registerErrors(fs *pflag.FlagSet, def string) {
+	fs.StringVar(&o.Errors, "errors", def, "how code errors are shown: ipython (IPython's display, \"Cell In[N], line L\", as MINT's "+
+		"executor showed them and CodeActAgent was trained on) or python (CPython's plain traceback)")
 }
 
 // registerIsolate adds the --isolate flag (config key isolate) to fs.
@@ -42,12 +50,16 @@ var runtimeNames = []string{"starlark", "python"}
 
 // newRuntime starts a session of the named runtime with the tools of reg.
 func newRuntime(ctx context.Context, opts runtimeOptions, reg *tool.Registry) (runtimeSession, error) {
+	errs, err := ipytb.ParseStyle(opts.Errors)
+	if err != nil {
+		return nil, fmt.Errorf("--errors: %w", err)
+	}
 	switch opts.Name {
 	case "", "starlark":
 		if opts.Isolate {
-			return isolate.New(ctx, reg, isolate.Options{Sandbox: sandbox.Options{Timeout: opts.Timeout}})
+			return isolate.New(ctx, reg, isolate.Options{Sandbox: sandbox.Options{Timeout: opts.Timeout, Errors: errs}})
 		}
-		return sandbox.New(reg, sandbox.Options{Timeout: opts.Timeout})
+		return sandbox.New(reg, sandbox.Options{Timeout: opts.Timeout, Errors: errs})
 	case "python":
 		return newPythonRuntime(ctx, opts, reg)
 	}
