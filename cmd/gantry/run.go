@@ -39,6 +39,7 @@ type modelFlags struct {
 	timeout        time.Duration
 	retries        int
 	functionCalls  bool
+	stop           []string
 }
 
 func (f *episodeFlags) register(cmd *cobra.Command, cfg *fileConfig) {
@@ -62,7 +63,8 @@ func (f *episodeFlags) register(cmd *cobra.Command, cfg *fileConfig) {
 	fl.StringVar(&f.model.model, "model", cfg.str("model", os.Getenv("GANTRY_MODEL")), "model name (env GANTRY_MODEL)")
 	fl.Float32Var(&f.model.temperature, "temperature", float32(cfg.float("temperature", 0)), "sampling temperature")
 	fl.IntVar(&f.model.maxTokens, "max-completion-tokens", cfg.int("max_completion_tokens", 512), "completion tokens per model call")
-	fl.DurationVar(&f.model.timeout, "model-timeout", cfg.duration("model_timeout", 2*time.Minute), "timeout of one model call")
+	fl.DurationVar(&f.model.timeout, "model-timeout", cfg.duration("model_timeout", agent.DefaultModelTimeout), "timeout of one model call; a call that runs out of it is not retried and the episode ends as an error")
+	fl.StringArrayVar(&f.model.stop, "stop", nil, `a stop sequence sent to the model, repeatable; \n is a newline; "none" sends none (default: MINT's "\nObservation:", "\nExpert feedback:", "\nTask:", "\n---")`)
 	fl.IntVar(&f.model.retries, "retries", cfg.int("retries", 4), "retries of a model call on 429, 5xx and network errors")
 	fl.BoolVar(&f.model.functionCalls, "function-calls", cfg.bool("function_calls", false), "json format: offer the tools as OpenAI function calls (the server must support tools)")
 	fl.StringVar(&f.replayFile, "replay", cfg.str("replay", ""), "MINT results file whose assistant turns the replay policy plays")
@@ -132,10 +134,8 @@ func (f *episodeFlags) openAIConfig(format agent.Format, stream io.Writer) agent
 		key = k
 	}
 	cfg := agent.OpenAIConfig{BaseURL: f.model.baseURL, APIKey: key, Model: f.model.model, Temperature: f.model.temperature,
-		MaxTokens: f.model.maxTokens, Timeout: f.model.timeout, Retries: f.model.retries, Stream: stream}
-	if format == agent.Code {
-		cfg.Stop = []string{"</execute>"}
-	}
+		MaxTokens: f.model.maxTokens, Timeout: f.model.timeout, Retries: f.model.retries, Stream: stream,
+		Stop: stopSequences(f.model.stop)}
 	return cfg
 }
 
