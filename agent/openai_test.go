@@ -48,6 +48,13 @@ func (s *fakeServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.replies[i](w, r)
 }
 
+// count is the number of requests so far.
+func (s *fakeServer) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls
+}
+
 func completion(content string) func(http.ResponseWriter, *http.Request) {
 	return func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -263,8 +270,9 @@ func TestOpenAITimeoutNotRetried(t *testing.T) {
 	if want := "the model did not answer within 50ms (raise --model-timeout); not retried"; !strings.Contains(err.Error(), want) {
 		t.Fatalf("error %q does not say %q", err, want)
 	}
-	if fs.calls != 1 {
-		t.Fatalf("%d calls, want 1 (no retry)", fs.calls)
+	srv.Close() // waits for the handler of the abandoned call
+	if n := fs.count(); n != 1 {
+		t.Fatalf("%d calls, want 1 (no retry)", n)
 	}
 }
 

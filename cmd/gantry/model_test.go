@@ -75,6 +75,9 @@ func TestModelRequestFlags(t *testing.T) {
 				args = append(args, "--out", t.TempDir())
 			}
 			out, _ := runCLI(t, "", args...)
+			srv.Close()
+			m.mu.Lock()
+			defer m.mu.Unlock()
 			if len(m.bodies) != 1 {
 				t.Fatalf("%d requests; output:\n%s", len(m.bodies), out)
 			}
