@@ -29,11 +29,12 @@ func MINTStop() []string {
 const MINTMaxTokens = 512
 
 // DefaultModelTimeout is the default limit of one model call. It fits a
-// model served on a CPU: 85 s of prompt reading on an episode's first turn
-// and 224 s for one reply were measured with a 0.5B model on two busy
-// cores, and a server that answers one request at a time makes the next
-// request wait for the one before.
-const DefaultModelTimeout = 10 * time.Minute
+// model served on a CPU: with a 0.5B model on two busy cores, 85 s of
+// prompt reading on an episode's first turn and 224 s for one reply were
+// measured, and 512 tokens at 0.7 tokens/s (12 minutes) when the cores
+// were shared by twenty processes; a server that answers one request at a
+// time also makes each request wait for the one before it.
+const DefaultModelTimeout = 30 * time.Minute
 
 // OpenAIConfig configures a model behind an OpenAI-compatible chat
 // completions API (OpenAI, vLLM, Ollama, llama.cpp server, ...).
