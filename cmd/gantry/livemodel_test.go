@@ -205,6 +205,7 @@ func TestLiveModel(t *testing.T) {
 				switch turn.Action.Kind {
 				case agent.ActExecute, agent.ActSolution:
 					parsed++
+					t.Logf("%s %s turn %d: %s %q -> %q", format, r.Game, turn.Index, turn.Action.Kind, excerpt(turn.Assistant, 600), excerpt(turn.Observation, 300))
 				case agent.ActNone:
 					invalid++
 					if !strings.HasPrefix(turn.Observation, "I don't understand your input.") {
