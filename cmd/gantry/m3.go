@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strings"
 	"time"
 
@@ -119,7 +118,9 @@ func (f *episodeFlags) m3Spec(spec agent.Spec, stream io.Writer) (agent.Spec, er
 		if !changed("max-completion-tokens") {
 			cfg.MaxTokens = m3tooleval.MaxTokens
 		}
-		cfg.Stop = slices.DeleteFunc(slices.Clone(cfg.Stop), func(s string) bool { return s == "</execute>" })
+		if !changed("stop") {
+			cfg.Stop = nil // M3ToolEval's harness sends no stop sequence
+		}
 		spec.NewPolicy = func(task.Episode) (agent.Policy, error) {
 			p, err := agent.NewOpenAIPolicy(cfg)
 			if err != nil {

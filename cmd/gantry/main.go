@@ -56,6 +56,7 @@ func newRootCmd() *cobra.Command {
 		newRunCmd(),
 		newEvalCmd(),
 		newReportCmd(),
+		newExportCmd(),
 		newReplayCmd(),
 		newSceneCmd(),
 		newDevicesCmd(),

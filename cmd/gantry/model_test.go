@@ -187,7 +187,7 @@ func TestRunRetriesSaid(t *testing.T) {
 	// A key refused mid-episode (the model list is open) names the variables.
 	m.set(http.StatusUnauthorized)
 	_, err = runCLI(t, "", "run", "--policy", "openai", "--model", "m", "--base-url", url, "--turns", "1")
-	if code := exitCode(err); code != exitModel || !strings.Contains(err.Error(), "OPENAI_API_KEY or GANTRY_API_KEY") {
+	if code := exitCode(err); code != exitModel || !strings.Contains(err.Error(), "OPENAI_API_KEY") || !strings.Contains(err.Error(), "GANTRY_API_KEY") {
 		t.Fatalf("exit status %d (%v), want %d naming the key variables", code, err, exitModel)
 	}
 	m.set(0)

@@ -54,6 +54,7 @@ type modelFlags struct {
 	timeout        time.Duration
 	retries        int
 	functionCalls  bool
+	stop           []string
 }
 
 func (f *episodeFlags) register(cmd *cobra.Command) {
@@ -87,9 +88,10 @@ func (f *episodeFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.model.model, "model", "", "model name (env GANTRY_MODEL)")
 	fl.Float32Var(&f.model.temperature, "temperature", 0, "sampling temperature")
 	fl.IntVar(&f.model.maxTokens, "max-completion-tokens", 512, "completion tokens per model call")
-	fl.DurationVar(&f.model.timeout, "model-timeout", 2*time.Minute, "timeout of one model call")
+	fl.DurationVar(&f.model.timeout, "model-timeout", agent.DefaultModelTimeout, "timeout of one model call; a call that runs out of it is not retried and the episode ends as an error")
 	fl.IntVar(&f.model.retries, "retries", 4, "retries of a model call on 429, 5xx and network errors")
 	fl.BoolVar(&f.model.functionCalls, "function-calls", false, "json format: offer the tools as OpenAI function calls (the server must support tools)")
+	fl.StringArrayVar(&f.model.stop, "stop", nil, `a stop sequence sent to the model, repeatable; \n is a newline; "none" sends none (default: MINT's "\nObservation:", "\nExpert feedback:", "\nTask:", "\n---")`)
 	fl.StringVar(&f.replayFile, "replay", "", "MINT results file whose assistant turns the replay policy plays")
 	f.log = cmd.ErrOrStderr
 	f.flags = fl
@@ -215,13 +217,11 @@ func (f *episodeFlags) openAIConfig(format agent.Format, stream io.Writer) agent
 		key = k
 	}
 	cfg := agent.OpenAIConfig{BaseURL: f.model.baseURL, APIKey: key, Model: f.model.model, Temperature: f.model.temperature,
-		MaxTokens: f.model.maxTokens, Timeout: f.model.timeout, Retries: f.model.retries, Stream: stream}
+		MaxTokens: f.model.maxTokens, Timeout: f.model.timeout, Retries: f.model.retries, Stream: stream,
+		Stop: stopSequences(f.model.stop)}
 	if f.log != nil {
 		// Retries are said on the terminal, not waited out in silence.
 		cfg.Logger = slog.New(slog.NewTextHandler(f.log(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	}
-	if format == agent.Code {
-		cfg.Stop = []string{"</execute>"}
 	}
 	return cfg
 }
