@@ -20,6 +20,10 @@ type MQTTOptions struct {
 	TLSConfig *tls.Config
 	// ConnectTimeout bounds the first connection; default 10 s.
 	ConnectTimeout time.Duration
+	// Fallbacks are more broker URLs, the other nodes of a clustered
+	// broker: every (re)connection tries the main URL first, then these
+	// in order, so the rover moves to a live node when its node dies.
+	Fallbacks []string
 }
 
 // Topics returns the protocol's MQTT topics for a device under prefix.
@@ -144,6 +148,9 @@ func (r *Rover) ServeMQTT(ctx context.Context, brokerURL string, opts MQTTOption
 		SetConnectionLostHandler(func(_ mqtt.Client, err error) {
 			log.Warn("connection lost", "err", err)
 		})
+	for _, u := range opts.Fallbacks {
+		co.AddBroker(u)
+	}
 	client = mqtt.NewClient(co)
 	t := client.Connect()
 	if !t.WaitTimeout(timeout) {

@@ -34,6 +34,8 @@ func newEvalCmd() *cobra.Command {
 		quiet      bool
 		env        string
 		rf         roverFlags
+		qf         queueFlags // --queue: distributed run (queue.go)
+		qv         []episodeFlags
 	)
 	cfg := loadConfigFromArgs(os.Args)
 	cmd := &cobra.Command{
@@ -125,6 +127,7 @@ behind --broker one at a time.`,
 					}
 				}
 				variants = append(variants, v)
+				qv = append(qv, vf)
 			}
 			if err := os.MkdirAll(outDir, 0o755); err != nil {
 				return fmt.Errorf("output directory: %w", err)
@@ -141,7 +144,11 @@ behind --broker one at a time.`,
 					progressbar.OptionSetDescription("episodes"), progressbar.OptionShowCount(), progressbar.OptionThrottle(100_000_000))
 			}
 			lastTenth := -1
-			rep, runErr := agent.Eval(ctx, jobs, variants, agent.EvalOptions{
+			evalFunc := agent.Eval
+			if qf.url != "" {
+				evalFunc = qf.eval(env, qv, gamesDir, taskType, outDir, errOut)
+			}
+			rep, runErr := evalFunc(ctx, jobs, variants, agent.EvalOptions{
 				Workers:     workers,
 				Transcripts: filepath.Join(outDir, "transcripts.jsonl"),
 				Progress: func(done, total int) {
@@ -201,6 +208,7 @@ behind --broker one at a time.`,
 	fl.BoolVar(&quiet, "quiet", false, "no progress bar")
 	fl.StringVar(&env, "env", cfg.str("env", "alfworld"), "environment: alfworld, or rover (the device task; --generate N episodes, default 10)")
 	rf.register(fl, cfg)
+	qf.register(fl)
 	return cmd
 }
 

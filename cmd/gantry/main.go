@@ -36,6 +36,7 @@ func newRootCmd() *cobra.Command {
 		newExecCmd(),
 		newRunCmd(),
 		newEvalCmd(),
+		newWorkerCmd(),
 		newReplayCmd(),
 		newSceneCmd(),
 		newDevicesCmd(),
