@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -276,14 +277,18 @@ same path on every worker; API keys come from each worker's environment.`,
 			r := &episodeRunner{local: rt}
 			var mu sync.Mutex
 			done := 0
-			return queue.Work(ctx, queue.Config{URL: url}, r.run, queue.WorkerOptions{
+			logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+			fmt.Fprintf(cmd.ErrOrStderr(), "worker: taking jobs from %s, %d at a time\n", url, max(concurrency, 1))
+			return queue.Work(ctx, queue.Config{URL: url, Logger: logger}, r.run, queue.WorkerOptions{
 				Concurrency: concurrency, Name: name,
 				Done: func(key string, recorded bool) {
 					mu.Lock()
 					defer mu.Unlock()
 					if recorded {
 						done++
-						fmt.Fprintf(cmd.ErrOrStderr(), "%d episodes recorded (last %s)\n", done, key)
+						if done == 1 || done%100 == 0 {
+							fmt.Fprintf(cmd.ErrOrStderr(), "worker: %d episodes recorded\n", done)
+						}
 					}
 				},
 			})
