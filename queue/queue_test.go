@@ -3,6 +3,7 @@ package queue_test
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -10,9 +11,13 @@ import (
 	"os/signal"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/gantry-dev/gantry/agent"
 	"github.com/gantry-dev/gantry/internal/natstest"
@@ -334,4 +339,61 @@ func streamLeader(t *testing.T, cfg queue.Config) (string, int) {
 		t.Fatal(err)
 	}
 	return info.Leader, info.Replicas
+}
+
+// A job delivered again after its result was stored (its worker died
+// between storing and acknowledging) is acknowledged without running, and
+// the stored result stays the first one.
+func TestRecordedOnce(t *testing.T) {
+	cl := natstest.StartCluster(t, 3, natstest.Options{})
+	cfg := queue.Config{URL: cl.ClientURLs()}
+	js := jobs("once", 1)
+	skipped := make(chan string, 4)
+	var runs atomic.Int32
+	counting := func(ctx context.Context, j queue.Job) (*agent.Transcript, error) {
+		runs.Add(1)
+		return fakeRun(ctx, j)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		err := queue.Work(ctx, cfg, counting, queue.WorkerOptions{Name: "only", Done: func(key string, recorded bool) {
+			if !recorded {
+				skipped <- key
+			}
+		}})
+		if err != nil {
+			t.Error(err)
+		}
+	}()
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	first := collect(t, context.Background(), cfg, js, queue.CollectOptions{})
+	checkOnce(t, js, first)
+
+	// The same job once more, as a redelivery would bring it.
+	nc, err := nats.Connect(cfg.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	jsc, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := json.Marshal(js[0])
+	if _, err := jsc.Publish(context.Background(), "gantry.jobs."+js[0].Key(), data); err != nil {
+		t.Fatal(err)
+	}
+	if key := <-skipped; key != js[0].Key() {
+		t.Errorf("skipped %s, want %s", key, js[0].Key())
+	}
+	if n := runs.Load(); n != 1 {
+		t.Errorf("the episode ran %d times, want once", n)
+	}
+	again := collect(t, context.Background(), cfg, js, queue.CollectOptions{})
+	if again[0].Worker != first[0].Worker || again[0].Deliveries != first[0].Deliveries {
+		t.Errorf("stored record changed: %+v, first %+v", again[0], first[0])
+	}
 }

@@ -337,6 +337,10 @@ func (nd *Node) WaitMQTT(t testing.TB) {
 			c.Disconnect(0)
 			return
 		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(200 * time.Millisecond):
+		}
 	}
 	t.Fatalf("nats-server %s: no MQTT connection: %v\n%s", nd.Name, last, nd.logs.tail(2000))
 }
@@ -352,6 +356,7 @@ func (nd *Node) WaitHealthy(t testing.TB) {
 	var last string
 	for {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+nd.HTTP+"/healthz", nil)
+		req.Close = true // no idle connection (and its goroutines) left behind
 		resp, err := http.DefaultClient.Do(req)
 		if err == nil {
 			body, _ := io.ReadAll(resp.Body)
