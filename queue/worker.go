@@ -30,9 +30,9 @@ type WorkerOptions struct {
 	Done func(key string, recorded bool)
 }
 
-// Work takes jobs from the queue and runs them until ctx ends. Jobs in
-// flight when ctx ends are handed back (negative acknowledgement) for
-// another worker.
+// Work takes jobs from the queue and runs them until ctx ends, then
+// returns nil. Jobs in flight when ctx ends are handed back (negative
+// acknowledgement) for another worker.
 func Work(ctx context.Context, cfg Config, run Runner, opts WorkerOptions) error {
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = 1
@@ -43,6 +43,9 @@ func Work(ctx context.Context, cfg Config, run Runner, opts WorkerOptions) error
 	}
 	c, err := open(ctx, cfg, "gantry worker "+opts.Name)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while connecting
+		}
 		return err
 	}
 	defer c.close()
