@@ -5,6 +5,8 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
+	"net/url"
+	"sync/atomic"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
@@ -148,6 +150,20 @@ func (r *Rover) ServeMQTT(ctx context.Context, brokerURL string, opts MQTTOption
 		SetConnectionLostHandler(func(_ mqtt.Client, err error) {
 			log.Warn("connection lost", "err", err)
 		})
+	if len(opts.Fallbacks) > 0 {
+		// Say which broker each connection went to.
+		var tried atomic.Value
+		tried.Store(brokerURL)
+		co.SetConnectionAttemptHandler(func(u *url.URL, c *tls.Config) *tls.Config {
+			tried.Store(u.String())
+			return c
+		})
+		onConnect := co.OnConnect
+		co.SetOnConnectHandler(func(c mqtt.Client) {
+			log.Info("connected to", "server", tried.Load())
+			onConnect(c)
+		})
+	}
 	for _, u := range opts.Fallbacks {
 		co.AddBroker(u)
 	}

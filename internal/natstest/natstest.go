@@ -77,6 +77,7 @@ type Node struct {
 	dir    string
 	routes []string // route URLs of every node, this one included
 	extra  string   // configuration appended to the file
+	mqtt   string   // configuration appended to the mqtt block
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -91,8 +92,9 @@ type Cluster struct {
 
 // Options tune a cluster; the zero value is fine.
 type Options struct {
-	// Extra is configuration appended to every node's file.
-	Extra string
+	// Extra is configuration appended to every node's file; MQTT is
+	// appended inside its mqtt block.
+	Extra, MQTT string
 }
 
 // StartCluster starts n nodes and waits until every node reports healthy
@@ -104,7 +106,7 @@ func StartCluster(t testing.TB, n int, opts Options) *Cluster {
 	c := &Cluster{}
 	var routes []string
 	for i := 0; i < n; i++ {
-		nd := &Node{Name: fmt.Sprintf("n%d", i+1), t: t, bin: bin, extra: opts.Extra, dir: filepath.Join(root, fmt.Sprintf("n%d", i+1)),
+		nd := &Node{Name: fmt.Sprintf("n%d", i+1), t: t, bin: bin, extra: opts.Extra, mqtt: opts.MQTT, dir: filepath.Join(root, fmt.Sprintf("n%d", i+1)),
 			Route: fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))}
 		routes = append(routes, "nats-route://"+nd.Route)
 		if err := os.MkdirAll(nd.dir, 0o755); err != nil {
@@ -198,9 +200,10 @@ cluster {
 %s}
 mqtt {
   listen: %q
+%s
 }
 %s
-`, nd.Name, port(nd.Client), port(nd.HTTP), filepath.Join(nd.dir, "js"), port(nd.Route), routes, port(nd.MQTT), extra)
+`, nd.Name, port(nd.Client), port(nd.HTTP), filepath.Join(nd.dir, "js"), port(nd.Route), routes, port(nd.MQTT), nd.mqtt, extra)
 }
 
 // start runs the server and waits until its log has named the addresses
