@@ -51,8 +51,8 @@ func Collect(ctx context.Context, cfg Config, jobs []Job, opts CollectOptions) (
 	}
 	defer c.close()
 
-	// Jobs that died with their workers MaxDeliver times: the server gives
-	// up on them and says so; record them as failed.
+	// A job the server gave up on (its last delivery, which a worker
+	// records as failed, was lost too): record it as failed here.
 	advisories := make(chan *nats.Msg, 64)
 	sub, err := c.nc.ChanSubscribe(fmt.Sprintf("$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.%s.%s", c.cfg.Stream, c.cfg.Consumer), advisories)
 	if err != nil {
@@ -182,7 +182,7 @@ func (c *conn) giveUp(ctx context.Context, m *nats.Msg, want map[string]int, run
 		return
 	}
 	rec := Record{EpisodeResult: agent.EpisodeResult{Variant: j.Variant, Game: j.Game,
-		Transcript: failed(j, fmt.Errorf("%w: delivered %d times, no worker finished it", ErrFailed, adv.Deliveries))},
+		Transcript: failed(j, fmt.Errorf("%w: delivered %d times, no worker finished it", ErrFailed, adv.Deliveries-1))},
 		Run: run, Deliveries: adv.Deliveries}
 	if _, err := c.store(ctx, key, rec); err != nil {
 		c.cfg.Logger.Error("record failed job", "key", key, "err", err)

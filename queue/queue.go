@@ -53,8 +53,12 @@ type Config struct {
 	// worker before it is delivered again; default 30 s. A worker signals
 	// progress every AckWait/3 while an episode runs, however long it takes.
 	AckWait time.Duration
-	// MaxDeliver is how many times a job is delivered before it is
-	// recorded as failed; default 5.
+	// MaxDeliver is how many times a job is run at most; default 5. A
+	// job that cannot start on its last run, or whose workers all died,
+	// is recorded as failed: the consumer delivers each job up to
+	// MaxDeliver+1 times, and a worker given a job past MaxDeliver
+	// records it as failed without running it, so no job is left in the
+	// stream undelivered, collector or not.
 	MaxDeliver int
 	// Options are more connection options (credentials, TLS).
 	Options []nats.Option
@@ -203,7 +207,7 @@ func (c *conn) setup(ctx context.Context) error {
 			Durable:       c.cfg.Consumer,
 			AckPolicy:     jetstream.AckExplicitPolicy,
 			AckWait:       c.cfg.AckWait,
-			MaxDeliver:    c.cfg.MaxDeliver,
+			MaxDeliver:    c.cfg.MaxDeliver + 1,
 			MaxAckPending: -1,
 			FilterSubject: subjectPrefix + ">",
 		})
@@ -213,7 +217,7 @@ func (c *conn) setup(ctx context.Context) error {
 	}
 	// The delivery rules in force are the consumer's.
 	ci := c.cons.CachedInfo()
-	c.cfg.AckWait, c.cfg.MaxDeliver = ci.Config.AckWait, ci.Config.MaxDeliver
+	c.cfg.AckWait, c.cfg.MaxDeliver = ci.Config.AckWait, ci.Config.MaxDeliver-1
 	return nil
 }
 

@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"os/signal"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -30,6 +32,7 @@ import (
 const (
 	childURL  = "GANTRY_QUEUE_TEST_CHILD_URL"
 	childWait = "GANTRY_QUEUE_TEST_CHILD_ACKWAIT"
+	childMax  = "GANTRY_QUEUE_TEST_CHILD_MAXDELIVER"
 )
 
 func TestMain(m *testing.M) {
@@ -51,7 +54,8 @@ func runChild(url string) int {
 		}
 		return fakeRun(ctx, j)
 	}
-	if err := queue.Work(ctx, queue.Config{URL: url, AckWait: wait, MaxDeliver: 3}, run, queue.WorkerOptions{Name: "child"}); err != nil {
+	max, _ := strconv.Atoi(os.Getenv(childMax))
+	if err := queue.Work(ctx, queue.Config{URL: url, AckWait: wait, MaxDeliver: max}, run, queue.WorkerOptions{Name: "child"}); err != nil {
 		fmt.Fprintln(os.Stderr, "child worker:", err)
 		return 1
 	}
@@ -175,27 +179,7 @@ func TestWorkerKilled(t *testing.T) {
 	cfg := queue.Config{URL: cl.ClientURLs(), AckWait: 2 * time.Second, MaxDeliver: 3}
 	js := jobs("kill", 0, "slow")
 
-	child := exec.Command(os.Args[0], "-test.run=^$")
-	child.Env = append(os.Environ(), childURL+"="+cfg.URL, childWait+"="+cfg.AckWait.String())
-	out, err := child.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	child.Stderr = os.Stderr
-	if err := child.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = child.Process.Kill(); _ = child.Wait() })
-	started := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if strings.HasPrefix(sc.Text(), "started") {
-				close(started)
-				break
-			}
-		}
-	}()
+	child, started := startChildWorker(t, cfg)
 
 	type result struct {
 		recs []queue.Record
@@ -395,5 +379,70 @@ func TestRecordedOnce(t *testing.T) {
 	again := collect(t, context.Background(), cfg, js, queue.CollectOptions{})
 	if again[0].Worker != first[0].Worker || again[0].Deliveries != first[0].Deliveries {
 		t.Errorf("stored record changed: %+v, first %+v", again[0], first[0])
+	}
+}
+
+// startChildWorker runs a worker in a child process; started is closed
+// when it has begun the endless episode of the game "slow".
+func startChildWorker(t *testing.T, cfg queue.Config) (*exec.Cmd, chan struct{}) {
+	t.Helper()
+	child := exec.Command(os.Args[0], "-test.run=^$")
+	child.Env = append(os.Environ(), childURL+"="+cfg.URL, childWait+"="+cfg.AckWait.String(), childMax+"="+strconv.Itoa(cfg.MaxDeliver))
+	out, err := child.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	child.Stderr = os.Stderr
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = child.Process.Kill(); _ = child.Wait() })
+	started := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if strings.HasPrefix(sc.Text(), "started") {
+				close(started)
+				break
+			}
+		}
+		_, _ = io.Copy(io.Discard, out)
+	}()
+	return child, started
+}
+
+// Every worker given a job dies on it, while no collector runs: after
+// MaxDeliver runs the next worker records it as failed without running
+// it, and a collector started later finds the record.
+func TestWorkersDieOnJob(t *testing.T) {
+	cl := natstest.StartCluster(t, 3, natstest.Options{})
+	cfg := queue.Config{URL: cl.ClientURLs(), AckWait: time.Second, MaxDeliver: 2}
+	js := jobs("doomed", 0, "slow")
+	ctx, cancel := context.WithCancel(context.Background())
+	_, err := queue.Collect(ctx, cfg, js, queue.CollectOptions{Published: func(int, int) { cancel() }})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("collector: %v, want cancelled once the job is queued", err)
+	}
+	for i := 0; i < cfg.MaxDeliver; i++ {
+		child, started := startChildWorker(t, cfg)
+		<-started
+		if err := child.Process.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		_ = child.Wait()
+	}
+	var runs atomic.Int32
+	startWorkers(t, cfg, 1, func(ctx context.Context, j queue.Job) (*agent.Transcript, error) {
+		runs.Add(1)
+		return fakeRun(ctx, j)
+	})
+	recs := collect(t, context.Background(), cfg, js, queue.CollectOptions{})
+	checkOnce(t, js, recs)
+	r := recs[0]
+	if r.Transcript.StopReason != agent.StopError || !strings.Contains(r.Transcript.Error, "job failed: delivered 2 times, no worker finished it") || r.Deliveries != 3 {
+		t.Errorf("record: stop %s, error %q, %d deliveries", r.Transcript.StopReason, r.Transcript.Error, r.Deliveries)
+	}
+	if n := runs.Load(); n != 0 {
+		t.Errorf("the live worker ran the job %d times, want 0", n)
 	}
 }

@@ -103,6 +103,13 @@ func (c *conn) handle(ctx context.Context, msg jetstream.Msg, run Runner, opts W
 		return
 	}
 
+	// Past its last run: every worker given it died (or lost it).
+	if deliveries > c.cfg.MaxDeliver {
+		tr := failed(j, fmt.Errorf("%w: delivered %d times, no worker finished it", ErrFailed, deliveries-1))
+		c.record(ctx, msg, j, key, tr, deliveries, opts)
+		return
+	}
+
 	// Keep the job ours while it runs: progress every third of the ack wait.
 	hb, stopHB := context.WithCancel(ctx)
 	var hbDone sync.WaitGroup
@@ -137,6 +144,12 @@ func (c *conn) handle(ctx context.Context, msg jetstream.Msg, run Runner, opts W
 		}
 		tr = failed(j, fmt.Errorf("%w after %d deliveries: %w", ErrFailed, deliveries, err))
 	}
+	c.record(ctx, msg, j, key, tr, deliveries, opts)
+}
+
+// record stores the result, then acknowledges the job.
+func (c *conn) record(ctx context.Context, msg jetstream.Msg, j Job, key string, tr *agent.Transcript, deliveries int, opts WorkerOptions) {
+	log := c.cfg.Logger.With("subject", msg.Subject())
 	rec := Record{EpisodeResult: agent.EpisodeResult{Variant: j.Variant, Game: j.Game, Transcript: tr},
 		Run: j.Run, Worker: opts.Name, Deliveries: deliveries}
 	first, err := c.store(ctx, key, rec)
