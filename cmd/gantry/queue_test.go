@@ -97,3 +97,18 @@ func readReport(t *testing.T, dir string) string {
 	}
 	return string(b)
 }
+
+func TestQueueFlagErrors(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"worker"}, "--queue is required (nats://host:4222)"},
+		{[]string{"eval", "--generate", "2", "--quiet", "--out", t.TempDir(), "--queue", "nats://127.0.0.1:1", "--run", "a b"}, `--run: queue: run "a b": run name must be 1-64 letters, digits, '-' or '_'`},
+	} {
+		out, err := runCLI(t, "", c.args...)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("gantry %s: %v, want %q\n%s", strings.Join(c.args, " "), err, c.want, out)
+		}
+	}
+}
