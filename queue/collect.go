@@ -60,6 +60,19 @@ func Collect(ctx context.Context, cfg Config, jobs []Job, opts CollectOptions) (
 	}
 	defer sub.Unsubscribe()
 
+	// What is queued, before what is recorded: a job acknowledged in
+	// between was recorded before its acknowledgement, so it shows in the
+	// records; the other way round it would show in neither, and be
+	// queued again.
+	var info *jetstream.StreamInfo
+	err = retry(ctx, func(ctx context.Context) error {
+		var err error
+		info, err = c.stream.Info(ctx, jetstream.WithSubjectFilter(subjectPrefix+run+".>"))
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("queue: stream info: %w", err)
+	}
 	w, err := c.kv.Watch(ctx, run+".>")
 	if err != nil {
 		return nil, fmt.Errorf("queue: watch results: %w", err)
@@ -95,7 +108,7 @@ func Collect(ctx context.Context, cfg Config, jobs []Job, opts CollectOptions) (
 	if opts.Progress != nil {
 		opts.Progress(n, len(jobs))
 	}
-	published, queued, err := c.publishMissing(ctx, run, jobs, recs)
+	published, queued, err := c.publishMissing(ctx, info, jobs, recs)
 	if err != nil {
 		return nil, err
 	}
@@ -108,6 +121,9 @@ func Collect(ctx context.Context, cfg Config, jobs []Job, opts CollectOptions) (
 			return done(recs), context.Cause(ctx)
 		case e, ok := <-w.Updates():
 			if !ok {
+				if ctx.Err() != nil {
+					return done(recs), context.Cause(ctx)
+				}
 				return done(recs), errors.New("queue: the results watcher stopped")
 			}
 			if e == nil || e.Operation() != jetstream.KeyValuePut {
@@ -125,16 +141,7 @@ func Collect(ctx context.Context, cfg Config, jobs []Job, opts CollectOptions) (
 
 // publishMissing queues the jobs that have no record and no message in
 // the stream. The message id makes a quick second publish a no-op.
-func (c *conn) publishMissing(ctx context.Context, run string, jobs []Job, recs []*Record) (published, queued int, err error) {
-	var info *jetstream.StreamInfo
-	err = retry(ctx, func(ctx context.Context) error {
-		var err error
-		info, err = c.stream.Info(ctx, jetstream.WithSubjectFilter(subjectPrefix+run+".>"))
-		return err
-	})
-	if err != nil {
-		return 0, 0, fmt.Errorf("queue: stream info: %w", err)
-	}
+func (c *conn) publishMissing(ctx context.Context, info *jetstream.StreamInfo, jobs []Job, recs []*Record) (published, queued int, err error) {
 	for i, j := range jobs {
 		if recs[i] != nil {
 			continue
