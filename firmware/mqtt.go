@@ -5,6 +5,8 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
+	"net/url"
+	"sync/atomic"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
@@ -22,6 +24,10 @@ type MQTTOptions struct {
 	TLSConfig *tls.Config
 	// ConnectTimeout bounds the first connection; default 10 s.
 	ConnectTimeout time.Duration
+	// Fallbacks are more broker URLs, the other nodes of a clustered
+	// broker: every (re)connection tries the main URL first, then these
+	// in order, so the rover moves to a live node when its node dies.
+	Fallbacks []string
 }
 
 // ServeMQTT connects the rover to the broker at brokerURL (tcp://,
@@ -131,6 +137,23 @@ func (r *Rover) ServeMQTT(ctx context.Context, brokerURL string, opts MQTTOption
 		SetConnectionLostHandler(func(_ mqtt.Client, err error) {
 			log.Warn("connection lost", "err", err)
 		})
+	if len(opts.Fallbacks) > 0 {
+		// Say which broker each connection went to.
+		var tried atomic.Value
+		tried.Store(brokerURL)
+		co.SetConnectionAttemptHandler(func(u *url.URL, c *tls.Config) *tls.Config {
+			tried.Store(u.String())
+			return c
+		})
+		onConnect := co.OnConnect
+		co.SetOnConnectHandler(func(c mqtt.Client) {
+			log.Info("connected to", "server", tried.Load())
+			onConnect(c)
+		})
+	}
+	for _, u := range opts.Fallbacks {
+		co.AddBroker(u)
+	}
 	client = mqtt.NewClient(co)
 	t := client.Connect()
 	if !t.WaitTimeout(timeout) {

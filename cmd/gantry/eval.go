@@ -37,6 +37,8 @@ func newEvalCmd() *cobra.Command {
 		env      string
 		rf       roverFlags
 		m3       m3Flags
+		qf       queueFlags // --queue: distributed run (queue.go)
+		qv       []episodeFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "eval",
@@ -133,6 +135,7 @@ behind --broker one at a time.`,
 					}
 				}
 				variants = append(variants, v)
+				qv = append(qv, vf)
 			}
 			if err := os.MkdirAll(outDir, 0o755); err != nil {
 				return fmt.Errorf("output directory: %w", err)
@@ -140,7 +143,11 @@ behind --broker one at a time.`,
 			transcripts := filepath.Join(outDir, "transcripts.jsonl")
 			errOut := cmd.ErrOrStderr()
 			prog := newEvalProgress(errOut, quiet, len(jobs)*len(variants))
-			rep, runErr := agent.Eval(ctx, jobs, variants, agent.EvalOptions{
+			evalFunc := agent.Eval
+			if qf.url != "" {
+				evalFunc = qf.eval(env, qv, gamesDir, taskType, outDir, errOut)
+			}
+			rep, runErr := evalFunc(ctx, jobs, variants, agent.EvalOptions{
 				Workers:     workers,
 				Transcripts: transcripts,
 				Progress:    prog.set,
@@ -196,6 +203,7 @@ behind --broker one at a time.`,
 	fl.StringVar(&env, "env", "alfworld", "environment: alfworld, rover (the device task; --generate N episodes, default 10), or m3tooleval (the CodeAct paper's 82 tasks; --tasks REGEX)")
 	rf.register(fl)
 	m3.registerEval(fl)
+	qf.register(fl)
 	return cmd
 }
 

@@ -79,6 +79,7 @@ func newFirmwareCmd() *cobra.Command {
 	mqttCmd.Flags().StringVar(&mo.ClientID, "client-id", "", "MQTT client id (default gantry-fw-<name>)")
 	mqttCmd.Flags().StringVar(&mo.Username, "username", "", "MQTT username")
 	mqttCmd.Flags().StringVar(&mo.Password, "password", "", "MQTT password")
+	mqttCmd.Flags().StringSliceVar(&mo.Fallbacks, "fallback", nil, "more broker URLs (a cluster's other nodes), tried in order when --broker is down")
 
 	cmd.AddCommand(serialCmd, mqttCmd)
 	return cmd

@@ -57,6 +57,7 @@ func newRootCmd() *cobra.Command {
 		newEvalCmd(),
 		newReportCmd(),
 		newExportCmd(),
+		newWorkerCmd(),
 		newReplayCmd(),
 		newSceneCmd(),
 		newDevicesCmd(),
