@@ -40,6 +40,8 @@ func newRootCmd() *cobra.Command {
 		newSceneCmd(),
 		newDevicesCmd(),
 		newSandboxWorkerCmd(),
+		newServeCmd(),
+		newMCPCmd(),
 	)
 	return root
 }
