@@ -92,8 +92,8 @@ type Server struct {
 
 	mu       sync.Mutex
 	sessions map[string]*session
-	perToken map[string]int // sessions per owner, reserved ones included
-	reserved int            // sessions being created
+	perToken map[string]int       // sessions per owner, reserved ones included
+	reserved int                  // sessions being created
 	expired  map[string]time.Time // ids expired recently, to answer 410
 	closed   bool
 
