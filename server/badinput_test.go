@@ -54,6 +54,19 @@ func TestBadInput(t *testing.T) {
 			}
 		})
 	}
+	// A cross-origin browser request is refused.
+	req, _ := http.NewRequest("POST", h.ts.URL+"/v1/sessions", strings.NewReader(`{"runtime": "none"}`))
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	req.Header.Set("Origin", "https://evil.example")
+	resp, err := h.ts.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := readAll(resp)
+	h.check("POST", "/v1/sessions", resp, body)
+	if r := (response{status: resp.StatusCode, body: body}); r.status != 403 || r.errCode(t) != "cross_origin" {
+		t.Fatalf("cross-origin: %d %s", r.status, body)
+	}
 	// Still healthy, and the session still works.
 	if r := h.do("GET", "/healthz", nil); r.status != 200 {
 		t.Fatalf("healthz: %d", r.status)

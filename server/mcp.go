@@ -116,7 +116,11 @@ func (m *mcpState) session(ctx context.Context, req *mcp.CallToolRequest) (ss *s
 		if err == nil {
 			return ss, "", nil
 		}
-		note = "[The previous session ended (" + err.(*apiError).Message + "); this is a new one: earlier variables are gone.]\n"
+		var ae *apiError
+		if errors.As(err, &ae) {
+			err = errors.New(ae.Message)
+		}
+		note = "[The previous session ended (" + err.Error() + "); this is a new one: earlier variables are gone.]\n"
 	}
 	ss, _, err = m.s.createSession(ctx, tok, createRequest{Runtime: m.s.cfg.MCP.Runtime, Env: m.s.cfg.MCP.Env})
 	if err != nil {

@@ -64,6 +64,9 @@ func (p *pyPool) filler() {
 			select {
 			case p.ready <- w:
 				p.s.metrics.poolReady.Set(float64(len(p.ready)))
+				if p.s.cfg.onPoolFill != nil {
+					p.s.cfg.onPoolFill()
+				}
 			default:
 				w.rt.Close()
 			}

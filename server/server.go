@@ -69,9 +69,11 @@ type Config struct {
 	Version string
 
 	// Test hooks: now replaces the clock; onAction hears of every action's
-	// start (outcome "") and end.
-	now      func() time.Time
-	onAction func(session, kind, outcome string)
+	// start (outcome "") and end; onPoolFill of every worker the Python
+	// pool adds.
+	now        func() time.Time
+	onAction   func(session, kind, outcome string)
+	onPoolFill func()
 }
 
 // Server serves the sessions API, MCP and the operational endpoints. Its
@@ -201,7 +203,13 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("/", s.authenticated(func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errorf(http.StatusNotFound, "not_found", "no such endpoint: %s %s (see /openapi.json)", r.Method, r.URL.Path))
 	}))
-	return s.logged(mux)
+	// A web page the user visits must not drive a server on their machine:
+	// cross-origin browser requests that could change state are refused.
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, errorf(http.StatusForbidden, "cross_origin", "cross-origin browser requests are refused"))
+	}))
+	return s.logged(cop.Handler(mux))
 }
 
 // BeginDrain makes the server refuse new sessions and report not ready;
@@ -317,8 +325,9 @@ func (s *Server) logged(next http.Handler) http.Handler {
 		w.Header().Set("X-Request-Id", id)
 		ctx := context.WithValue(r.Context(), keyRequestID, id)
 		sw := &statusWriter{ResponseWriter: w}
-		next.ServeHTTP(sw, r.WithContext(ctx))
-		route := r.Pattern
+		r = r.WithContext(ctx)
+		next.ServeHTTP(sw, r)
+		route := r.Pattern // set by the mux
 		if route == "" {
 			route = "other"
 		}
