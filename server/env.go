@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 
 	"github.com/gantry-dev/gantry/alfworld"
 	"github.com/gantry-dev/gantry/alfworld/games"
@@ -65,9 +66,43 @@ var errBadEnv = errors.New("bad environment")
 // envFactory makes environments. It is safe for concurrent use.
 type envFactory struct {
 	gen *scene.Generator
+	// games holds the embedded games parsed so far (at most 134): a Game is
+	// immutable and shared by every Env playing it.
+	games sync.Map // id → *alfworld.Game
+	// list is the embedded games, unpacked once.
+	list func() ([]games.Game, error)
 }
 
-func newEnvFactory() *envFactory { return &envFactory{gen: scene.Default()} }
+// find returns the embedded game id.
+func (f *envFactory) find(id string) (games.Game, error) {
+	all, err := f.list()
+	if err != nil {
+		return games.Game{}, err
+	}
+	for _, g := range all {
+		if g.ID == id {
+			return g, nil
+		}
+	}
+	return games.Game{}, fmt.Errorf("no embedded game %q (ids look like pick_and_place_simple-Pencil-None-Shelf-308/trial_T20190908_121952_610012)", id)
+}
+
+// embedded returns a parsed embedded game.
+func (f *envFactory) embedded(eg games.Game) (*alfworld.Game, error) {
+	if g, ok := f.games.Load(eg.ID); ok {
+		return g.(*alfworld.Game), nil
+	}
+	g, err := eg.Load()
+	if err != nil {
+		return nil, fmt.Errorf("load game %s: %w", eg.ID, err)
+	}
+	f.games.Store(eg.ID, g)
+	return g, nil
+}
+
+func newEnvFactory() *envFactory {
+	return &envFactory{gen: scene.Default(), list: sync.OnceValues(games.ValidUnseen)}
+}
 
 // kinds lists the environment kinds the factory makes.
 func (f *envFactory) kinds() []string { return []string{"alfworld"} }
@@ -89,12 +124,12 @@ func (f *envFactory) make(spec EnvSpec) (environment, error) {
 	)
 	switch {
 	case spec.Game != "":
-		eg, err := games.Find(spec.Game)
+		eg, err := f.find(spec.Game)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", errBadEnv, err)
 		}
-		if g, err = eg.Load(); err != nil {
-			return nil, fmt.Errorf("load game %s: %w", eg.ID, err)
+		if g, err = f.embedded(eg); err != nil {
+			return nil, err
 		}
 		id = eg.ID
 	case spec.Seed != 0:
@@ -107,13 +142,13 @@ func (f *envFactory) make(spec EnvSpec) (environment, error) {
 		}
 		id, seed = s.TaskDir()+"/"+s.TrialDir(), spec.Seed
 	default:
-		all, err := games.ValidUnseen()
+		all, err := f.list()
 		if err != nil {
 			return nil, fmt.Errorf("embedded games: %w", err)
 		}
 		eg := all[rand.IntN(len(all))]
-		if g, err = eg.Load(); err != nil {
-			return nil, fmt.Errorf("load game %s: %w", eg.ID, err)
+		if g, err = f.embedded(eg); err != nil {
+			return nil, err
 		}
 		id = eg.ID
 	}
