@@ -216,7 +216,15 @@ func (s *Server) ServeStdio(ctx context.Context, t mcp.Transport) error {
 	return s.mcp.server.Run(ctx, t)
 }
 
+// close ends every MCP session (their event streams with them).
 func (m *mcpState) close() {
+	var all []*mcp.ServerSession
+	for ss := range m.server.Sessions() {
+		all = append(all, ss)
+	}
+	for _, ss := range all {
+		ss.Close()
+	}
 	m.mu.Lock()
 	clear(m.sessions)
 	m.mu.Unlock()
