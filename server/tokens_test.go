@@ -29,6 +29,9 @@ tokens:
   - name: bob
     sha256: ` + hex.EncodeToString(bobHash[:]) + `
     runtimes: [none]
+  - name: carol
+    token: carol-0123456789abcdef
+    envs: [m3tooleval]
 `))
 	if err != nil {
 		t.Fatal(err)
@@ -93,6 +96,7 @@ func TestTokens(t *testing.T) {
 		{"not bearer", "Basic " + aliceSecret, `{"runtime": "none"}`, 401, "bad_token"},
 		{"runtime not allowed", "Bearer " + aliceSecret, `{"runtime": "python"}`, 403, "forbidden"},
 		{"runtime not allowed (bob)", "Bearer " + bobSecret, `{"runtime": "starlark"}`, 403, "forbidden"},
+		{"environment not allowed", "Bearer carol-0123456789abcdef", `{"runtime": "none", "env": {"kind": "alfworld"}}`, 403, "forbidden"},
 		{"lower-case scheme", "bearer " + bobSecret, `{"runtime": "none"}`, 201, ""},
 	}
 	for _, tt := range tests {
