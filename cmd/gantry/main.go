@@ -62,6 +62,8 @@ func newRootCmd() *cobra.Command {
 		newSceneCmd(),
 		newDevicesCmd(),
 		newSandboxWorkerCmd(),
+		newServeCmd(),
+		newMCPCmd(),
 	)
 	return root
 }
