@@ -19,9 +19,11 @@ def plain(infos):
 
 def main():
     req = json.load(sys.stdin)
+    # asynchronous=True as alfworld's init_env builds it: each game in a process of its own (the wrappers
+    # are instances, shared by every env of a synchronous batch).
     ref = Reference()
     env = ref.BatchEnv(req["gamefiles"], ref.request_infos(True), batch_size=len(req["gamefiles"]),
-                       asynchronous=False, max_episode_steps=req["max_steps"], wrappers=ref.wrappers())
+                       asynchronous=True, max_episode_steps=req["max_steps"], wrappers=ref.wrappers())
     obs, infos = env.reset()
     out = {"reset": [list(obs), plain(infos)], "steps": []}
     for actions in req["actions"]:

@@ -17,7 +17,7 @@ game by its ``<task>/<trial>`` folders.
 from __future__ import annotations
 
 import os
-from typing import Any, Optional, Sequence
+from typing import Any, Iterator, Optional, Sequence
 
 from . import games as _games
 from .client import Client, Session
@@ -74,7 +74,9 @@ class BatchEnv:
     """alfworld's batched text environment: ``reset() -> (obs, infos)``,
     ``step(actions) -> (obs, scores, dones, infos)``, every value a list with one item per slot.
 
-    Each ``reset`` loads the next ``batch_size`` games, in order, cycling. ``infos`` holds ``won``,
+    Each ``reset`` loads the next ``batch_size`` games in TextWorld's order: the game files shuffled by
+    ``numpy.random.RandomState(seed)`` (seed 1234 unless ``seed()`` is called), then reshuffled by the
+    same generator at the end of each pass, so the same files give the same games as alfworld. ``infos`` holds ``won``,
     ``admissible_commands`` and ``extra.gamefile``. A slot whose episode is done is not stepped
     again; it repeats its last answer, as TextWorld's batch environment does.
     """
@@ -88,14 +90,21 @@ class BatchEnv:
         self.max_steps = max_steps
         self.client = client or Client()
         self._owns = owns_client or client is None
-        self._next = 0
+        self._order: Iterator[str] = iter(())
+        self.seed(1234)
         self._sessions: list[Optional[Session]] = [None] * batch_size
         self._files: list[str] = [""] * batch_size
         self._last: list[Optional[StepResult]] = [None] * batch_size
         self._won_before: list[bool] = [False] * batch_size
 
     def seed(self, seed: Optional[int] = None) -> list[Optional[int]]:
-        """Kept for compatibility: games are played in order, so there is nothing to seed."""
+        """Seeds the order of the games, as TextWorld's batch environment does."""
+        import numpy as np
+
+        rng = np.random.RandomState(seed)
+        files = list(self.game_files)
+        rng.shuffle(files)
+        self._order = _shuffled_cycle(files, rng)
         return [seed]
 
     def _infos(self) -> dict[str, list[Any]]:
@@ -106,8 +115,7 @@ class BatchEnv:
     def reset(self) -> tuple[list[str], dict[str, list[Any]]]:
         """Starts the next batch of games."""
         for i in range(self.batch_size):
-            f = self.game_files[self._next % len(self.game_files)]
-            self._next += 1
+            f = next(self._order)
             gid = game_id(f)
             s = self._sessions[i]
             if s is None or s.game != gid:
@@ -149,3 +157,11 @@ class BatchEnv:
             self.client.close()
 
 
+
+
+def _shuffled_cycle(files: list[str], rng: Any) -> Iterator[str]:
+    """The files, then the files reshuffled by rng at each further pass, forever."""
+    yield from files
+    while True:
+        rng.shuffle(files)
+        yield from files
