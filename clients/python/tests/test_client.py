@@ -165,3 +165,31 @@ def test_binary_lookup_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     exe.write_text("#!/bin/sh\n")
     exe.chmod(0o755)
     assert gantry.find_binary() == str(exe)
+
+
+def test_unreachable_server_is_a_gantry_error(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on: bound, never listening
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        with gantry.Client(f"http://127.0.0.1:{port}") as c:
+            with pytest.raises(gantry.GantryError, match=f"gantry at http://127.0.0.1:{port}"):
+                c.sessions()
+            assert not c.health()
+
+
+def test_threads_share_a_client(client: gantry.Client) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    sessions = [client.session(runtime="none", game=GAME) for _ in range(8)]
+
+    def play(s: gantry.Session) -> int:
+        for _ in range(20):
+            r = s.step("look")
+        return r.steps
+
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(play, sessions)) == [20] * 8
+    for s in sessions:
+        s.close()

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import http.client
+import json
 import os
+import ssl
+import threading
+import urllib.parse
 from typing import Any, Iterable, Optional, Sequence, Union
 
 import httpx
@@ -31,6 +36,79 @@ def _check(r: httpx.Response) -> Any:
     if r.status_code >= 400:
         raise error_from_body(r.status_code, body, r.text[:500])
     return body
+
+
+def _check_raw(status: int, raw: bytes) -> Any:
+    if status == 204:
+        return None
+    try:
+        body = json.loads(raw) if raw else None
+    except ValueError:
+        body = None
+    if status >= 400:
+        raise error_from_body(status, body, raw[:500].decode("utf-8", "replace"))
+    return body
+
+
+class _Transport:
+    """Keep-alive HTTP/1.1 connections with the standard library, one per thread: a step costs a
+    quarter of what it costs through httpx's synchronous client, which matters at thousands of
+    steps a second."""
+
+    def __init__(self, url: str, headers: dict[str, str], timeout: float) -> None:
+        u = urllib.parse.urlsplit(url)
+        if u.scheme not in ("http", "https") or not u.hostname:
+            raise ValueError(f"not an http(s) URL: {url!r}")
+        self.https = u.scheme == "https"
+        self.host = u.hostname
+        self.port = u.port or (443 if self.https else 80)
+        self.prefix = u.path.rstrip("/")
+        self.headers = headers
+        self.timeout = timeout
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._all: list[http.client.HTTPConnection] = []
+
+    def _new(self) -> http.client.HTTPConnection:
+        c: http.client.HTTPConnection
+        if self.https:
+            c = http.client.HTTPSConnection(self.host, self.port, timeout=self.timeout,
+                                            context=ssl.create_default_context())
+        else:
+            c = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+        with self._lock:
+            self._all.append(c)
+        return c
+
+    def request(self, method: str, path: str, body: Any) -> tuple[int, bytes]:
+        data = None if body is None else json.dumps(body).encode()
+        headers = dict(self.headers)
+        if data is not None:
+            headers["Content-Type"] = "application/json"
+        while True:
+            c = getattr(self._local, "conn", None)
+            reused = c is not None
+            if c is None:
+                c = self._local.conn = self._new()
+            try:
+                c.request(method, self.prefix + path, body=data, headers=headers)
+                r = c.getresponse()
+                return r.status, r.read()
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+                c.close()
+                self._local.conn = None
+                if not reused:  # a fresh connection that fails is an error; a stale kept-alive one is retried
+                    raise
+            except BaseException:
+                c.close()
+                self._local.conn = None
+                raise
+
+    def close(self) -> None:
+        with self._lock:
+            for c in self._all:
+                c.close()
+            self._all.clear()
 
 
 def batch_body(steps: Iterable[tuple[Union[str, "Session"], str]], admissible: bool) -> dict[str, Any]:
@@ -69,16 +147,16 @@ class Client:
             self.server = LocalServer(binary, serve_args)
             url = self.server.url
         self.url = url.rstrip("/")
-        self._http = httpx.Client(base_url=self.url, headers=_headers(token), timeout=timeout)
+        self._http = _Transport(self.url, _headers(token), timeout)
 
     # --- plumbing
 
     def _request(self, method: str, path: str, json: Any = None) -> Any:
         try:
-            r = self._http.request(method, path, json=json)
-        except httpx.HTTPError as e:
+            status, raw = self._http.request(method, path, json)
+        except (OSError, http.client.HTTPException) as e:
             raise GantryError(f"gantry at {self.url}: {e}") from e
-        return _check(r)
+        return _check_raw(status, raw)
 
     # --- sessions
 
@@ -110,8 +188,8 @@ class Client:
 
     def health(self) -> bool:
         try:
-            return self._http.get("/healthz").status_code == 200
-        except httpx.HTTPError:
+            return self._http.request("GET", "/healthz", None)[0] == 200
+        except (OSError, http.client.HTTPException):
             return False
 
     def close(self) -> None:
