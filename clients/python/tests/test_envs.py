@@ -12,7 +12,8 @@ from conftest import traces
 
 
 def test_check_env(client: gantry.Client) -> None:
-    env = AlfWorld(client=client)
+    env = gymnasium.make("gantry/AlfWorld-v0", client=client, render_mode="ansi").unwrapped
+    assert isinstance(env, AlfWorld)
     check_env(env, skip_render_check=False)
     env.close()
 
@@ -85,4 +86,14 @@ def test_vector_autoreset(client: gantry.Client) -> None:
     assert not trunc1.any() and trunc2.all()
     obs, _, _, trunc3, infos = venv.step(["look", "look"])  # next-step autoreset: actions ignored
     assert not trunc3.any() and all(o.startswith("-= Welcome to TextWorld") for o in obs)
+    venv.close()
+
+
+def test_make_vec(client: gantry.Client) -> None:
+    venv = gymnasium.make_vec("gantry/AlfWorld-v0", num_envs=3, vectorization_mode="vector_entry_point",
+                              client=client)
+    obs, infos = venv.reset(seed=5)
+    assert len(obs) == 3 and all(o.startswith("-= Welcome to TextWorld") for o in obs)
+    obs, rewards, term, trunc, infos = venv.step(["look"] * 3)
+    assert rewards.shape == (3,) and len(infos["admissible_commands"]) == 3
     venv.close()

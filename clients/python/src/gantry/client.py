@@ -199,6 +199,13 @@ class Client:
             self.server.stop()
             self.server = None
 
+    def __copy__(self) -> "Client":
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> "Client":
+        # A client is a handle on a server: copies (Gymnasium copies an env spec's kwargs) share it.
+        return self
+
     def __enter__(self) -> "Client":
         return self
 

@@ -53,7 +53,7 @@ class AlfWorld(gymnasium.Env[str, str]):
     :class:`gantry.Client` (default: one local server per process, shared).
     """
 
-    metadata = {"render_modes": ["ansi", "human"]}
+    metadata = {"render_modes": ["ansi", "human"], "render_fps": 4}
 
     def __init__(self, game: Optional[str] = None, games: Optional[Sequence[str]] = None, max_steps: int = 50,
                  client: Optional[Client] = None, render_mode: Optional[str] = None) -> None:
