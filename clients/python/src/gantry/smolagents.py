@@ -44,7 +44,7 @@ class GantryExecutionError(RuntimeError):
     (output and traceback), which CodeAgent shows the model."""
 
 
-class GantryExecutor(PythonExecutor):
+class GantryExecutor(PythonExecutor):  # type: ignore[misc]
     """Runs each code action of a CodeAgent in ``session`` (a :class:`gantry.Session` with a
     runtime: ``starlark`` or ``python``), keeping variables between actions."""
 
