@@ -127,7 +127,7 @@ def test_tokens(tmp_path: Path) -> None:
 
 async def test_async_client(client: gantry.Client) -> None:
     async with gantry.AsyncClient(client.url) as ac:
-        async with await ac.session(game=GAME) as s:
+        async with ac.session(game=GAME) as s:
             r = await s.exec('print(goto("shelf 1"))\n1/0')
             assert r.stdout == "On the shelf 1, you see a keychain 2.\n" and r.error_type == "ZeroDivisionError"
             st = await s.step("look", admissible=True)
@@ -136,6 +136,10 @@ async def test_async_client(client: gantry.Client) -> None:
             assert len(await s.tools()) > 0
             out = await ac.batch_step([(s, "inventory"), ("s-missing", "look")])
             assert isinstance(out[0], gantry.StepResult) and isinstance(out[1], gantry.NotFound)
+        with pytest.raises(gantry.NotFound):
+            await s.state()  # the with block deleted it
+        async with await ac.session(runtime="none", game=GAME) as s2:  # an awaited session is a context manager too
+            assert (await s2.step("look")).steps == 1
         with pytest.raises(gantry.BadRequest) as ei:
             await ac.session(game="no-such/game")
         assert ei.value.code == "bad_env"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Iterable, Optional, Sequence, Union
+from typing import Any, Coroutine, Generator, Iterable, Optional, Sequence, Union
 
 import httpx
 
@@ -35,11 +35,15 @@ class AsyncClient:
             raise GantryError(f"gantry at {self.url}: {e}") from e
         return _check(r)
 
-    async def session(self, runtime: str = "starlark", env: Optional[dict[str, Any]] = None, *,
-                      game: Optional[str] = None, seed: Optional[int] = None,
-                      max_steps: Optional[int] = None) -> "AsyncSession":
-        """Creates a session (see :meth:`gantry.Client.session`)."""
+    def session(self, runtime: str = "starlark", env: Optional[dict[str, Any]] = None, *,
+                game: Optional[str] = None, seed: Optional[int] = None,
+                max_steps: Optional[int] = None) -> "_NewSession":
+        """Creates a session (see :meth:`gantry.Client.session`): ``s = await client.session(...)``,
+        or ``async with client.session(...) as s:``, which deletes it at the end."""
         body = {"runtime": runtime, "env": env_spec(env, game, seed, max_steps)}
+        return _NewSession(self._create(body))
+
+    async def _create(self, body: dict[str, Any]) -> "AsyncSession":
         return AsyncSession(self, SessionInfo.from_json(await self._request("POST", "/v1/sessions", body)))
 
     async def sessions(self) -> list[SessionInfo]:
@@ -118,3 +122,22 @@ class AsyncSession:
 
     async def __aexit__(self, *exc: Any) -> None:
         await self.close()
+
+
+class _NewSession:
+    """A session being created: awaitable, or an async context manager deleting it at the end."""
+
+    def __init__(self, coro: Coroutine[Any, Any, AsyncSession]) -> None:
+        self._coro = coro
+        self._session: Optional[AsyncSession] = None
+
+    def __await__(self) -> Generator[Any, None, AsyncSession]:
+        return self._coro.__await__()
+
+    async def __aenter__(self) -> AsyncSession:
+        self._session = await self._coro
+        return self._session
+
+    async def __aexit__(self, *exc: Any) -> None:
+        if self._session is not None:
+            await self._session.close()
