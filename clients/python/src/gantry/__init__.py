@@ -1,0 +1,45 @@
+"""gantry: ALFWorld and code-action sessions of gantry serve from Python.
+
+    import gantry
+    with gantry.Client() as client, client.session(runtime="starlark") as s:
+        print(s.observation)
+        r = s.exec('print(goto("desk 1"))')
+        print(r.observation, r.done, r.won)
+"""
+
+from ._local import find_binary
+from .aio import AsyncClient, AsyncSession
+from .client import Client, Session
+from .errors import (BadRequest, Forbidden, GantryError, NotFound, ServerStartError, SessionBusy, SessionExpired,
+                     TooLarge, TooManySessions, Unauthorized, Unavailable)
+from .types import ExceptionInfo, ExecResult, SessionInfo, StepResult, ToolInfo, ToolList
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AsyncClient", "AsyncSession", "BadRequest", "Client", "ExceptionInfo", "ExecResult", "Forbidden",
+    "GantryError", "NotFound", "ServerStartError", "Session", "SessionBusy", "SessionExpired", "SessionInfo",
+    "StepResult", "ToolInfo", "ToolList", "TooLarge", "TooManySessions", "Unauthorized", "Unavailable",
+    "find_binary", "games",
+]
+
+
+def games() -> list[str]:
+    """The ids of the 134 embedded ALFWorld games (valid_unseen), in MINT's run order."""
+    from importlib import resources
+
+    text = resources.files(__name__).joinpath("games.txt").read_text()
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _register_envs() -> None:
+    try:
+        import gymnasium  # noqa: F401
+    except ImportError:
+        return
+    from .envs import register
+
+    register()
+
+
+_register_envs()
