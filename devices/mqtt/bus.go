@@ -12,7 +12,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/url"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -58,6 +60,7 @@ const (
 	keepAlive            = 10 * time.Second
 	pingTimeout          = 5 * time.Second
 	subscribeTimeout     = 10 * time.Second
+	subscribeRetry       = time.Second // after the broker refused a subscription
 )
 
 // errWentOffline is why a device whose status topic says offline is Offline.
@@ -338,7 +341,24 @@ func (b *Bus) subscribe(c paho.Client, filters map[string]byte, consequence stri
 			b.log.Debug("subscribed", "err", t.Error())
 			if err := t.Error(); err != nil {
 				b.log.Error("subscribe failed; "+consequence, "err", err)
-			} else if subscribed != nil {
+				return
+			}
+			if refused := refusedFilters(t, filters); len(refused) > 0 {
+				// A SUBACK failure code is no token error: paho reports it
+				// in the result. Ask again while the connection lasts.
+				b.log.Error("the broker refused subscriptions; asking again", "filters", slices.Sorted(maps.Keys(refused)), "in", subscribeRetry)
+				retry := time.NewTimer(subscribeRetry)
+				defer retry.Stop()
+				select {
+				case <-retry.C:
+					if c.IsConnectionOpen() {
+						b.subscribe(c, refused, consequence, subscribed)
+					}
+				case <-b.done:
+				}
+				return
+			}
+			if subscribed != nil {
 				subscribed()
 			}
 		case <-timer.C:
@@ -346,6 +366,22 @@ func (b *Bus) subscribe(c paho.Client, filters map[string]byte, consequence stri
 		case <-b.done:
 		}
 	}()
+}
+
+// refusedFilters are the filters of a subscription the broker refused
+// (SUBACK return code 0x80).
+func refusedFilters(t paho.Token, filters map[string]byte) map[string]byte {
+	st, ok := t.(*paho.SubscribeToken)
+	if !ok {
+		return nil
+	}
+	refused := map[string]byte{}
+	for f, code := range st.Result() {
+		if code >= 0x80 {
+			refused[f] = filters[f]
+		}
+	}
+	return refused
 }
 
 // onLost marks the devices Unreachable: requests in flight wait, and are
