@@ -212,3 +212,31 @@ func TestRunRetriesSaid(t *testing.T) {
 		t.Fatalf("transcript lacks the run identity (%v): %.400s", err, data)
 	}
 }
+
+// TestRunMINTConventions: a live run reads replies as MINT does unless
+// --parse says otherwise: a fenced python block is not code, a trailing
+// value shows as IPython's Out[N].
+func TestRunMINTConventions(t *testing.T) {
+	noKeys(t)
+	tests := []struct {
+		reply, parse, want string
+	}{
+		{"```python\nprint(look())\n```", "", "I don't understand your input."},
+		{"```python\nprint(look())\n```", "lenient", "You are in the middle of a room"},
+		{"<execute>look()</execute>", "", "Out[1]: 'You are in the middle of a room"},
+	}
+	for _, tc := range tests {
+		m, url := newFakeModel(t)
+		m.mu.Lock()
+		m.reply = tc.reply
+		m.mu.Unlock()
+		args := []string{"run", "--policy", "openai", "--model", "m", "--base-url", url, "--turns", "1"}
+		if tc.parse != "" {
+			args = append(args, "--parse", tc.parse)
+		}
+		out, _ := runCLI(t, "", args...)
+		if !strings.Contains(out, tc.want) {
+			t.Errorf("reply %q, --parse %q: output lacks %q:\n%s", tc.reply, tc.parse, tc.want, out)
+		}
+	}
+}

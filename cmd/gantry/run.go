@@ -39,6 +39,7 @@ type episodeFlags struct {
 	rt                      runtimeOptions
 	model                   modelFlags
 	replayFile              string
+	parse                   string
 	// log is where warnings go (model retries): the command's stderr.
 	log func() io.Writer
 	// names are the flags register added (the run identity's options).
@@ -92,6 +93,7 @@ func (f *episodeFlags) register(cmd *cobra.Command) {
 	fl.IntVar(&f.model.retries, "retries", 4, "retries of a model call on 429, 5xx and network errors")
 	fl.BoolVar(&f.model.functionCalls, "function-calls", false, "json format: offer the tools as OpenAI function calls (the server must support tools)")
 	fl.StringArrayVar(&f.model.stop, "stop", nil, `a stop sequence sent to the model, repeatable; \n is a newline; "none" sends none (default: MINT's "\nObservation:", "\nExpert feedback:", "\nTask:", "\n---")`)
+	fl.StringVar(&f.parse, "parse", "mint", "how assistant messages are read: mint (MINT's parser, with IPython's Out[N] for a trailing value) or lenient (also fenced python blocks and cut-off <execute> blocks, as some harnesses ran them)")
 	fl.StringVar(&f.replayFile, "replay", "", "MINT results file whose assistant turns the replay policy plays")
 	f.log = cmd.ErrOrStderr
 	f.flags = fl
@@ -159,9 +161,16 @@ func (f *episodeFlags) spec(stream io.Writer) (agent.Spec, error) {
 	if _, err := f.alfworldOptions(); err != nil {
 		return agent.Spec{}, err
 	}
+	mode, err := agent.ParseParseMode(f.parse)
+	if err != nil {
+		return agent.Spec{}, fmt.Errorf("--parse: %w", err)
+	}
 	spec := agent.Spec{
+		// MINT's conventions unless a flag says otherwise: its parser, no
+		// repair of a cut-off <execute> block, IPython's Out[N].
 		Config: agent.Config{Format: format, MaxTurns: f.turns, MaxProposals: f.proposals, MaxTokens: f.maxTokens,
-			WallTime: f.wallTime, StuckAfter: f.stuck, BudgetLine: true},
+			WallTime: f.wallTime, StuckAfter: f.stuck, BudgetLine: true,
+			Parse: mode, NoRepair: mode == agent.ParseMINT, NotebookOut: mode == agent.ParseMINT},
 		PolicyName: f.policy, Runtime: f.rt.Name,
 	}
 	rt := f.rt
