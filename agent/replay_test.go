@@ -10,9 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gantry-dev/gantry/alfworld"
 	"github.com/gantry-dev/gantry/alfworld/games"
-	"github.com/gantry-dev/gantry/alfworld/scene"
 	"github.com/gantry-dev/gantry/bridge"
 	"github.com/gantry-dev/gantry/internal/testenv"
 	"github.com/gantry-dev/gantry/sandbox"
@@ -125,27 +123,7 @@ func TestParseRecordsErrors(t *testing.T) {
 // but runs it twice: the second run must reuse every finished episode.
 func TestEvalResume(t *testing.T) {
 	dir := t.TempDir()
-	gen := scene.Default()
-	var jobs []Job
-	for seed := int64(1); seed <= 12; seed++ {
-		s := seed
-		jobs = append(jobs, Job{ID: "gen/" + string(rune('a'+s)), Start: func(context.Context) (task.Episode, error) {
-			sc, err := gen.Generate(s, scene.Options{})
-			if err != nil {
-				return nil, err
-			}
-			data, err := gen.MarshalGameFile(sc)
-			if err != nil {
-				return nil, err
-			}
-			g, err := alfworld.ParseGameFile(data)
-			if err != nil {
-				return nil, err
-			}
-			g.TaskType, _ = alfworld.ParseTaskType(sc.TaskDir())
-			return alfworldtask.Start(g, alfworldtask.Options{})
-		}})
-	}
+	jobs := genJobs(12)
 	variant := func(f Format) Variant {
 		return Variant{Name: string(f), Spec: Spec{Config: Config{Format: f, MaxTurns: 30}, NewRuntime: starlark, PolicyName: "expert", Runtime: "starlark"}}
 	}
