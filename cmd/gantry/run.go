@@ -340,13 +340,27 @@ interrupted.`,
 func playEpisode(ctx context.Context, out io.Writer, ep *agent.Episode, streamed bool, transcript string, id agent.RunIdentity) error {
 	p := newPrinter(out)
 	p.message(agent.Message{Role: agent.User, Content: ep.Prompt})
+	var silent *agent.Turn // an answer the harness answered with nothing
 	ep.OnTurn = func(t agent.Turn) {
 		if !streamed {
 			p.message(agent.Message{Role: agent.Assistant, Content: t.Assistant})
 		}
+		if t.Observation == "" && t.Action.Kind == agent.ActSolution {
+			silent = &t
+			return
+		}
 		p.observation(t.Observation, t.Budget)
 	}
 	tr, err := ep.Run(ctx)
+	if silent != nil {
+		// A harness that sends nothing after a correct answer
+		// (M3ToolEval's) ends the episode: say so, as a verdict.
+		if tr != nil && tr.Success && len(tr.Turns) > 0 && tr.Turns[len(tr.Turns)-1].Index == silent.Index {
+			p.verdict("Your answer is correct.")
+		} else {
+			p.observation(silent.Observation, silent.Budget)
+		}
+	}
 	if tr != nil {
 		p.summary(tr)
 		if transcript != "" {
@@ -521,6 +535,12 @@ func (p *printer) observation(obs, budget string) {
 	if budget != "" {
 		p.obs.Fprintln(p.w, budget)
 	}
+}
+
+// verdict prints the outcome of an answer that no message answered.
+func (p *printer) verdict(text string) {
+	p.obs.Fprintln(p.w, "=== verdict ===")
+	fmt.Fprintln(p.w, text)
 }
 
 func (p *printer) summary(tr *agent.Transcript) {
