@@ -44,7 +44,8 @@ const maxCallArgs = 255
 // compiles, f(a0, ..., a999, k=v), into f(*[a0, ..., a999], **{"k": v}):
 // the same call, its arguments evaluated in the same order (the tools'
 // variadic parameters take any number, as in Python). A call that already
-// spreads *args or **kwargs is left as written (the resolver refuses it).
+// spreads *args or **kwargs, or repeats a keyword, is left as written (the
+// resolver refuses it).
 func spreadArgs(c *syntax.CallExpr) {
 	var pos, named []syntax.Expr
 	for _, a := range c.Args {
@@ -63,6 +64,14 @@ func spreadArgs(c *syntax.CallExpr) {
 	}
 	if len(pos) <= maxCallArgs {
 		return
+	}
+	seen := map[string]bool{}
+	for _, a := range named {
+		k := a.(*syntax.BinaryExpr).X.(*syntax.Ident).Name
+		if seen[k] {
+			return // the resolver's "keyword argument is repeated"
+		}
+		seen[k] = true
 	}
 	first, _ := pos[0].Span()
 	_, last := pos[len(pos)-1].Span()
