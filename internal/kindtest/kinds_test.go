@@ -242,16 +242,21 @@ func TestVariadicEverywhere(t *testing.T) {
 // TestPythonStubSignature: the Python worker's tool stubs show the
 // registry's signature, a variadic parameter as *name.
 func TestPythonStubSignature(t *testing.T) {
-	rt, err := bridge.New(context.Background(), registry(), bridge.Options{Python: testenv.Python(t), NoIsolation: true})
+	reg := registry()
+	reg.MustRegister(tool.Tool{Name: "rover.drive", Returns: tool.Dict,
+		Params: []tool.Param{{Name: "speed", Type: tool.Float, Required: true}, {Name: "ms", Type: tool.Int, Default: int64(500)},
+			{Name: "mode", Type: tool.String}, {Name: "tags", Type: tool.Any, Variadic: true}},
+		Fn: func(context.Context, tool.Args) (any, error) { return nil, nil }})
+	rt, err := bridge.New(context.Background(), reg, bridge.Options{Python: testenv.Python(t), NoIsolation: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rt.Close()
-	res, err := rt.Exec(context.Background(), "import inspect\nfor f in (fail, count, total):\n    print(f.__name__ + str(inspect.signature(f)))")
+	res, err := rt.Exec(context.Background(), "import inspect\nfor f in (fail, count, total, rover.drive):\n    print(f.__name__ + str(inspect.signature(f)))")
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "fail(kind: str) -> None\ncount(n: int) -> None\ntotal(*values: int) -> int"
+	want := "fail(kind: str) -> None\ncount(n: int) -> None\ntotal(*values: int) -> int\ndrive(speed: float, ms: int = 500, mode: str = None, *tags) -> dict"
 	if got := strings.TrimSpace(res.Observation()); got != want {
 		t.Errorf("got:\n%s\nwant:\n%s", got, want)
 	}
