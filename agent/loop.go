@@ -376,7 +376,15 @@ func (ep *Episode) execute(ctx context.Context, a Action, cfg Config) (*tool.Res
 	if name == "" && cfg.Format == Text {
 		name, named = "step", map[string]any{"command": a.Command}
 	}
-	out, err := ep.Tools.Call(ctx, name, pos, named)
+	var out any
+	var err error
+	if pos == nil {
+		// A call by names (a JSON object, a function call): a variadic
+		// parameter comes as a list under its name.
+		out, err = ep.Tools.CallNamed(ctx, name, named)
+	} else {
+		out, err = ep.Tools.Call(ctx, name, pos, named)
+	}
 	res := &tool.Result{Duration: time.Since(start)}
 	if err != nil {
 		typ := tool.Exception(err) // as the runtimes name it

@@ -635,10 +635,30 @@ func (s *Session) start(ctx context.Context) (*worker, error) {
 	return w, nil
 }
 
+// toolSpecs describes the tools to the worker: name, help and the
+// parameters its stubs show as their signature (inspect.signature, help()):
+// name, type, whether required, the default, and the variadic one (*name).
 func toolSpecs(reg *tool.Registry) []map[string]any {
 	out := []map[string]any{}
 	for _, t := range reg.Tools() {
-		out = append(out, map[string]any{"name": t.Name, "doc": t.Help()})
+		params := make([]map[string]any, 0, len(t.Params))
+		for _, p := range t.Params {
+			ps := map[string]any{"name": p.Name, "type": string(p.Type)}
+			switch {
+			case p.Variadic:
+				ps["variadic"] = true
+			case p.Required:
+				ps["required"] = true
+			default:
+				ps["default"] = p.Default
+			}
+			params = append(params, ps)
+		}
+		returns := string(t.Returns)
+		if returns == "" {
+			returns = string(tool.None)
+		}
+		out = append(out, map[string]any{"name": t.Name, "doc": t.Help(), "params": params, "returns": returns})
 	}
 	return out
 }

@@ -234,7 +234,40 @@ def make_tool(spec):
     call.__name__ = name.rsplit(".", 1)[-1]
     call.__qualname__ = name
     call.__doc__ = spec.get("doc", "")
+    if "params" in spec:
+        holder = signature_holder(spec)
+        if holder is not None:
+            call.__wrapped__ = holder  # inspect.signature and help() follow it
     return call
+
+
+# The annotation of a tool type in a stub's signature ("any" has none).
+TYPES = {"str": str, "int": int, "float": float, "bool": bool, "list": list, "dict": dict, "None": None}
+
+
+def signature_holder(spec):
+    """A function with nothing but the tool's signature as the registry
+    declares it (a variadic parameter as *name), which the stub names as
+    __wrapped__ so that inspect.signature and help() show it. Built with
+    exec, so that starting a worker does not import inspect; None when a
+    parameter's name is no Python parameter name (a keyword)."""
+    env = dict(TYPES)
+    parts = []
+    for i, p in enumerate(spec["params"]):
+        ann = ": " + p["type"] if p.get("type") in TYPES else ""
+        if p.get("variadic"):
+            parts.append("*%s%s" % (p["name"], ann))
+        elif p.get("required"):
+            parts.append(p["name"] + ann)
+        else:
+            env["_default%d" % i] = p.get("default")
+            parts.append("%s%s = _default%d" % (p["name"], ann, i))
+    ret = " -> " + spec["returns"] if spec.get("returns") in TYPES else ""
+    try:
+        exec("def signature(%s)%s:\n    pass" % (", ".join(parts), ret), env)
+    except SyntaxError:
+        return None
+    return env["signature"]
 
 
 def install_tools(ns, specs):

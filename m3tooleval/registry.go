@@ -14,21 +14,16 @@ import (
 	"github.com/gantry-dev/gantry/tool"
 )
 
-// maxVarargs is how many arguments a *args parameter takes through the
-// registry (the tool package has no variadic parameters: the extra
-// positions are optional parameters named <name>_1, <name>_2, ...).
-const maxVarargs = 64
-
-// registryTool makes a tool.Tool of a harness tool.
+// registryTool makes a tool.Tool of a harness tool: the reference
+// function's parameters, of type any (the tools check their arguments as
+// Python does), and its *args as a variadic parameter.
 func registryTool(spec ToolSpec, im impl, e *Episode) tool.Tool {
-	params := make([]tool.Param, 0, len(im.params)+maxVarargs)
+	params := make([]tool.Param, 0, len(im.params)+1)
 	for _, p := range im.params {
 		params = append(params, tool.Param{Name: p, Type: tool.Any, Required: true})
 	}
 	if im.variadic != "" {
-		for i := 1; i <= maxVarargs; i++ {
-			params = append(params, tool.Param{Name: im.variadic + "_" + strconv.Itoa(i), Type: tool.Any})
-		}
+		params = append(params, tool.Param{Name: im.variadic, Type: tool.Any, Variadic: true})
 	}
 	name := spec.Name
 	return tool.Tool{
@@ -42,11 +37,7 @@ func registryTool(spec ToolSpec, im impl, e *Episode) tool.Tool {
 				vals = append(vals, FromGo(args[p]))
 			}
 			if im.variadic != "" {
-				for i := 1; i <= maxVarargs; i++ {
-					v, ok := args[im.variadic+"_"+strconv.Itoa(i)]
-					if !ok {
-						break
-					}
+				for _, v := range args.List(im.variadic) {
 					vals = append(vals, FromGo(v))
 				}
 			}
@@ -68,8 +59,8 @@ func registryTool(spec ToolSpec, im impl, e *Episode) tool.Tool {
 
 // FromGo converts a tool argument as the runtimes hand it over (tool.Args:
 // string, int64, *big.Int, float64, bool, nil, []any, map[string]any,
-// json.Number) to a Python value. Tuples arrive as lists; a dict's keys
-// are sorted (Go maps have no order).
+// json.Number) to a Python value, and ToGo's results back. Tuples arrive
+// as lists; a dict's keys are sorted (Go maps have no order).
 func FromGo(v any) Value {
 	switch x := v.(type) {
 	case nil:
@@ -94,6 +85,20 @@ func FromGo(v any) Value {
 		return Float(x)
 	case float32:
 		return Float(float64(x))
+	case GoFloat:
+		return Float(float64(x))
+	case GoTuple:
+		out := make(Tuple, len(x))
+		for i, e := range x {
+			out[i] = FromGo(e)
+		}
+		return out
+	case *GoDict:
+		d := &Dict{}
+		for i, k := range x.Keys {
+			d.Set(FromGo(k), FromGo(x.Values[i]))
+		}
+		return d
 	case json.Number:
 		if i, err := PyIntFromStr(string(x)); err == nil {
 			return Int{i}

@@ -232,7 +232,7 @@ func (s *Session) codeError(err error, lines []string, thread *starlark.Thread) 
 		case "lambda":
 			name = "<lambda>"
 		}
-		frames = append(frames, frame{cell: cell, line: int(fr.Pos.Line), name: name})
+		frames = append(frames, s.comprehensionFrames(frame{cell: cell, line: int(fr.Pos.Line), name: name}, fr.Pos)...)
 	}
 	var b strings.Builder
 	b.WriteString("Traceback (most recent call last):\n")
@@ -319,6 +319,7 @@ type frame struct {
 	cell int // the action the code came from
 	line int
 	name string
+	args string // the parameters IPython shows, when not read from the source ("(.0)" for a comprehension)
 }
 
 // writeFrames writes the frames of a traceback as Python does, a line

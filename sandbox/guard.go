@@ -28,6 +28,70 @@ import (
 //     covered.
 func guardOperators(f *syntax.File) {
 	f.Stmts = guardStmts(f.Stmts)
+	syntax.Walk(f, func(n syntax.Node) bool {
+		if c, ok := n.(*syntax.CallExpr); ok {
+			spreadArgs(c)
+		}
+		return true
+	})
+}
+
+// maxCallArgs is the most positional (and the most named) arguments
+// Starlark's compiler takes in one call; Python has no such limit.
+const maxCallArgs = 255
+
+// spreadArgs rewrites a call with more positional arguments than Starlark
+// compiles, f(a0, ..., a999, k=v), into f(*[a0, ..., a999], **{"k": v}):
+// the same call, its arguments evaluated in the same order (the tools'
+// variadic parameters take any number, as in Python). A call that already
+// spreads *args or **kwargs, or repeats a keyword, is left as written (the
+// resolver refuses it).
+func spreadArgs(c *syntax.CallExpr) {
+	var pos, named []syntax.Expr
+	for _, a := range c.Args {
+		switch x := a.(type) {
+		case *syntax.UnaryExpr:
+			if x.Op == syntax.STAR || x.Op == syntax.STARSTAR {
+				return
+			}
+		case *syntax.BinaryExpr:
+			if x.Op == syntax.EQ {
+				named = append(named, a)
+				continue
+			}
+		}
+		pos = append(pos, a)
+	}
+	if len(pos) <= maxCallArgs {
+		return
+	}
+	seen := map[string]bool{}
+	for _, a := range named {
+		k := a.(*syntax.BinaryExpr).X.(*syntax.Ident).Name
+		if seen[k] {
+			return // the resolver's "keyword argument is repeated"
+		}
+		seen[k] = true
+	}
+	first, _ := pos[0].Span()
+	_, last := pos[len(pos)-1].Span()
+	args := []syntax.Expr{&syntax.UnaryExpr{OpPos: first, Op: syntax.STAR,
+		X: &syntax.ListExpr{Lbrack: first, List: pos, Rbrack: last}}}
+	if len(named) > 0 {
+		d := &syntax.DictExpr{}
+		for i, a := range named {
+			kv := a.(*syntax.BinaryExpr)
+			id := kv.X.(*syntax.Ident)
+			if i == 0 {
+				d.Lbrace = id.NamePos
+			}
+			_, d.Rbrace = kv.Y.Span()
+			d.List = append(d.List, &syntax.DictEntry{Key: &syntax.Literal{Token: syntax.STRING, TokenPos: id.NamePos,
+				Raw: `"` + id.Name + `"`, Value: id.Name}, Colon: kv.OpPos, Value: kv.Y})
+		}
+		args = append(args, &syntax.UnaryExpr{OpPos: d.Lbrace, Op: syntax.STARSTAR, X: d})
+	}
+	c.Args = args
 }
 
 // guardedMethods are the methods that build results in proportion to their

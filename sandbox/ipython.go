@@ -69,7 +69,7 @@ func (s *Session) ipythonError(ce *tool.CodeError, frames []frame) {
 	}
 	fs := make([]ipytb.Frame, len(frames))
 	for i, f := range frames {
-		fs[i] = ipytb.Frame{Cell: f.cell, Line: f.line, Func: f.name}
+		fs[i] = ipytb.Frame{Cell: f.cell, Line: f.line, Func: f.name, Args: f.args}
 	}
 	ce.Traceback = ipytb.Traceback(ce.Type, ce.Message, fs, s.hist)
 }

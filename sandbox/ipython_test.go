@@ -17,6 +17,11 @@ var ipythonCases = []string{
 	"name_error", "context_window", "function_same_cell", "function_earlier_cell", "multi_line_statement",
 	"comments_and_blanks", "key_error", "output_before", "params", "lambda", "deep_body", "long_piece_truncated",
 	"loop_body", "elif_clause", "nested_calls", "third_cell", "line_ten", "one_line_def", "semicolons", "index_error",
+	// Comprehensions: Starlark has no frame for them; the session adds
+	// CPython's (comprehension.go). Starlark has no set comprehensions
+	// or generator expressions ("setcomp_if", "genexpr").
+	"listcomp", "listcomp_in_def", "dictcomp_multiline", "nested_comp", "comp_calls_def", "comp_first_iterable",
+	"comp_second_clause", "lambda_in_comp", "comp_in_earlier_cell",
 }
 
 // TestIPythonErrors runs the recorded cells with the IPython display and

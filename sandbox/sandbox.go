@@ -112,7 +112,8 @@ type Session struct {
 	count   int // actions run
 	rng     *rng
 	mods    map[string]*starlarkstruct.Module
-	hist    *ipytb.History // recent actions' code, for tracebacks (ipython.go)
+	hist    *ipytb.History      // recent actions' code, for tracebacks (ipython.go)
+	scopes  map[int]*cellScopes // recent actions' comprehensions, for tracebacks (comprehension.go)
 
 	// per-action state, guarded by mu (set during Exec)
 	ctx context.Context
@@ -398,6 +399,7 @@ func (s *Session) parse(ctx context.Context, src string, lines []string) (*synta
 		start, _ := deep.Span()
 		return nil, false, sourceErr("RecursionError", lines, int(start.Line), 0, msgRecursionCompile)
 	}
+	s.noteScopes(f)
 	guardOperators(f)
 	return f, captureTrailingExpr(f), nil
 }

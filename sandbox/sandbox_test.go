@@ -264,6 +264,9 @@ func FuzzExec(f *testing.F) {
 	f.Add("x = [*a, *b]")
 	f.Add("f\"{x!z}\"")
 	f.Add("from math import")
+	f.Add("m = [[1 / y for y in r] for r in [[1], [0]]]")
+	f.Add("d = {\n k: [(lambda: 1 // k)() for _ in [k]]\n for k in [1, 0]}")
+	f.Add("print(max(" + strings.Repeat("1, ", 300) + "k=abs))")
 	s, err := New(testTools(), Options{MaxSteps: 100_000, Timeout: time.Second, MaxMemory: 32 << 20, MaxOutput: 4096})
 	if err != nil {
 		f.Fatal(err)

@@ -10,7 +10,8 @@ import (
 )
 
 // Signature renders the tool as a Python signature, as CodeAct and MINT
-// prompts show tools: `put(object: str, receptacle: str) -> str`.
+// prompts show tools: `put(object: str, receptacle: str) -> str`; a
+// variadic parameter as Python writes it: `total(*values: float) -> float`.
 func (t *Tool) Signature() string {
 	var b strings.Builder
 	b.WriteString(t.Name)
@@ -19,10 +20,13 @@ func (t *Tool) Signature() string {
 		if i > 0 {
 			b.WriteString(", ")
 		}
+		if p.Variadic {
+			b.WriteByte('*')
+		}
 		b.WriteString(p.Name)
 		b.WriteString(": ")
 		b.WriteString(string(p.Type))
-		if !p.Required {
+		if !p.Required && !p.Variadic {
 			b.WriteString(" = ")
 			b.WriteString(Repr(p.Default))
 		}
@@ -53,7 +57,11 @@ func (t *Tool) Help() string {
 		if p.Doc == "" && extra == "" {
 			continue
 		}
-		fmt.Fprintf(&b, "    %s: %s%s\n", p.Name, p.Doc, extra)
+		name := p.Name
+		if p.Variadic {
+			name = "*" + name
+		}
+		fmt.Fprintf(&b, "    %s: %s%s\n", name, p.Doc, extra)
 	}
 	if t.ReturnDoc != "" {
 		fmt.Fprintf(&b, "    Returns: %s\n", t.ReturnDoc)
@@ -109,41 +117,26 @@ func (r *Registry) PromptDocs() string {
 }
 
 // JSONSchema returns the JSON Schema of the tool's parameters, as an
-// object schema suitable for OpenAI function calling.
+// object schema suitable for OpenAI function calling. A variadic parameter
+// is an optional array under its name whose items have the parameter's
+// schema (a call by names gives it as a list: Tool.CallNamed).
 func (t *Tool) JSONSchema() map[string]any {
 	props := map[string]any{}
 	required := []string{}
 	for _, p := range t.Params {
 		s := map[string]any{}
-		switch p.Type {
-		case String:
-			s["type"] = "string"
-			if len(p.Enum) > 0 {
-				s["enum"] = append([]string(nil), p.Enum...)
+		if p.Variadic {
+			items := paramSchema(p)
+			s = map[string]any{"type": "array", "items": items}
+			if d, ok := items["description"]; ok {
+				s["description"] = d
+				delete(items, "description")
 			}
-		case Int:
-			s["type"] = "integer"
-		case Float:
-			s["type"] = "number"
-		case Bool:
-			s["type"] = "boolean"
-		case List:
-			s["type"] = "array"
-		case Dict:
-			s["type"] = "object"
+			props[p.Name] = s
+			continue
 		}
-		desc := p.Doc
-		if p.Unit != "" {
-			desc = strings.TrimSpace(desc + " (unit " + p.Unit + ")")
-		}
-		if desc != "" {
-			s["description"] = desc
-		}
-		if p.Min != nil {
-			s["minimum"] = *p.Min
-		}
-		if p.Max != nil {
-			s["maximum"] = *p.Max
+		for k, v := range paramSchema(p) {
+			s[k] = v
 		}
 		if p.Required {
 			required = append(required, p.Name)
@@ -158,6 +151,43 @@ func (t *Tool) JSONSchema() map[string]any {
 		"required":             required,
 		"additionalProperties": false,
 	}
+}
+
+// paramSchema is the JSON Schema of one value of p: type, allowed values,
+// description (with the unit) and bounds.
+func paramSchema(p Param) map[string]any {
+	s := map[string]any{}
+	switch p.Type {
+	case String:
+		s["type"] = "string"
+		if len(p.Enum) > 0 {
+			s["enum"] = append([]string(nil), p.Enum...)
+		}
+	case Int:
+		s["type"] = "integer"
+	case Float:
+		s["type"] = "number"
+	case Bool:
+		s["type"] = "boolean"
+	case List:
+		s["type"] = "array"
+	case Dict:
+		s["type"] = "object"
+	}
+	desc := p.Doc
+	if p.Unit != "" {
+		desc = strings.TrimSpace(desc + " (unit " + p.Unit + ")")
+	}
+	if desc != "" {
+		s["description"] = desc
+	}
+	if p.Min != nil {
+		s["minimum"] = *p.Min
+	}
+	if p.Max != nil {
+		s["maximum"] = *p.Max
+	}
+	return s
 }
 
 // Function is a tool as OpenAI function calling describes it.

@@ -58,6 +58,15 @@ type Param struct {
 	// Python's str() would (1 → "1", None → "None"), for tools that format
 	// their arguments into text the way Python f-strings do.
 	Stringify bool
+	// Variadic makes the parameter Python's *name: it takes every
+	// positional argument beyond the other parameters, any number of them,
+	// each checked against Type, Min, Max, Enum and Stringify as a
+	// parameter of its own would be. It must be the last parameter, and is
+	// neither Required nor has a Default. Args holds the converted values
+	// as a []any (empty when none were given). Code cannot give it by name
+	// (as in Python); a call by names only (CallNamed: JSON actions,
+	// function calling) gives it as a list.
+	Variadic bool
 }
 
 // Bound returns a pointer to v, for Param.Min and Param.Max.
@@ -105,7 +114,7 @@ func (t *Tool) validate() error {
 	}
 	seen := map[string]bool{}
 	optional := false
-	for _, p := range t.Params {
+	for i, p := range t.Params {
 		if !identRE.MatchString(p.Name) {
 			return fmt.Errorf("tool %q: parameter %q is not an identifier", t.Name, p.Name)
 		}
@@ -117,6 +126,17 @@ func (t *Tool) validate() error {
 		case String, Int, Float, Bool, List, Dict, Any:
 		default:
 			return fmt.Errorf("tool %q: parameter %q has unknown type %q", t.Name, p.Name, p.Type)
+		}
+		if p.Variadic {
+			switch {
+			case i != len(t.Params)-1:
+				return fmt.Errorf("tool %q: variadic parameter %q is not the last one", t.Name, p.Name)
+			case p.Required:
+				return fmt.Errorf("tool %q: variadic parameter %q cannot be required", t.Name, p.Name)
+			case p.Default != nil:
+				return fmt.Errorf("tool %q: variadic parameter %q cannot have a default", t.Name, p.Name)
+			}
+			continue
 		}
 		if p.Required && optional {
 			return fmt.Errorf("tool %q: required parameter %q follows an optional one", t.Name, p.Name)
@@ -267,6 +287,16 @@ func (r *Registry) Call(ctx context.Context, name string, positional []any, name
 	return t.Call(ctx, positional, named)
 }
 
+// CallNamed is Call for a call that names every argument (see
+// Tool.CallNamed): JSON actions and function calls.
+func (r *Registry) CallNamed(ctx context.Context, name string, args map[string]any) (any, error) {
+	t, ok := r.Lookup(name)
+	if !ok {
+		return r.Call(ctx, name, nil, args) // not found, reported as Call does
+	}
+	return t.CallNamed(ctx, args)
+}
+
 // Call binds and checks the arguments, then calls the tool's function.
 // Errors from the function are returned as they are, so errors.Is works.
 // A refusal by the argument check goes to Refused, when set.
@@ -278,10 +308,26 @@ func (t *Tool) Call(ctx context.Context, positional []any, named map[string]any)
 	return t.Fn(ctx, args)
 }
 
+// CallNamed is Call for a call that names every argument, as a JSON
+// action, function calling or a runtime that bound the arguments to names
+// itself (the isolated sandbox worker) make it: a variadic parameter is
+// given by its name, as a list of its values.
+func (t *Tool) CallNamed(ctx context.Context, args map[string]any) (any, error) {
+	a, err := t.check(ctx, nil, args, true)
+	if err != nil {
+		return nil, err
+	}
+	return t.Fn(ctx, a)
+}
+
 // Check is Bind for a caller that then does what Fn would (the CLI sends a
 // device action itself): a refusal goes to Refused, as in Call.
 func (t *Tool) Check(ctx context.Context, positional []any, named map[string]any) (Args, error) {
-	args, err := t.Bind(positional, named)
+	return t.check(ctx, positional, named, false)
+}
+
+func (t *Tool) check(ctx context.Context, positional []any, named map[string]any, byName bool) (Args, error) {
+	args, err := t.bind(positional, named, byName)
 	if err != nil {
 		if t.Refused != nil {
 			t.Refused(ctx, t.Given(positional, named), err)
@@ -292,15 +338,21 @@ func (t *Tool) Check(ctx context.Context, positional []any, named map[string]any
 }
 
 // Given names the arguments of a call as given, before any checking:
-// positional arguments by their parameter's name (or "arg<N>" beyond the
-// last parameter), then the named ones (a name given twice keeps the named
-// value).
+// positional arguments by their parameter's name (those a variadic
+// parameter takes as a list under its name, or "arg<N>" beyond the last
+// parameter of a tool without one), then the named ones (a name given
+// twice keeps the named value).
 func (t *Tool) Given(positional []any, named map[string]any) map[string]any {
 	out := make(map[string]any, len(positional)+len(named))
+	vp, fixed := t.variadic()
 	for i, v := range positional {
-		if i < len(t.Params) {
+		switch {
+		case i < fixed:
 			out[t.Params[i].Name] = v
-		} else {
+		case vp != nil:
+			l, _ := out[vp.Name].([]any)
+			out[vp.Name] = append(l, v)
+		default:
 			out[fmt.Sprintf("arg%d", i+1)] = v
 		}
 	}
@@ -308,6 +360,15 @@ func (t *Tool) Given(positional []any, named map[string]any) map[string]any {
 		out[k] = v
 	}
 	return out
+}
+
+// variadic returns the tool's variadic parameter (nil when it has none)
+// and the number of the others.
+func (t *Tool) variadic() (*Param, int) {
+	if n := len(t.Params); n > 0 && t.Params[n-1].Variadic {
+		return &t.Params[n-1], n - 1
+	}
+	return nil, len(t.Params)
 }
 
 // NotFoundError reports a call to a tool that is not registered.
@@ -351,20 +412,33 @@ func (e *ArgError) Error() string {
 }
 
 // Bind matches arguments to parameters, applies defaults and converts and
-// checks every value. The returned Args hold, per type: str → string,
-// int → int64, float → float64, bool → bool, list → []any,
-// dict → map[string]any, any → the value as given.
+// checks every value, with Python's rules: positional arguments beyond the
+// other parameters go to a variadic parameter, which cannot be named. The
+// returned Args hold, per type: str → string, int → int64,
+// float → float64, bool → bool, list → []any, dict → map[string]any,
+// any → the value as given; a variadic parameter holds a []any of those.
 func (t *Tool) Bind(positional []any, named map[string]any) (Args, error) {
-	if len(positional) > len(t.Params) {
-		return nil, &ArgError{Tool: t.Name, Msg: fmt.Sprintf("takes %d arguments but %d were given", len(t.Params), len(positional))}
+	return t.bind(positional, named, false)
+}
+
+// bind is Bind; byName lets named give the variadic parameter, as a list.
+func (t *Tool) bind(positional []any, named map[string]any, byName bool) (Args, error) {
+	vp, fixed := t.variadic()
+	if vp == nil && len(positional) > fixed {
+		return nil, &ArgError{Tool: t.Name, Msg: fmt.Sprintf("takes %d arguments but %d were given", fixed, len(positional))}
 	}
 	args := make(Args, len(t.Params))
+	var extra []any
 	for i, v := range positional {
-		args[t.Params[i].Name] = v
+		if i < fixed {
+			args[t.Params[i].Name] = v
+		} else {
+			extra = append(extra, v)
+		}
 	}
 	for k, v := range named {
 		idx := t.paramIndex(k)
-		if idx < 0 {
+		if idx < 0 || (idx == fixed && !byName) {
 			return nil, &ArgError{Tool: t.Name, Msg: fmt.Sprintf("unexpected argument %s (parameters: %s)", quoteShort(k), t.paramNames())}
 		}
 		if idx < len(positional) {
@@ -373,6 +447,27 @@ func (t *Tool) Bind(positional []any, named map[string]any) (Args, error) {
 		args[k] = v
 	}
 	for _, p := range t.Params {
+		if p.Variadic {
+			items := extra
+			if v, ok := args[p.Name]; ok {
+				l, err := convert(Param{Type: List}, v)
+				if err != nil {
+					return nil, &ArgError{Tool: t.Name, Param: p.Name, Msg: err.Error()}
+				}
+				items = l.([]any)
+			}
+			out := make([]any, len(items))
+			for i, v := range items {
+				cv, err := convert(p, v)
+				if err != nil {
+					var bv badValue
+					return nil, &ArgError{Tool: t.Name, Param: fmt.Sprintf("%s[%d]", p.Name, i), Msg: err.Error(), Value: errors.As(err, &bv)}
+				}
+				out[i] = cv
+			}
+			args[p.Name] = out
+			continue
+		}
 		v, ok := args[p.Name]
 		if !ok {
 			if p.Required {
@@ -409,6 +504,9 @@ func (t *Tool) paramNames() string {
 	names := make([]string, len(t.Params))
 	for i, p := range t.Params {
 		names[i] = p.Name
+		if p.Variadic {
+			names[i] = "*" + p.Name
+		}
 	}
 	return strings.Join(names, ", ")
 }
@@ -595,7 +693,8 @@ func (a Args) Float(name string) float64 { f, _ := a[name].(float64); return f }
 // Bool returns a bool argument, or false if absent.
 func (a Args) Bool(name string) bool { b, _ := a[name].(bool); return b }
 
-// List returns a list argument, or nil if absent.
+// List returns a list argument (or a variadic parameter's values), or nil
+// if absent.
 func (a Args) List(name string) []any { l, _ := a[name].([]any); return l }
 
 // Dict returns a dict argument, or nil if absent.

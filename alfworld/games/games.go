@@ -14,7 +14,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
+	"sync"
 
 	"github.com/gantry-dev/gantry/alfworld"
 )
@@ -32,7 +34,9 @@ type Game struct {
 	Data []byte // the game.tw-pddl file
 }
 
-// ValidUnseen returns the 134 games in MINT's run order.
+// ValidUnseen returns the 134 games in MINT's run order, unpacking the
+// embedded archive (some 50 ms) on every call: a caller that needs the
+// games more than once holds a Set.
 func ValidUnseen() ([]Game, error) {
 	zr, err := gzip.NewReader(bytes.NewReader(validUnseen))
 	if err != nil {
@@ -82,12 +86,45 @@ func (g Game) Load() (*alfworld.Game, error) {
 	return game, nil
 }
 
-// Find returns the embedded game with the given ID.
+// Set is the embedded split for a caller that looks games up more than
+// once (a command replaying or picking many): it unpacks the archive on
+// first use, once, and shares the games among its users. It is safe for
+// concurrent use; the zero Set is not usable (NewSet).
+type Set struct {
+	all func() ([]Game, error)
+}
+
+// NewSet returns a Set that has not unpacked anything yet.
+func NewSet() *Set { return &Set{all: sync.OnceValues(ValidUnseen)} }
+
+// All returns the 134 games in MINT's run order. The slice is the caller's;
+// the games' Data is shared and must not be modified.
+func (s *Set) All() ([]Game, error) {
+	all, err := s.all()
+	return slices.Clone(all), err
+}
+
+// Find returns the game with the given ID (a task id, or a path ending in
+// json_2.1.1/valid_unseen/<id>/game.tw-pddl).
+func (s *Set) Find(id string) (Game, error) {
+	all, err := s.all()
+	if err != nil {
+		return Game{}, err
+	}
+	return find(all, id)
+}
+
+// Find returns the embedded game with the given ID, unpacking the archive
+// for this one call (Set.Find does it once for many).
 func Find(id string) (Game, error) {
 	all, err := ValidUnseen()
 	if err != nil {
 		return Game{}, err
 	}
+	return find(all, id)
+}
+
+func find(all []Game, id string) (Game, error) {
 	id = strings.TrimSuffix(strings.TrimPrefix(id, "json_2.1.1/valid_unseen/"), "/game.tw-pddl")
 	for _, g := range all {
 		if g.ID == id {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/gantry-dev/gantry/agent"
 	"github.com/gantry-dev/gantry/alfworld"
+	"github.com/gantry-dev/gantry/alfworld/games"
 	"github.com/gantry-dev/gantry/alfworld/scene"
 	"github.com/gantry-dev/gantry/task"
 	"github.com/gantry-dev/gantry/task/alfworldtask"
@@ -425,7 +426,7 @@ func evalJobs(dir, taskType string, generate int, seed int64, episode alfworldta
 		}
 		return jobs, nil
 	}
-	refs, err := gameSet(dir, taskType)
+	refs, err := gameSet(games.NewSet(), dir, taskType)
 	if err != nil {
 		return nil, err
 	}

@@ -100,8 +100,15 @@ func TestRunM3(t *testing.T) {
 			t.Fatalf("%s: %v\n%s", f, err, text)
 		}
 	}
+	// After a correct answer the harness sends nothing: the verdict is
+	// printed instead of an empty observation.
+	text, err := runCLI(t, "", "run", "--env", "m3tooleval", "--task", "plan_trip_to_0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	goldenFile(t, "m3run.txt", []byte(text))
 	tr := filepath.Join(t.TempDir(), "tr.jsonl")
-	_, err := runCLI(t, "", "run", "--env", "m3tooleval", "--task", "message_decoder/maximum_value_decoding", "--format", "text", "--transcript", tr)
+	_, err = runCLI(t, "", "run", "--env", "m3tooleval", "--task", "message_decoder/maximum_value_decoding", "--format", "text", "--transcript", tr)
 	if exitCode(err) != exitLost {
 		t.Fatalf("not expressible: %v", err)
 	}

@@ -47,6 +47,7 @@ diff, prints a summary line last, and exits 1 when anything differs.`,
 			if maxMiB < 1 || maxMiB > 1<<30 || lineMiB < 1 || lineMiB > 1<<20 {
 				return fmt.Errorf("--max-input-mib must be 1..%d and --max-line-mib 1..%d", 1<<30, 1<<20)
 			}
+			set := games.NewSet() // unpacked once, for every game replayed
 			load := func(id string) (*alfworld.Game, error) {
 				if gamesDir != "" {
 					path := filepath.Join(gamesDir, id, "game.tw-pddl")
@@ -55,7 +56,7 @@ diff, prints a summary line last, and exits 1 when anything differs.`,
 					}
 					return alfworld.LoadGameFile(path)
 				}
-				g, err := games.Find(id)
+				g, err := set.Find(id)
 				if err != nil {
 					return nil, err
 				}

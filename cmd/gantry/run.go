@@ -292,7 +292,7 @@ interrupted.`,
 			if err != nil {
 				return err
 			}
-			id, g, err := pickGame(game, gamesDir, taskType, seed)
+			id, g, err := pickGame(games.NewSet(), game, gamesDir, taskType, seed)
 			if err != nil {
 				return err
 			}
@@ -340,13 +340,27 @@ interrupted.`,
 func playEpisode(ctx context.Context, out io.Writer, ep *agent.Episode, streamed bool, transcript string, id agent.RunIdentity) error {
 	p := newPrinter(out)
 	p.message(agent.Message{Role: agent.User, Content: ep.Prompt})
+	var silent *agent.Turn // an answer the harness answered with nothing
 	ep.OnTurn = func(t agent.Turn) {
 		if !streamed {
 			p.message(agent.Message{Role: agent.Assistant, Content: t.Assistant})
 		}
+		if t.Observation == "" && t.Action.Kind == agent.ActSolution {
+			silent = &t
+			return
+		}
 		p.observation(t.Observation, t.Budget)
 	}
 	tr, err := ep.Run(ctx)
+	if silent != nil {
+		// A harness that sends nothing after a correct answer
+		// (M3ToolEval's) ends the episode: say so, as a verdict.
+		if tr != nil && tr.Success && len(tr.Turns) > 0 && tr.Turns[len(tr.Turns)-1].Index == silent.Index {
+			p.verdict("Your answer is correct.")
+		} else {
+			p.observation(silent.Observation, silent.Budget)
+		}
+	}
 	if tr != nil {
 		p.summary(tr)
 		if transcript != "" {
@@ -371,21 +385,21 @@ func playEpisode(ctx context.Context, out io.Writer, ep *agent.Episode, streamed
 	return nil
 }
 
-// pickGame chooses the game of a run.
-func pickGame(game, dir, taskType string, seed int64) (string, *alfworld.Game, error) {
+// pickGame chooses the game of a run; embedded games come from set.
+func pickGame(set *games.Set, game, dir, taskType string, seed int64) (string, *alfworld.Game, error) {
 	if game != "" {
 		if _, err := os.Stat(game); err == nil {
 			g, err := alfworld.LoadGameFile(game)
 			return game, g, err
 		}
-		eg, err := games.Find(game)
+		eg, err := set.Find(game)
 		if err != nil {
 			return "", nil, err
 		}
 		g, err := eg.Load()
 		return eg.ID, g, err
 	}
-	cands, err := gameSet(dir, taskType)
+	cands, err := gameSet(set, dir, taskType)
 	if err != nil {
 		return "", nil, err
 	}
@@ -409,7 +423,7 @@ const taskTypeHelp = "put, clean, heat, cool, examine, puttwo, or ALFWorld's fol
 
 // gameSet lists the games of a data directory, or the embedded split,
 // optionally of one task type.
-func gameSet(dir, taskType string) ([]gameRef, error) {
+func gameSet(set *games.Set, dir, taskType string) ([]gameRef, error) {
 	var want alfworld.TaskType
 	if taskType != "" {
 		t, err := alfworld.ParseTaskTypeName(taskType)
@@ -435,7 +449,7 @@ func gameSet(dir, taskType string) ([]gameRef, error) {
 			out = append(out, gameRef{id: path, load: func() (*alfworld.Game, error) { return alfworld.LoadGameFile(path) }})
 		}
 	} else {
-		all, err := games.ValidUnseen()
+		all, err := set.All()
 		if err != nil {
 			return nil, err
 		}
@@ -521,6 +535,12 @@ func (p *printer) observation(obs, budget string) {
 	if budget != "" {
 		p.obs.Fprintln(p.w, budget)
 	}
+}
+
+// verdict prints the outcome of an answer that no message answered.
+func (p *printer) verdict(text string) {
+	p.obs.Fprintln(p.w, "=== verdict ===")
+	fmt.Fprintln(p.w, text)
 }
 
 func (p *printer) summary(tr *agent.Transcript) {

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/gantry-dev/gantry/alfworld"
+	"github.com/gantry-dev/gantry/alfworld/games"
 	"github.com/gantry-dev/gantry/internal/ipytb"
 	"github.com/gantry-dev/gantry/sandbox"
 	"github.com/gantry-dev/gantry/sandbox/isolate"
@@ -77,7 +78,7 @@ func toolsets() map[string]toolset {
 		// alfworld: MINT's ALFWorld functions on the first valid_unseen game
 		// (GANTRY_GAME picks another: a task id or a game.tw-pddl path).
 		"alfworld": func(ctx context.Context, reg *tool.Registry) (func(), error) {
-			id, g, err := pickGame(os.Getenv("GANTRY_GAME"), "", "", 0)
+			id, g, err := pickGame(games.NewSet(), os.Getenv("GANTRY_GAME"), "", "", 0)
 			if err != nil {
 				return nil, err
 			}

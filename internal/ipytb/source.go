@@ -267,6 +267,9 @@ func defEnd(lls []logical, i int) int {
 // its def or lambda: names, then *args and **kwargs, without defaults or
 // annotations.
 func paramsOf(cs *cellSource, f Frame) string {
+	if IsComprehension(f.Func) {
+		return "(.0)"
+	}
 	lines, lls := cs.lines, cs.lls
 	if f.Func == "<lambda>" {
 		for _, ll := range lls {
@@ -367,4 +370,16 @@ func formatParams(params string) string {
 		names = append(names, starstar)
 	}
 	return "(" + strings.Join(names, ", ") + ")"
+}
+
+// IsComprehension reports whether a frame's function is a comprehension
+// or generator expression, which CPython 3.11 runs as a function of its
+// own (PEP 709 inlined the comprehensions in 3.12), its one parameter
+// ".0" the iterator of the first for clause.
+func IsComprehension(name string) bool {
+	switch name {
+	case "<listcomp>", "<dictcomp>", "<setcomp>", "<genexpr>":
+		return true
+	}
+	return false
 }

@@ -278,6 +278,10 @@ func (s *Session) start(ctx context.Context) (*worker, error) {
 	for _, t := range s.reg.Tools() {
 		spec := toolSpec{Name: t.Name, Doc: t.Doc}
 		for _, p := range t.Params {
+			if p.Variadic {
+				spec.Variadic = p.Name
+				continue
+			}
 			spec.Params = append(spec.Params, p.Name)
 		}
 		init.Tools = append(init.Tools, spec)
@@ -482,7 +486,7 @@ func (s *Session) call(ctx context.Context, f frame) (reply, error) {
 		}
 		return reply{frame: frame{Type: typeReturn, ID: f.ID, Value: json.RawMessage("null")}, err: refusal}, nil
 	}
-	out, err := s.reg.Call(ctx, f.Name, nil, args)
+	out, err := t.CallNamed(ctx, args)
 	if err == nil {
 		enc, eerr := encodeValue(nil, out, 0)
 		if eerr == nil && len(enc) > s.opts.MaxFrame-256 {

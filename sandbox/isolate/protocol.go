@@ -89,6 +89,9 @@ type toolSpec struct {
 	Name   string   `json:"name"`
 	Doc    string   `json:"doc,omitempty"`
 	Params []string `json:"params,omitempty"`
+	// Variadic names the tool's variadic parameter (Python's *name), which
+	// follows Params; the worker sends its values as a list under its name.
+	Variadic string `json:"variadic,omitempty"`
 }
 
 // callError is a tool's failure as the gateway reports it to the worker.

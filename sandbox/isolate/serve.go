@@ -85,6 +85,9 @@ func Serve(ctx context.Context, in io.Reader, out io.Writer, cancels io.Reader) 
 		for _, p := range spec.Params {
 			t.Params = append(t.Params, tool.Param{Name: p, Type: tool.Any})
 		}
+		if spec.Variadic != "" {
+			t.Params = append(t.Params, tool.Param{Name: spec.Variadic, Type: tool.Any, Variadic: true})
+		}
 		if err := reg.Register(t); err != nil {
 			return fmt.Errorf("sandbox worker: %w", err)
 		}

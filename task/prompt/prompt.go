@@ -96,6 +96,10 @@ func ToolList(reg *tool.Registry, format task.Format) string {
 func jsonArgsExample(t *tool.Tool) string {
 	var parts []string
 	for _, p := range t.Params {
+		if p.Variadic { // given by name as a list
+			parts = append(parts, fmt.Sprintf("%q: [<%s>, ...]", p.Name, p.Type))
+			continue
+		}
 		parts = append(parts, fmt.Sprintf("%q: <%s>", p.Name, p.Type))
 	}
 	return strings.Join(parts, ", ")

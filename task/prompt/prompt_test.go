@@ -54,3 +54,21 @@ func TestRender(t *testing.T) {
 		t.Errorf("unknown format: %v", err)
 	}
 }
+
+// TestToolListVariadic: a variadic parameter is listed as Python writes it,
+// and the json format's example gives it by name as a list.
+func TestToolListVariadic(t *testing.T) {
+	reg := tool.NewRegistry()
+	reg.MustRegister(tool.Tool{Name: "total", Doc: "Add numbers.", Returns: tool.Float,
+		Params: []tool.Param{{Name: "values", Type: tool.Float, Variadic: true}},
+		Fn:     func(context.Context, tool.Args) (any, error) { return 0.0, nil }})
+	want := map[task.Format]string{
+		task.Code: "[1] total(*values: float) -> float\nAdd numbers.",
+		task.JSON: "[1] total(*values: float) -> float\nAdd numbers.\nFor example: {\"tool\": \"total\", \"args\": {\"values\": [<float>, ...]}}",
+	}
+	for f, w := range want {
+		if got := ToolList(reg, f); got != w {
+			t.Errorf("%s:\n%s\nwant:\n%s", f, got, w)
+		}
+	}
+}
