@@ -17,7 +17,6 @@ import (
 	"io"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/gantry-dev/gantry/agent"
 )
@@ -58,18 +57,9 @@ func newWorkerCmd() *cobra.Command {
 	return leftOut("worker", "Run episodes of distributed evaluations from a NATS JetStream queue")
 }
 
-// queueFlags are eval's flags for a distributed run; the edge build keeps
-// them (so that configuration files and GANTRY_QUEUE still parse) and
-// refuses a run that sets them.
-type queueFlags struct {
-	url string
-	run string
-}
-
-func (q *queueFlags) register(fl *pflag.FlagSet) {
-	fl.StringVar(&q.url, "queue", "", "distributed run through NATS JetStream (not in this build: edge)")
-	fl.StringVar(&q.run, "run", "", "with --queue: the run's name (not in this build: edge)")
-}
+// flagNote ends the help of flags the edge build keeps (so that
+// configuration files and GANTRY_QUEUE still parse) but refuses.
+const flagNote = " (not in this build: edge)"
 
 // check refuses eval --queue before anything runs.
 func (q *queueFlags) check() error {

@@ -7,5 +7,8 @@ package main
 // next to the robots does not need (flavour_edge.go).
 const buildFlavour = "full"
 
+// flagNote ends the help of flags the edge build refuses: nothing here.
+const flagNote = ""
+
 // check refuses nothing in the full build: eval --queue is here.
 func (q *queueFlags) check() error { return nil }
