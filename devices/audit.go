@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/gantry-dev/gantry/internal/repr"
 )
 
 // Outcomes of an audit record. Every attempt to call a device action, from
@@ -152,13 +154,8 @@ func auditable(v any) any {
 		}
 		return string(x) // an integer beyond 64 bits, a float beyond float64: text every reader can read
 	case float64:
-		switch {
-		case math.IsNaN(x):
-			return "nan"
-		case math.IsInf(x, 1):
-			return "inf"
-		case math.IsInf(x, -1):
-			return "-inf"
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return repr.Float(x) // "nan", "inf", "-inf"
 		}
 		return x
 	case float32:

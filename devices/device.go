@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/gantry-dev/gantry/internal/argcheck"
+	"github.com/gantry-dev/gantry/internal/repr"
 	"github.com/gantry-dev/gantry/protocol"
 	"github.com/gantry-dev/gantry/tool"
 )
@@ -432,7 +433,7 @@ func (d *Device) Receive(msg []byte) {
 	var in inbound
 	if err := json.Unmarshal(msg, &in); err != nil {
 		d.garbage.Add(1)
-		d.log.Debug("undecodable message", "err", err, "msg", shorten(msg))
+		d.log.Debug("undecodable message", "err", err, "msg", repr.Shorten(string(msg), shortMsg))
 		return
 	}
 	if in.Event != nil {
@@ -455,13 +456,13 @@ func (d *Device) Receive(msg []byte) {
 	}
 	if in.OK == nil {
 		d.garbage.Add(1)
-		d.log.Debug("message neither reply nor event", "msg", shorten(msg))
+		d.log.Debug("message neither reply nor event", "msg", repr.Shorten(string(msg), shortMsg))
 		return
 	}
 	if in.ID == nil {
 		// The device could not read a request of ours: nothing to match.
 		d.stale.Add(1)
-		d.log.Warn("reply without id", "msg", shorten(msg))
+		d.log.Warn("reply without id", "msg", repr.Shorten(string(msg), shortMsg))
 		return
 	}
 	d.mu.Lock()
@@ -555,12 +556,8 @@ func (d *Device) Close() error {
 	return nil
 }
 
-func shorten(b []byte) string {
-	if len(b) > 120 {
-		return string(b[:120]) + "..."
-	}
-	return string(b)
-}
+// shortMsg is how much of a message a log record quotes.
+const shortMsg = 120
 
 // replyKind is the tool.Kind of a device's error reply, by its protocol
 // code: the exception model code sees for it.

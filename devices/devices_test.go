@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -15,7 +17,6 @@ import (
 	"github.com/gantry-dev/gantry/devices"
 	"github.com/gantry-dev/gantry/devicestest"
 	"github.com/gantry-dev/gantry/firmware"
-	"github.com/gantry-dev/gantry/internal/devtest"
 	"github.com/gantry-dev/gantry/internal/testenv"
 	"github.com/gantry-dev/gantry/protocol"
 	"github.com/gantry-dev/gantry/sandbox"
@@ -24,24 +25,52 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// bench is a rover served on a real pseudo-terminal and a hub that reaches
-// it through a LineLink on the terminal side.
+// bench is a hub with one rover and the audit log it writes. The rover
+// is played from a script (newPlayed), or it is the reference firmware
+// over an in-memory pipe with the conversation recorded (newRecorded).
 type bench struct {
-	rover *firmware.Rover
+	rover *firmware.Rover // newRecorded only
+	rec   *devicestest.Record
 	hub   *devices.Hub
 	dev   *devices.Device
 	audit *bytes.Buffer
 }
 
-func newBench(t *testing.T, policy devices.Policy, opts firmware.Options) *bench {
+// newRecorded is a bench whose rover is the reference firmware, served
+// over an in-memory pipe (no pty: the serial transport has tests of its
+// own), in real time unless opts says otherwise, behind a
+// devicestest.Record that writes the conversation down.
+func newRecorded(t *testing.T, policy devices.Policy, opts firmware.Options) *bench {
 	t.Helper()
 	audit := &bytes.Buffer{}
 	var amu sync.Mutex
 	hub := devices.NewHub(devices.HubOptions{Guard: devices.NewGuard(policy), Audit: devices.NewAudit(lockedWriter{&amu, audit})})
-	t.Cleanup(func() { hub.Close() })
-	r := devtest.PTYRover(t, hub, opts)
-	d, _ := hub.Device(r.Name())
-	return &bench{rover: r, hub: hub, dev: d, audit: audit}
+	r := firmware.NewRover(opts)
+	gw, fw := net.Pipe()
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- r.ServeLines(ctx, fw) }()
+	d := hub.NewDevice("", devices.Options{Timeout: time.Minute}) // a backstop: a loaded machine is slow
+	rec := devicestest.NewRecord(d)
+	rec.Link = devices.NewLineLink(gw, rec)
+	d.Attach(rec)
+	t.Cleanup(func() {
+		hub.Close()
+		d.Close()
+		cancel()
+		<-served
+		fw.Close()
+		r.Close()
+	})
+	dctx, dcancel := context.WithTimeout(context.Background(), testenv.Patience)
+	defer dcancel()
+	if _, err := d.Describe(dctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := hub.Add(d); err != nil {
+		t.Fatal(err)
+	}
+	return &bench{rover: r, rec: rec, hub: hub, dev: d, audit: audit}
 }
 
 // newPlayed is a bench whose rover is played from a script
@@ -139,8 +168,23 @@ func TestCallThroughHub(t *testing.T) {
 	}
 }
 
+// roverPose is the rest of a drive's result as the reference rover gives
+// it (recorded with devicestest.Record against firmware.Rover).
+func roverPose(moved, x, battery float64) map[string]any {
+	return map[string]any{"battery": battery, "bumped": false, "heading": 0, "moved": moved, "reason": "done", "x": x, "y": 1.5}
+}
+
+// TestToolsInStarlark drives the rover's tools from Starlark: the loop's
+// requests are what the script (recorded against the reference rover)
+// expects, and the out-of-bounds drive never reaches the device.
 func TestToolsInStarlark(t *testing.T) {
-	b := newBench(t, devices.OpenPolicy(), firmware.Options{})
+	b, _ := newPlayed(t, devices.OpenPolicy(),
+		devicestest.IO{Action: "distance", Result: 2},
+		devicestest.IO{Action: "drive", Args: map[string]any{"speed": 0.5, "ms": 2000}, Result: roverPose(1, 1.5, 99.76)},
+		devicestest.IO{Action: "distance", Result: 1},
+		devicestest.IO{Action: "drive", Args: map[string]any{"speed": 0.5, "ms": 1000}, Result: roverPose(0.5, 2, 99.64)},
+		devicestest.IO{Action: "distance", Result: 0.5},
+	)
 	reg := tool.NewRegistry()
 	if err := devices.RegisterTools(reg, b.hub); err != nil {
 		t.Fatal(err)
@@ -175,7 +219,7 @@ rover.drive(speed=2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(res.Stdout, "distance 0.") {
+	if !strings.Contains(res.Stdout, "distance 0.5") {
 		t.Errorf("stdout %q", res.Stdout)
 	}
 	if res.Err == nil || !strings.Contains(res.Err.Message, "speed must be <= 1") {
@@ -186,7 +230,11 @@ rover.drive(speed=2)
 // TestToolsInPython runs the same device tools from the Python bridge: the
 // worker's calls come back to Go and go through the hub and its guard.
 func TestToolsInPython(t *testing.T) {
-	b := newBench(t, devices.OpenPolicy(), firmware.Options{})
+	b, _ := newPlayed(t, devices.OpenPolicy(),
+		devicestest.IO{Action: "distance", Result: 2},
+		devicestest.IO{Action: "drive", Args: map[string]any{"speed": 0.5, "ms": 400}, Result: roverPose(0.2, 0.7, 99.95)},
+		devicestest.IO{Action: "distance", Result: 1.8},
+	)
 	reg := tool.NewRegistry()
 	if err := devices.RegisterTools(reg, b.hub); err != nil {
 		t.Fatal(err)

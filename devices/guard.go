@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"math"
 	"sort"
-	"strconv"
 	"sync"
 
 	"golang.org/x/time/rate"
 
 	"github.com/gantry-dev/gantry/internal/argcheck"
+	"github.com/gantry-dev/gantry/internal/repr"
 	"github.com/gantry-dev/gantry/tool"
 )
 
@@ -112,9 +112,9 @@ func (g *Guard) Check(device, action string, desc *ActionDesc, args map[string]a
 		}
 		switch argcheck.Bounds(f, r.Min, r.Max) {
 		case argcheck.BelowMin:
-			return refuse("%s must be >= %s, got %s", name, fmtNum(*r.Min), fmtNum(f))
+			return refuse("%s must be >= %s, got %s", name, repr.Number(*r.Min), repr.Number(f))
 		case argcheck.AboveMax:
-			return refuse("%s must be <= %s, got %s", name, fmtNum(*r.Max), fmtNum(f))
+			return refuse("%s must be <= %s, got %s", name, repr.Number(*r.Max), repr.Number(f))
 		}
 	}
 	if action == "stop" || safe || rules.Rate <= 0 {
@@ -122,7 +122,7 @@ func (g *Guard) Check(device, action string, desc *ActionDesc, args map[string]a
 	}
 	if !g.limiter(device, rules).Allow() {
 		return refuse("%s allows %s actions per second (burst %d); slow down, e.g. one longer action instead of many short ones",
-			device, fmtNum(rules.Rate), burst(rules))
+			device, repr.Number(rules.Rate), burst(rules))
 	}
 	return nil
 }
@@ -191,8 +191,6 @@ func (g *Guard) Stopped() (bool, string) {
 	defer g.mu.Unlock()
 	return g.stopped, g.reason
 }
-
-func fmtNum(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
 
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -28,12 +29,27 @@ devices:
     burst: 3
 `
 
+// TestGuardPolicy: what the policy refuses never reaches the rover (the
+// script lists every request that does, recorded against the reference
+// rover); the rate limit refuses the first action past the burst.
 func TestGuardPolicy(t *testing.T) {
-	p, err := devices.ParsePolicy([]byte(testPolicy))
+	// One token per 100 s: no refill while the test runs, however slow the
+	// machine, so the burst alone decides which action is refused.
+	p, err := devices.ParsePolicy([]byte(strings.Replace(testPolicy, "rate: 2", "rate: 0.01", 1)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := newBench(t, p, firmware.Options{})
+	turn := devicestest.IO{Action: "turn", Args: map[string]any{"degrees": 1}, Result: map[string]any{"battery": 100, "bumped": false, "heading": 1, "moved": 0, "reason": "done", "x": 0.505, "y": 1.5}}
+	distance := devicestest.IO{Action: "distance", Result: 1.995}
+	script := []devicestest.IO{
+		{Action: "drive", Args: map[string]any{"speed": 0.5, "ms": 10}, Result: roverPose(0.005, 0.505, 100)},
+		distance,
+		turn, turn, // the burst of 3 after the drive; the third turn is refused
+	}
+	for range 30 {
+		script = append(script, distance)
+	}
+	b, _ := newPlayed(t, p, script...)
 	ctx := context.Background()
 	tests := []struct {
 		name   string
@@ -65,20 +81,16 @@ func TestGuardPolicy(t *testing.T) {
 			}
 		})
 	}
-	// Burst 3, rate 2/s: one drive was allowed above; a series of turns
-	// finds the bucket empty by the third, unless each took half a second
-	// (a refill) on a very loaded machine: then a later one does.
-	var refused int
-	for i := 0; i < 40 && refused == 0; i++ {
+	// Burst 3: one drive was allowed above, so two turns are and the third
+	// is not.
+	for i := 1; i <= 3; i++ {
 		_, err := b.hub.Call(ctx, "rover", "turn", map[string]any{"degrees": 1.0})
-		if errors.Is(err, devices.ErrRefused) && strings.Contains(err.Error(), "actions per second") {
-			refused++
-		} else if err != nil {
-			t.Fatal(err)
+		if i < 3 && err != nil {
+			t.Fatalf("turn %d: %v", i, err)
 		}
-	}
-	if refused == 0 {
-		t.Error("rate limit never refused")
+		if i == 3 && (!errors.Is(err, devices.ErrRefused) || !strings.Contains(err.Error(), "actions per second")) {
+			t.Fatalf("turn 3: got %v, want the rate limit's refusal", err)
+		}
 	}
 	for i := 0; i < 30; i++ { // sensors stay unlimited
 		if _, err := b.hub.Call(ctx, "rover", "distance", nil); err != nil {
@@ -150,10 +162,11 @@ func TestEmergencyStopCancelsInFlight(t *testing.T) {
 	}
 }
 
-// The same against the reference firmware on a pty, in real time: the
-// rover really stops.
+// The same against the reference firmware in real time (over an
+// in-memory pipe): the rover really stops, and the recorded conversation
+// shows the drive answered "stopped" only when the stop arrived.
 func TestEmergencyStopStopsTheRover(t *testing.T) {
-	b := newBench(t, devices.OpenPolicy(), firmware.Options{Clock: firmware.RealClock()})
+	b := newRecorded(t, devices.OpenPolicy(), firmware.Options{Clock: firmware.RealClock()})
 	ctx := context.Background()
 	errc := make(chan error, 1)
 	go func() {
@@ -169,6 +182,25 @@ func TestEmergencyStopStopsTheRover(t *testing.T) {
 	}
 	if b.rover.Pose().X > 0.5+0.2*5 {
 		t.Error("rover drove on")
+	}
+	ops := b.rec.Ops()
+	drive, stop := -1, -1
+	for i, op := range ops {
+		switch op.Action {
+		case "drive":
+			drive = i
+		case "stop":
+			stop = i
+		}
+	}
+	if drive < 0 || stop < drive {
+		t.Fatalf("recorded %+v: want a drive, then a stop", ops)
+	}
+	if d := ops[drive]; !d.Hold || d.Error == nil || d.Error.Code != protocol.CodeStopped {
+		t.Errorf("drive recorded as %+v, want held and answered %q", d, protocol.CodeStopped)
+	}
+	if !slices.Contains(ops[stop].Release, drive) {
+		t.Errorf("stop recorded as %+v, want it to release the drive (IO %d)", ops[stop], drive)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/gantry-dev/gantry/devices"
+	"github.com/gantry-dev/gantry/devicestest"
 	"github.com/gantry-dev/gantry/firmware"
 )
 
@@ -161,7 +162,7 @@ func TestPolicyCheckedWhenDescriptionChanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := newBench(t, p, firmware.Options{})
+	b, _ := newPlayed(t, p, devicestest.IO{Action: "distance", Result: 2}) // the move never reaches the rover
 	ctx := context.Background()
 	if _, err := b.hub.Call(ctx, "rover", "distance", nil); err != nil {
 		t.Fatal(err)

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/gantry-dev/gantry/internal/repr"
 )
 
 // ErrNotLiteral is returned by LiteralEval for text that Python's
@@ -908,9 +910,5 @@ func intToFloat(i *big.Int) (float64, bool) {
 	return f, true
 }
 
-func shorten(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "..."
-	}
-	return s
-}
+// shorten cuts a name quoted in a message.
+func shorten(s string) string { return repr.Shorten(s, 40) }

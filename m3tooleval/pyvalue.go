@@ -5,10 +5,11 @@ import (
 	"fmt"
 	"math"
 	"math/big"
-	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/gantry-dev/gantry/internal/repr"
 )
 
 // Value is a Python value of the kinds the harness handles: what
@@ -199,39 +200,13 @@ func writeRepr(b *strings.Builder, v Value) {
 }
 
 // FloatRepr renders f as Python's repr(float) does: the shortest text that
-// reads back as f, in exponent form below 1e-4 and from 1e16 on.
-func FloatRepr(f float64) string {
-	s := floatShort(f)
-	if strings.ContainsAny(s, ".en") { // "e", "inf", "nan"
-		return s
-	}
-	return s + ".0"
-}
+// reads back as f, in exponent form below 1e-4 and from 1e16 on
+// (internal/repr, shared with the tool registry).
+func FloatRepr(f float64) string { return repr.Float(f) }
 
 // floatShort is Python's float formatting with the 'r' code and no ".0"
 // added (as complex's repr uses for its parts).
-func floatShort(f float64) string {
-	switch {
-	case math.IsNaN(f):
-		return "nan"
-	case math.IsInf(f, 1):
-		return "inf"
-	case math.IsInf(f, -1):
-		return "-inf"
-	}
-	abs := math.Abs(f)
-	if abs != 0 && (abs < 1e-4 || abs >= 1e16) {
-		s := strconv.FormatFloat(f, 'e', -1, 64)
-		mant, exp, _ := strings.Cut(s, "e")
-		sign := exp[:1]
-		digits := strings.TrimLeft(exp[1:], "0")
-		for len(digits) < 2 {
-			digits = "0" + digits
-		}
-		return mant + "e" + sign + digits
-	}
-	return strconv.FormatFloat(f, 'f', -1, 64)
-}
+func floatShort(f float64) string { return repr.FloatShort(f) }
 
 func complexRepr(c complex128) string {
 	re, im := real(c), imag(c)

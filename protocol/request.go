@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"math/big"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/gantry-dev/gantry/internal/argcheck"
+	"github.com/gantry-dev/gantry/internal/repr"
 )
 
 // ErrorReply renders a reply line (no newline) carrying a protocol error.
@@ -32,7 +32,7 @@ func ParseRequest(line []byte) (Request, *Error) {
 	dec.UseNumber()
 	var raw map[string]json.RawMessage
 	if err := dec.Decode(&raw); err != nil {
-		return req, Errorf(CodeBadRequest, "not a JSON object: %s", shorten(err.Error()))
+		return req, Errorf(CodeBadRequest, "not a JSON object: %s", repr.Shorten(err.Error(), shortText))
 	}
 	if raw == nil {
 		return req, Errorf(CodeBadRequest, "not a JSON object")
@@ -46,7 +46,7 @@ func ParseRequest(line []byte) (Request, *Error) {
 	}
 	id, err := strconv.ParseInt(string(bytes.TrimSpace(idRaw)), 10, 64)
 	if err != nil || id <= 0 {
-		return req, Errorf(CodeBadRequest, "\"id\" must be a positive integer, got %s", shorten(string(idRaw)))
+		return req, Errorf(CodeBadRequest, "\"id\" must be a positive integer, got %s", repr.Shorten(string(idRaw), shortText))
 	}
 	req.ID = id
 	actRaw, ok := raw["action"]
@@ -54,26 +54,22 @@ func ParseRequest(line []byte) (Request, *Error) {
 		return req, Errorf(CodeBadRequest, "missing \"action\"")
 	}
 	if err := json.Unmarshal(actRaw, &req.Action); err != nil || req.Action == "" {
-		return req, Errorf(CodeBadRequest, "\"action\" must be a non-empty string, got %s", shorten(string(actRaw)))
+		return req, Errorf(CodeBadRequest, "\"action\" must be a non-empty string, got %s", repr.Shorten(string(actRaw), shortText))
 	}
 	if argsRaw, ok := raw["args"]; ok && string(bytes.TrimSpace(argsRaw)) != "null" {
 		ad := json.NewDecoder(bytes.NewReader(argsRaw))
 		ad.UseNumber()
 		var args map[string]any
 		if err := ad.Decode(&args); err != nil || args == nil {
-			return req, Errorf(CodeInvalidArgs, "\"args\" must be a JSON object, got %s", shorten(string(argsRaw)))
+			return req, Errorf(CodeInvalidArgs, "\"args\" must be a JSON object, got %s", repr.Shorten(string(argsRaw), shortText))
 		}
 		req.Args = args
 	}
 	return req, nil
 }
 
-func shorten(s string) string {
-	if len(s) > 60 {
-		return s[:60] + "..."
-	}
-	return s
-}
+// shortText is how much of a malformed request a message quotes.
+const shortText = 60
 
 // ValidateArgs checks args against an action's parameter schemas and
 // returns them converted (float64, int64, ...) with defaults filled in.
@@ -120,26 +116,6 @@ func paramNames(a ActionDesc) string {
 	return strings.Join(n, ", ")
 }
 
-func fmtNum(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
-
-func typeName(v any) string {
-	switch v.(type) {
-	case nil:
-		return "null"
-	case bool:
-		return "boolean"
-	case json.Number, float64, float32, int64, int32, int, uint64, *big.Int:
-		return "number"
-	case string:
-		return "string"
-	case []any:
-		return "array"
-	case map[string]any:
-		return "object"
-	}
-	return fmt.Sprintf("%T", v)
-}
-
 func convert(name string, p Param, v any) (any, *Error) {
 	var out any
 	switch p.Type {
@@ -158,25 +134,25 @@ func convert(name string, p Param, v any) (any, *Error) {
 	case "string":
 		s, ok := v.(string)
 		if !ok {
-			return nil, Errorf(CodeInvalidArgs, "%s must be a string, got %s", name, typeName(v))
+			return nil, Errorf(CodeInvalidArgs, "%s must be a string, got %s", name, repr.JSONType(v))
 		}
 		out = s
 	case "boolean":
 		b, ok := v.(bool)
 		if !ok {
-			return nil, Errorf(CodeInvalidArgs, "%s must be a boolean, got %s", name, typeName(v))
+			return nil, Errorf(CodeInvalidArgs, "%s must be a boolean, got %s", name, repr.JSONType(v))
 		}
 		out = b
 	case "array":
 		a, ok := v.([]any)
 		if !ok {
-			return nil, Errorf(CodeInvalidArgs, "%s must be an array, got %s", name, typeName(v))
+			return nil, Errorf(CodeInvalidArgs, "%s must be an array, got %s", name, repr.JSONType(v))
 		}
 		out = a
 	case "object":
 		m, ok := v.(map[string]any)
 		if !ok {
-			return nil, Errorf(CodeInvalidArgs, "%s must be an object, got %s", name, typeName(v))
+			return nil, Errorf(CodeInvalidArgs, "%s must be an object, got %s", name, repr.JSONType(v))
 		}
 		out = m
 	default:
@@ -204,14 +180,14 @@ func convert(name string, p Param, v any) (any, *Error) {
 func numberError(name string, p Param, v any, n argcheck.Number, problem argcheck.Problem) *Error {
 	given := n.Text
 	if given == "" {
-		given = fmtNum(n.F)
+		given = repr.Number(n.F)
 	}
 	switch problem {
 	case argcheck.NotNumber:
 		if jn, ok := v.(json.Number); ok {
-			return Errorf(CodeInvalidArgs, "%s: bad number %s", name, shorten(string(jn)))
+			return Errorf(CodeInvalidArgs, "%s: bad number %s", name, repr.Shorten(string(jn), shortText))
 		}
-		return Errorf(CodeInvalidArgs, "%s must be a%s %s, got %s", name, article(p.Type), p.Type, typeName(v))
+		return Errorf(CodeInvalidArgs, "%s must be a%s %s, got %s", name, article(p.Type), p.Type, repr.JSONType(v))
 	case argcheck.NotInteger:
 		return Errorf(CodeInvalidArgs, "%s must be an integer, got %s", name, given)
 	case argcheck.NotFinite:
@@ -219,9 +195,9 @@ func numberError(name string, p Param, v any, n argcheck.Number, problem argchec
 	case argcheck.BeyondType:
 		return Errorf(CodeOutOfRange, "%s is out of range for a%s %s, got %s", name, article(p.Type), p.Type, given)
 	case argcheck.BelowMin:
-		return Errorf(CodeOutOfRange, "%s must be >= %s, got %s", name, fmtNum(*p.Minimum), given)
+		return Errorf(CodeOutOfRange, "%s must be >= %s, got %s", name, repr.Number(*p.Minimum), given)
 	case argcheck.AboveMax:
-		return Errorf(CodeOutOfRange, "%s must be <= %s, got %s", name, fmtNum(*p.Maximum), given)
+		return Errorf(CodeOutOfRange, "%s must be <= %s, got %s", name, repr.Number(*p.Maximum), given)
 	}
 	return nil
 }

@@ -1,3 +1,5 @@
+//go:build !edge
+
 package report
 
 import (
@@ -12,11 +14,9 @@ import (
 	"gonum.org/v1/plot/vg"
 )
 
-// Chart formats WriteWinRateChart and WriteTurnsChart write.
-const (
-	SVG = "svg"
-	PNG = "png"
-)
+// ChartsBuilt tells whether this build draws charts: it does, with
+// gonum/plot (not in the edge build, -tags edge).
+const ChartsBuilt = true
 
 // chartWidth and chartHeight are the size of the charts.
 const chartWidth, chartHeight = 16 * vg.Centimeter, 9 * vg.Centimeter

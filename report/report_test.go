@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"errors"
 	"flag"
 	"image/png"
 	"os"
@@ -100,13 +101,21 @@ func TestLoadLabels(t *testing.T) {
 	}
 }
 
-// TestCharts: both charts in both formats; the SVG names every run.
+// TestCharts: both charts in both formats; the SVG names every run. The
+// edge build refuses both with ErrNoCharts and writes nothing.
 func TestCharts(t *testing.T) {
 	c := load(t, "code", "json", "short")
 	for _, draw := range []func(*bytes.Buffer, string) error{
 		func(b *bytes.Buffer, f string) error { return c.WriteWinRateChart(b, f) },
 		func(b *bytes.Buffer, f string) error { return c.WriteTurnsChart(b, f) },
 	} {
+		if !ChartsBuilt {
+			var b bytes.Buffer
+			if err := draw(&b, SVG); !errors.Is(err, ErrNoCharts) || b.Len() != 0 {
+				t.Fatalf("edge build: got %v and %d bytes, want ErrNoCharts and nothing", err, b.Len())
+			}
+			continue
+		}
 		var svg, img bytes.Buffer
 		if err := draw(&svg, SVG); err != nil {
 			t.Fatal(err)

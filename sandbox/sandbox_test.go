@@ -75,7 +75,9 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			s := newSession(t, Options{MaxSteps: 1_000_000, Timeout: 5 * time.Second})
+			// The deadline is a backstop (no golden file ends by it),
+			// long enough for a loaded machine.
+			s := newSession(t, Options{MaxSteps: 1_000_000, Timeout: time.Minute})
 			res, err := s.Exec(context.Background(), string(code))
 			if err != nil {
 				t.Fatal(err)

@@ -2,10 +2,9 @@ package tool
 
 import (
 	"fmt"
-	"math"
-	"strconv"
-	"strings"
 	"unicode/utf8"
+
+	"github.com/gantry-dev/gantry/internal/repr"
 )
 
 // The text helpers every runtime shares: Python's float repr, the
@@ -13,34 +12,9 @@ import (
 // of names from a caller.
 
 // FormatFloat returns Python's repr of a float: "1.0", "0.25",
-// "1000000.0", "1e+16", "1.5e-05", "nan", "inf", "-inf".
-func FormatFloat(f float64) string {
-	switch {
-	case math.IsInf(f, 1):
-		return "inf"
-	case math.IsInf(f, -1):
-		return "-inf"
-	case math.IsNaN(f):
-		return "nan"
-	}
-	abs := math.Abs(f)
-	if abs != 0 && (abs < 1e-4 || abs >= 1e16) {
-		s := strconv.FormatFloat(f, 'e', -1, 64)
-		// Python writes 1e+16, 1.5e-05: at least two exponent digits.
-		mant, exp, _ := strings.Cut(s, "e")
-		sign := exp[:1]
-		digits := strings.TrimLeft(exp[1:], "0")
-		if len(digits) < 2 {
-			digits = strings.Repeat("0", 2-len(digits)) + digits
-		}
-		return mant + "e" + sign + digits
-	}
-	s := strconv.FormatFloat(f, 'f', -1, 64)
-	if !strings.Contains(s, ".") {
-		s += ".0"
-	}
-	return s
-}
+// "1000000.0", "1e+16", "1.5e-05", "nan", "inf", "-inf" (internal/repr,
+// which the device protocol shares).
+func FormatFloat(f float64) string { return repr.Float(f) }
 
 // truncMarker stands for the n bytes cut from the middle of a text.
 func truncMarker(n int) string { return fmt.Sprintf("\n[... %d bytes truncated ...]\n", n) }

@@ -10,11 +10,9 @@ package tool
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
-	"math/big"
 	"regexp"
 	"sort"
 	"strconv"
@@ -22,6 +20,7 @@ import (
 	"sync"
 
 	"github.com/gantry-dev/gantry/internal/argcheck"
+	"github.com/gantry-dev/gantry/internal/repr"
 )
 
 // Type is the type of a parameter or return value, named as Python names it.
@@ -640,31 +639,10 @@ func formatBound(p Param, f float64) string {
 	return formatNum(f)
 }
 
-// TypeName names the Python type of a Go value as Args or a runtime holds it.
-func TypeName(v any) string {
-	switch v.(type) {
-	case nil:
-		return "None"
-	case string:
-		return "str"
-	case int, int64, int32, uint64, *big.Int:
-		return "int"
-	case float64, float32:
-		return "float"
-	case json.Number:
-		if argcheck.IsIntLiteral(string(v.(json.Number))) {
-			return "int"
-		}
-		return "float"
-	case bool:
-		return "bool"
-	case []any, []string:
-		return "list"
-	case map[string]any:
-		return "dict"
-	}
-	return fmt.Sprintf("%T", v)
-}
+// TypeName names the Python type of a Go value as Args or a runtime holds
+// it ("None", "bool", "int", "float", "str", "list", "dict"; internal/repr,
+// which names the same values in JSON's words for the device protocol).
+func TypeName(v any) string { return repr.PyType(v) }
 
 func quoteList(xs []string) string {
 	q := make([]string, len(xs))

@@ -74,6 +74,9 @@ With --env rover: --generate N episodes of the rover device task (default
 behind --broker one at a time.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := qf.check(); err != nil {
+				return err
+			}
 			ctx := cmd.Context()
 			var jobs []agent.Job
 			switch env {

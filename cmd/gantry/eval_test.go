@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/gantry-dev/gantry/agent"
+	"github.com/gantry-dev/gantry/report"
 )
 
 func readReport(t *testing.T, dir string) agent.Report {
@@ -219,6 +220,9 @@ func TestTaskTypeSpellings(t *testing.T) {
 // TestReportCommand: gantry report writes report.md with both charts
 // embedded, and the charts.
 func TestReportCommand(t *testing.T) {
+	if !report.ChartsBuilt {
+		t.Skip("the edge build draws no charts (TestEdgeReport)")
+	}
 	out := t.TempDir()
 	text, err := runCLI(t, "", "report", "../../report/testdata/code", "../../report/testdata/json", "--out", out, "--charts", "png")
 	if err != nil {

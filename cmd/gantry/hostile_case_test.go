@@ -473,6 +473,31 @@ func (c *hostileCase) expectFor(runtime string) []string {
 	return c.Expect
 }
 
+// backstopLimit is the action limit of a run whose expected outcome is not
+// TimeoutError. Such a case tests another limit (memory, recursion, output,
+// processes) or that the code succeeds; the deadline is only a backstop,
+// and its short `timeout:` would make the outcome depend on how fast a busy
+// machine is: a memory bomb reaches MemoryError after a fixed amount of
+// work (memory is charged before it is allocated), which takes 0.3-1.5 s on
+// an idle core and more than 2 s on a loaded one. Under this limit the
+// case's own limit is always what ends it, and a case whose limit fails
+// still fails: as a TimeoutError it does not expect, or earlier, on the
+// address-space cap or the peak RSS.
+const backstopLimit = time.Minute
+
+// actionLimit is the --timeout (and --action-timeout) of a run of c in
+// runtime: the case's own `timeout:` where it expects TimeoutError (the
+// deadline is what it tests, alone or as one acceptable answer), else at
+// least backstopLimit.
+func (c *hostileCase) actionLimit(runtime string) time.Duration {
+	for _, e := range c.expectFor(runtime) {
+		if e == "TimeoutError" {
+			return c.Timeout
+		}
+	}
+	return max(c.Timeout, backstopLimit)
+}
+
 // execProblems checks a `gantry exec` run of c against c's expectations
 // in runtime, on top of the shared promises.
 func (c *hostileCase) execProblems(r *hostileRun, runtime, canary string) []string {

@@ -93,6 +93,32 @@ func TestHostileCorpus(t *testing.T) {
 	}
 }
 
+// TestHostileActionLimit: a case keeps its short limit only where the
+// deadline is an answer it accepts; elsewhere the limit is a backstop that
+// a busy machine cannot reach before the case's own limit.
+func TestHostileActionLimit(t *testing.T) {
+	tests := []struct {
+		name string
+		c    hostileCase
+		rt   string
+		want time.Duration
+	}{
+		{"memory bomb", hostileCase{Expect: []string{"MemoryError"}, Timeout: 2 * time.Second}, "starlark", backstopLimit},
+		{"memory bomb, isolated", hostileCase{Expect: []string{"MemoryError"}, Timeout: 2 * time.Second}, "starlark-isolate", backstopLimit},
+		{"deadline", hostileCase{Expect: []string{"TimeoutError"}, Timeout: time.Second}, "starlark", time.Second},
+		{"deadline or memory", hostileCase{Expect: []string{"MemoryError", "TimeoutError"}, Timeout: 2 * time.Second}, "python", 2 * time.Second},
+		{"deadline in one runtime", hostileCase{Expect: []string{"MemoryError"}, ExpectRT: map[string][]string{"python": {"MemoryError", "TimeoutError"}}, Timeout: 2 * time.Second}, "python", 2 * time.Second},
+		{"not in the other", hostileCase{Expect: []string{"MemoryError"}, ExpectRT: map[string][]string{"python": {"MemoryError", "TimeoutError"}}, Timeout: 2 * time.Second}, "starlark", backstopLimit},
+		{"ok", hostileCase{Expect: []string{"ok"}, Timeout: 2 * time.Second}, "starlark", backstopLimit},
+		{"longer than the backstop", hostileCase{Expect: []string{"OSError"}, Timeout: 2 * time.Minute}, "python", 2 * time.Minute},
+	}
+	for _, tc := range tests {
+		if got := tc.c.actionLimit(tc.rt); got != tc.want {
+			t.Errorf("%s: action limit %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
 // TestHostileChecks shows that the checks can fail: each broken run is
 // caught.
 func TestHostileChecks(t *testing.T) {
@@ -455,12 +481,13 @@ func (h *harness) runCodeCase(t *testing.T, c *hostileCase, rt string) {
 	if rt == "starlark-isolate" {
 		runtime, extra = "starlark", []string{"--isolate"}
 	}
-	args := append([]string{"exec", "--runtime", runtime, "--timeout", c.Timeout.String()}, extra...)
+	limit := c.actionLimit(rt)
+	args := append([]string{"exec", "--runtime", runtime, "--timeout", limit.String()}, extra...)
 	if c.Tools != "" {
 		args = append(args, "--tools", c.Tools)
 	}
 	args = append(args, codeFile)
-	r := h.run(t, ce, c.Timeout, args)
+	r := h.run(t, ce, limit, args)
 	p := append(c.execProblems(r, rt, h.canary), ce.hostProblems(c.NoWrite)...)
 	if len(p) > 0 {
 		t.Error(r.report(c, rt, "exec", p))
@@ -496,8 +523,8 @@ func (h *harness) runCodeCase(t *testing.T, c *hostileCase, rt string) {
 		return
 	}
 	args = append([]string{"run", "--policy", "replay", "--replay", replay, "--game", replayGame, "--runtime", runtime,
-		"--action-timeout", c.Timeout.String(), "--stuck", "0", "--proposals", "1", "--turns", "5", "--example=false"}, extra...)
-	r = h.run(t, ce, 2*c.Timeout, args)
+		"--action-timeout", limit.String(), "--stuck", "0", "--proposals", "1", "--turns", "5", "--example=false"}, extra...)
+	r = h.run(t, ce, 2*limit, args)
 	p = append(c.thenProblems(r, rt, h.canary), ce.hostProblems(c.NoWrite)...)
 	if len(p) > 0 {
 		t.Error(r.report(c, rt, "then", p))

@@ -1,3 +1,5 @@
+//go:build !edge
+
 package main
 
 import (
@@ -19,22 +21,10 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/gantry-dev/gantry/agent"
 	"github.com/gantry-dev/gantry/queue"
 )
-
-// queueFlags are eval's flags for a distributed run.
-type queueFlags struct {
-	url string
-	run string
-}
-
-func (q *queueFlags) register(fl *pflag.FlagSet) {
-	fl.StringVar(&q.url, "queue", "", "run the episodes on gantry workers through NATS JetStream at this URL (nats://host:4222, comma-separated for a cluster; docs/scale-out.md)")
-	fl.StringVar(&q.run, "run", "", "with --queue: the run's name, whose stored results are reused (default: derived from the settings, the games and --out)")
-}
 
 // jobSettings are the eval settings a worker rebuilds an episode from:
 // everything that shapes the episode, nothing local to the machine (the

@@ -32,12 +32,16 @@ are listed under their difference.
 
 OUT/report.md gets the same tables with two charts, OUT/winrate.svg (win
 rate per task type per run) and OUT/turns.svg (turns histogram), or .png
-with --charts png; OUT/report.json holds the figures.
+with --charts png; OUT/report.json holds the figures. The edge build draws
+no charts: its report.md has the tables alone, and --charts is refused.
 
   gantry report runs/code runs/json
   gantry report runs/ab --out runs/ab-report --charts png`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if !report.ChartsBuilt && cmd.Flags().Changed("charts") {
+				return fmt.Errorf("gantry report --charts: %w", report.ErrNoCharts)
+			}
 			if charts != report.SVG && charts != report.PNG {
 				return fmt.Errorf("--charts %q: svg or png", charts)
 			}
@@ -52,11 +56,18 @@ with --charts png; OUT/report.json holds the figures.
 			if err := os.MkdirAll(outDir, 0o755); err != nil {
 				return fmt.Errorf("output directory: %w", err)
 			}
-			names := []string{"winrate." + charts, "turns." + charts}
-			for i, draw := range []func(*bytes.Buffer) error{
+			var names []string
+			draws := []func(*bytes.Buffer) error{
 				func(b *bytes.Buffer) error { return c.WriteWinRateChart(b, charts) },
 				func(b *bytes.Buffer) error { return c.WriteTurnsChart(b, charts) },
-			} {
+			}
+			if report.ChartsBuilt {
+				names = []string{"winrate." + charts, "turns." + charts}
+			} else {
+				draws = nil
+				fmt.Fprintf(cmd.ErrOrStderr(), "report: no charts: %v\n", report.ErrNoCharts)
+			}
+			for i, draw := range draws {
 				var b bytes.Buffer
 				if err := draw(&b); err != nil {
 					return err

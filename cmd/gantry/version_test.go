@@ -6,15 +6,16 @@ import (
 	"testing"
 )
 
-// gantry version prints four lines: version, commit, build date and Go
-// version with the platform (a test binary has the fallbacks).
+// gantry version prints five lines: version, commit, build date, Go
+// version with the platform (a test binary has the fallbacks) and the
+// build's flavour.
 func TestVersionLines(t *testing.T) {
 	out, err := runCLI(t, "", "version")
 	if err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
-	prefixes := []string{"gantry ", "commit: ", "built: ", "go: "}
+	prefixes := []string{"gantry ", "commit: ", "built: ", "go: ", "build: "}
 	if len(lines) != len(prefixes) {
 		t.Fatalf("got %d lines: %q", len(lines), out)
 	}
@@ -25,5 +26,8 @@ func TestVersionLines(t *testing.T) {
 	}
 	if want := runtime.Version() + " " + runtime.GOOS + "/" + runtime.GOARCH; lines[3] != "go: "+want {
 		t.Errorf("go line %q, want %q", lines[3], "go: "+want)
+	}
+	if lines[4] != "build: "+buildFlavour || (buildFlavour != "full" && buildFlavour != "edge") {
+		t.Errorf("build line %q, want %q (full or edge)", lines[4], "build: "+buildFlavour)
 	}
 }
