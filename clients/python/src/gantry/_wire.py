@@ -13,7 +13,7 @@ from __future__ import annotations
 import http.client
 import socket
 import threading
-from typing import Optional
+from typing import Optional, Union
 
 _RECV = 65536
 
@@ -27,7 +27,7 @@ class _Conn:
 
     __slots__ = ("sock", "rest")
 
-    def __init__(self, family: int, address: object, timeout: Optional[float]) -> None:
+    def __init__(self, family: int, address: Union[str, tuple[str, int]], timeout: Optional[float]) -> None:
         s = socket.socket(family, socket.SOCK_STREAM)
         try:
             s.settimeout(timeout)
@@ -94,7 +94,7 @@ class _Conn:
         return status, b"".join(parts), True
 
     def _chunked(self, data: bytes) -> tuple[bytes, bytes]:
-        parts = []
+        parts: list[bytes] = []
         while True:
             while b"\r\n" not in data:
                 data += self._more()
@@ -130,7 +130,7 @@ class Wire:
     def __init__(self, host: str, port: int, headers: dict[str, str], timeout: Optional[float],
                  unix: Optional[str] = None) -> None:
         self.family = socket.AF_UNIX if unix else socket.AF_INET
-        self.address: object = unix if unix else (host, port)
+        self.address: Union[str, tuple[str, int]] = unix if unix else (host, port)
         if not unix and ":" in host:
             self.family = socket.AF_INET6
         self.timeout = timeout
