@@ -79,13 +79,16 @@ type child struct {
 	addr string
 }
 
-// startChild starts this binary as a server process.
-func startChild(args ...string) *child {
-	self, err := os.Executable()
-	if err != nil {
-		log.Fatal(err)
+// startChild starts bin (this binary when empty) as a server process.
+func startChild(bin string, args ...string) *child {
+	if bin == "" {
+		self, err := os.Executable()
+		if err != nil {
+			log.Fatal(err)
+		}
+		bin = self
 	}
-	cmd := exec.Command(self, append([]string{serveChildArg}, args...)...)
+	cmd := exec.Command(bin, append([]string{serveChildArg}, args...)...)
 	logf, err := os.CreateTemp("", "gantry-bench-serve-*.log")
 	if err != nil {
 		log.Fatal(err)
@@ -216,15 +219,31 @@ func inProcessSteps(d time.Duration) float64 {
 
 // external drives a server in its own process with a lean load generator
 // in this one: clients connections, one session each, pre-encoded steps
-// (a reset every 40 requests, as in the in-process test).
-func external(clients int, d time.Duration, profile string) {
+// (a reset every 40 requests, as in the in-process test). With a baseline
+// binary (bench/server built from another commit) it alternates that
+// binary's server and this one's, rounds times each.
+func external(clients int, d time.Duration, profile, baseline string, rounds int) {
 	fmt.Printf("## plain ALFWorld steps, server in its own process, lean load generator (%d connections, %v)\n", clients, d)
 	fmt.Printf("ALFWorld in process (one Env, no server): steps/s: %.0f\n", inProcessSteps(d/2))
+	for range rounds {
+		if baseline != "" {
+			fmt.Printf("baseline %s: ", baseline)
+			externalRun(baseline, clients, d, "")
+		}
+		if baseline != "" {
+			fmt.Print("this build: ")
+		}
+		externalRun("", clients, d, profile)
+	}
+	fmt.Println()
+}
+
+func externalRun(bin string, clients int, d time.Duration, profile string) {
 	args := []string{}
 	if profile != "" {
 		args = append(args, "-cpuprofile", profile)
 	}
-	ch := startChild(args...)
+	ch := startChild(bin, args...)
 	defer ch.stop()
 	base := "http://" + ch.addr
 	ids := make([]string, clients)
@@ -276,5 +295,4 @@ func external(clients int, d time.Duration, profile string) {
 		float64(n.Load())/wall.Seconds(), failed.Load(),
 		float64(cpu.Microseconds())/float64(n.Load()), cpu.Seconds()/wall.Seconds(),
 		float64(gen.Microseconds())/float64(n.Load()), gen.Seconds()/wall.Seconds())
-	fmt.Println()
 }

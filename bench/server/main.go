@@ -4,7 +4,7 @@
 // concurrent clients, the batch endpoint, the memory of idle sessions and
 // Python session creation with and without the warm pool.
 //
-//	go run ./bench/server [-clients 64] [-duration 5s] [-idle 10000] [-python] [-only steps,external] [-cpuprofile FILE]
+//	go run ./bench/server [-clients 64] [-duration 5s] [-idle 10000] [-python] [-only steps,external] [-cpuprofile FILE] [-baseline BIN -rounds N]
 package main
 
 import (
@@ -54,6 +54,8 @@ func main() {
 	pythonN := flag.Int("python-n", 10, "Python sessions created per variant")
 	only := flag.String("only", "", "run only these tests (comma-separated: latency, steps, external, python, idle)")
 	profile := flag.String("cpuprofile", "", "external test: write the server process's CPU profile to this file")
+	baseline := flag.String("baseline", "", "external test: alternate with the server of this bench/server binary (built from another commit)")
+	rounds := flag.Int("rounds", 1, "external test: runs of each server")
 	flag.Parse()
 	fmt.Printf("GOMAXPROCS=%d, %s\n\n", runtime.GOMAXPROCS(0), runtime.Version())
 	run := func(name string) bool { return *only == "" || slices.Contains(strings.Split(*only, ","), name) }
@@ -65,7 +67,7 @@ func main() {
 		throughput(*clients, *duration)
 	}
 	if run("external") {
-		external(*clients, *duration, *profile)
+		external(*clients, *duration, *profile, *baseline, *rounds)
 	}
 	if *python && run("python") {
 		pythonCreation(*pythonN)
