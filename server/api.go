@@ -208,7 +208,7 @@ func (s *Server) handleStep(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeStepResult(w, &res)
+	s.writeStepResult(w, &res)
 	return nil
 }
 
@@ -257,7 +257,7 @@ func (s *Server) handleReset(w http.ResponseWriter, r *http.Request) error {
 		res.Admissible = ss.env.Admissible()
 	}
 	s.endQuick(ss, "reset", "ok", start)
-	writeStepResult(w, &res)
+	s.writeStepResult(w, &res)
 	return nil
 }
 

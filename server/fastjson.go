@@ -17,18 +17,25 @@ import (
 // encoding/json; the results are the same (FuzzParseStep and
 // FuzzAppendStepResult check them against encoding/json).
 
-// bufPool holds request and response buffers.
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+// bufferPool holds a server's request and response buffers (the zero
+// value is ready).
+type bufferPool struct{ p sync.Pool }
 
 // maxPooled bounds the buffers kept in the pool.
 const maxPooled = 64 << 10
 
-func getBuf() *[]byte { return bufPool.Get().(*[]byte) }
+func (bp *bufferPool) get() *[]byte {
+	if b, ok := bp.p.Get().(*[]byte); ok {
+		return b
+	}
+	b := make([]byte, 0, 4096)
+	return &b
+}
 
-func putBuf(b *[]byte) {
+func (bp *bufferPool) put(b *[]byte) {
 	if cap(*b) <= maxPooled {
 		*b = (*b)[:0]
-		bufPool.Put(b)
+		bp.p.Put(b)
 	}
 }
 
@@ -63,8 +70,8 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request, buf *[]byte) e
 
 // decodeStep reads the body of a plain step.
 func (s *Server) decodeStep(w http.ResponseWriter, r *http.Request) (stepRequest, error) {
-	buf := getBuf()
-	defer putBuf(buf)
+	buf := s.bufs.get()
+	defer s.bufs.put(buf)
 	if err := s.readBody(w, r, buf); err != nil {
 		return stepRequest{}, err
 	}
@@ -163,9 +170,9 @@ func plainString(b []byte, i int) ([]byte, int, bool) {
 }
 
 // writeStepResult answers res as writeJSON(w, http.StatusOK, res) would.
-func writeStepResult(w http.ResponseWriter, res *StepResult) {
-	buf := getBuf()
-	defer putBuf(buf)
+func (s *Server) writeStepResult(w http.ResponseWriter, res *StepResult) {
+	buf := s.bufs.get()
+	defer s.bufs.put(buf)
 	b, ok := appendStepResult(*buf, res)
 	*buf = b
 	if !ok {

@@ -95,7 +95,7 @@ func TestAppendStepResult(t *testing.T) {
 	}
 	w := httptest.NewRecorder()
 	half := StepResult{Observation: "x", EpisodeState: EpisodeState{Reward: 0.5}}
-	writeStepResult(w, &half)
+	new(Server).writeStepResult(w, &half)
 	if want := marshalStep(t, &half); !bytes.Equal(w.Body.Bytes(), want) || w.Header().Get("Content-Type") != "application/json" {
 		t.Errorf("writeStepResult: %q %v, want %q", w.Body, w.Header(), want)
 	}

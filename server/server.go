@@ -94,6 +94,8 @@ type Server struct {
 
 	// ids makes request ids: a random prefix per server and a counter.
 	ids requestIDs
+	// bufs holds the buffers of plain steps' bodies and answers.
+	bufs bufferPool
 
 	// mu guards the session table; lookups (every request) take it for
 	// reading only.
