@@ -200,15 +200,15 @@ func (s *Server) handleStep(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var req stepRequest
-	if err := s.decodeJSON(w, r, &req); err != nil {
+	req, err := s.decodeStep(w, r)
+	if err != nil {
 		return err
 	}
 	res, err := s.step(r.Context(), ss, req.Command, req.Admissible)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, res)
+	s.writeStepResult(w, &res)
 	return nil
 }
 
@@ -219,7 +219,7 @@ func (s *Server) step(ctx context.Context, ss *session, cmd string, admissible b
 	if len(cmd) > maxCommand {
 		return StepResult{}, errorf(http.StatusBadRequest, "command_too_long", "the command is %d bytes, over the limit of %d", len(cmd), maxCommand)
 	}
-	_, end, err := s.begin(ctx, ss, "step")
+	start, err := s.beginQuick(ss, "step")
 	if err != nil {
 		return StepResult{}, err
 	}
@@ -228,7 +228,7 @@ func (s *Server) step(ctx context.Context, ss *session, cmd string, admissible b
 	if admissible {
 		res.Admissible = ss.env.Admissible()
 	}
-	end("ok")
+	s.endQuick(ss, "step", "ok", start)
 	return res, nil
 }
 
@@ -248,7 +248,7 @@ func (s *Server) handleReset(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	_, end, err := s.begin(r.Context(), ss, "reset")
+	start, err := s.beginQuick(ss, "reset")
 	if err != nil {
 		return err
 	}
@@ -256,8 +256,8 @@ func (s *Server) handleReset(w http.ResponseWriter, r *http.Request) error {
 	if req.Admissible {
 		res.Admissible = ss.env.Admissible()
 	}
-	end("ok")
-	writeJSON(w, http.StatusOK, res)
+	s.endQuick(ss, "reset", "ok", start)
+	s.writeStepResult(w, &res)
 	return nil
 }
 

@@ -65,7 +65,12 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // unknown fields, trailing data and bodies over the server's size limit.
 func (s *Server) decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBody)
-	dec := json.NewDecoder(r.Body)
+	return s.decodeFrom(r.Body, v)
+}
+
+// decodeFrom reads body as one JSON value into v, as decodeJSON does.
+func (s *Server) decodeFrom(body io.Reader, v any) error {
+	dec := json.NewDecoder(body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var (

@@ -3,6 +3,8 @@ package server
 import (
 	"context"
 	"errors"
+	"strconv"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -22,6 +24,48 @@ type metrics struct {
 	refusals  *prometheus.CounterVec
 	requests  *prometheus.CounterVec
 	poolReady prometheus.Gauge
+
+	// Children of the vectors by label values, made once: a request costs
+	// a map read instead of hashing its label values.
+	byRoute  sync.Map // routeCode → prometheus.Counter
+	byAction sync.Map // actionKey → actionMetrics
+}
+
+type routeCode struct {
+	route string
+	code  int
+}
+
+type actionKey struct{ runtime, kind, outcome string }
+
+// actionMetrics are the children one kind of action with one outcome
+// updates.
+type actionMetrics struct {
+	count   prometheus.Counter
+	latency prometheus.Observer
+}
+
+// request is the counter of a route's answers with the status code.
+func (m *metrics) request(route string, code int) prometheus.Counter {
+	k := routeCode{route, code}
+	if c, ok := m.byRoute.Load(k); ok {
+		return c.(prometheus.Counter)
+	}
+	c := m.requests.WithLabelValues(route, strconv.Itoa(code))
+	m.byRoute.Store(k, c)
+	return c
+}
+
+// action is the count and latency of an action of the runtime and kind
+// that ended with outcome.
+func (m *metrics) action(runtime, kind, outcome string) actionMetrics {
+	k := actionKey{runtime, kind, outcome}
+	if a, ok := m.byAction.Load(k); ok {
+		return a.(actionMetrics)
+	}
+	a := actionMetrics{m.actions.WithLabelValues(runtime, kind, outcome), m.latency.WithLabelValues(runtime, kind)}
+	m.byAction.Store(k, a)
+	return a
 }
 
 func newMetrics() *metrics {

@@ -5,9 +5,9 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -92,7 +92,14 @@ type Server struct {
 	stopActions context.Context
 	cancelAll   context.CancelFunc
 
-	mu       sync.Mutex
+	// ids makes request ids: a random prefix per server and a counter.
+	ids requestIDs
+	// bufs holds the buffers of plain steps' bodies and answers.
+	bufs bufferPool
+
+	// mu guards the session table; lookups (every request) take it for
+	// reading only.
+	mu       sync.RWMutex
 	sessions map[string]*session
 	perToken map[string]int       // sessions per owner, reserved ones included
 	reserved int                  // sessions being created
@@ -146,6 +153,7 @@ func New(cfg Config) (*Server, error) {
 		perToken: make(map[string]int),
 		expired:  make(map[string]time.Time),
 	}
+	s.ids.prefix = newID("r-") + "-"
 	s.stopActions, s.cancelAll = context.WithCancel(context.Background())
 	if cfg.PythonPool > 0 {
 		p, err := newPyPool(s, cfg.PythonPool)
@@ -253,6 +261,18 @@ func newID(prefix string) string {
 	return prefix + base64.RawURLEncoding.EncodeToString(b[:])
 }
 
+// requestIDs makes the ids of requests that come without one: unique per
+// server (a random prefix) and cheap (a counter), not secret.
+type requestIDs struct {
+	prefix string
+	n      atomic.Uint64
+}
+
+func (g *requestIDs) next() string {
+	var b [48]byte
+	return string(strconv.AppendUint(append(b[:0], g.prefix...), g.n.Add(1), 36))
+}
+
 // ctxKey keys the values the middleware puts in a request's context.
 type ctxKey int
 
@@ -314,15 +334,18 @@ func (w *statusWriter) Flush() {
 
 // logged gives every request an id (the client's X-Request-Id when it is
 // short and printable, else a new one), echoes it, and logs the request
-// when it ends. Headers are not logged: the bearer token never is.
+// when it ends: at level info when it failed (status 400 and up), at debug
+// otherwise, so that a server answering tens of thousands of steps a
+// second does not write a log line for each. Headers are not logged: the
+// bearer token never is.
 func (s *Server) logged(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := r.Header.Get("X-Request-Id")
 		if !validRequestID(id) {
-			id = newID("r-")
+			id = s.ids.next()
 		}
-		w.Header().Set("X-Request-Id", id)
+		w.Header()["X-Request-Id"] = []string{id}
 		ctx := context.WithValue(r.Context(), keyRequestID, id)
 		sw := &statusWriter{ResponseWriter: w}
 		r = r.WithContext(ctx)
@@ -331,12 +354,15 @@ func (s *Server) logged(next http.Handler) http.Handler {
 		if route == "" {
 			route = "other"
 		}
-		d := time.Since(start)
-		s.metrics.requests.WithLabelValues(route, fmt.Sprint(sw.status)).Inc()
-		if route != "GET /metrics" {
-			s.log.LogAttrs(ctx, slog.LevelInfo, "request",
+		s.metrics.request(route, sw.status).Inc()
+		level := slog.LevelDebug
+		if sw.status >= 400 {
+			level = slog.LevelInfo
+		}
+		if route != "GET /metrics" && s.log.Enabled(ctx, level) {
+			s.log.LogAttrs(ctx, level, "request",
 				slog.String("request_id", id), slog.String("method", r.Method), slog.String("path", r.URL.Path),
-				slog.Int("status", sw.status), slog.Duration("duration", d), slog.String("remote", r.RemoteAddr))
+				slog.Int("status", sw.status), slog.Duration("duration", time.Since(start)), slog.String("remote", r.RemoteAddr))
 		}
 	})
 }

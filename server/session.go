@@ -209,8 +209,16 @@ func (s *Server) bridgeOptions() bridge.Options {
 func (s *Server) lookup(ctx context.Context, id string) (*session, error) {
 	owner := ownerOf(ctx)
 	now := s.cfg.now()
-	s.mu.Lock()
+	// The common case, a live session, only reads the table.
+	s.mu.RLock()
 	ss, ok := s.sessions[id]
+	s.mu.RUnlock()
+	if ok && ss.owner == owner && now.Sub(time.Unix(0, ss.lastUsed.Load())) <= s.cfg.IdleTimeout {
+		ss.lastUsed.Store(now.UnixNano())
+		return ss, nil
+	}
+	s.mu.Lock()
+	ss, ok = s.sessions[id]
 	if ok && now.Sub(time.Unix(0, ss.lastUsed.Load())) > s.cfg.IdleTimeout && !ss.lock.TryLock() {
 		// Busy: not idle, whatever the clock says.
 	} else if ok && now.Sub(time.Unix(0, ss.lastUsed.Load())) > s.cfg.IdleTimeout {
@@ -315,8 +323,9 @@ func (s *Server) begin(ctx context.Context, ss *session, kind string) (context.C
 	}
 	start := time.Now()
 	end := func(outcome string) {
-		s.metrics.actions.WithLabelValues(ss.runtime, kind, outcome).Inc()
-		s.metrics.latency.WithLabelValues(ss.runtime, kind).Observe(time.Since(start).Seconds())
+		m := s.metrics.action(ss.runtime, kind, outcome)
+		m.count.Inc()
+		m.latency.Observe(time.Since(start).Seconds())
 		ss.mu.Lock()
 		ss.cancel = nil
 		ss.mu.Unlock()
@@ -329,6 +338,39 @@ func (s *Server) begin(ctx context.Context, ss *session, kind string) (context.C
 		}
 	}
 	return actx, end, nil
+}
+
+// beginQuick takes the session's action lock for an action that takes
+// microseconds and cannot block (a plain step, a reset): unlike begin it
+// makes no context, as there is nothing to cancel. endQuick must be
+// called with the time beginQuick returned.
+func (s *Server) beginQuick(ss *session, kind string) (time.Time, error) {
+	if !ss.lock.TryLock() {
+		return time.Time{}, errBusy(ss.id)
+	}
+	ss.mu.Lock()
+	closed := ss.closed
+	ss.mu.Unlock()
+	if closed {
+		ss.lock.Unlock()
+		return time.Time{}, errorf(http.StatusNotFound, "unknown_session", "no session %s (deleted)", ss.id)
+	}
+	if s.cfg.onAction != nil {
+		s.cfg.onAction(ss.id, kind, "")
+	}
+	return time.Now(), nil
+}
+
+// endQuick ends an action beginQuick began.
+func (s *Server) endQuick(ss *session, kind, outcome string, start time.Time) {
+	m := s.metrics.action(ss.runtime, kind, outcome)
+	m.count.Inc()
+	m.latency.Observe(time.Since(start).Seconds())
+	ss.lastUsed.Store(s.cfg.now().UnixNano())
+	ss.lock.Unlock()
+	if s.cfg.onAction != nil {
+		s.cfg.onAction(ss.id, kind, outcome)
+	}
 }
 
 // estop cancels every running action of the owner's sessions (all

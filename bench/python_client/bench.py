@@ -52,22 +52,28 @@ def run_gantry(args: argparse.Namespace) -> dict:
     out: dict = {"engine": "gantry", "games": args.games, "episodes": len(eps)}
     with gantry.Client(serve_args=["--max-sessions", "100000"]) as client:
         sessions = {g: client.session(runtime="none", game=g, max_steps=MAX_STEPS) for g, _ in eps}
-        # Single env: one Session.step per command, the admissible commands in every answer.
-        steps, spent, resets = 0, 0.0, []
-        for _ in range(args.rounds):
-            for g, cmds in eps:
-                s = sessions[g]
-                t = time.perf_counter()
-                s.reset(admissible=True)
-                resets.append(time.perf_counter() - t)
-                t = time.perf_counter()
-                for c in cmds:
-                    s.step(c, admissible=True)
-                spent += time.perf_counter() - t
-                steps += len(cmds)
-        out["single_steps_per_s"] = round(steps / spent, 1)
-        out["single_steps"] = steps
-        out["reset_ms_median"] = ms(resets)
+        # Single env: one Session.step per command, the admissible commands in every answer; through
+        # the local server's Unix socket (the client's default) and over loopback TCP.
+        with gantry.Client(client.url) as tcp:
+            tsessions = {g: tcp.session(runtime="none", game=g, max_steps=MAX_STEPS) for g, _ in eps}
+            for name, ss in (("", sessions), ("_tcp", tsessions)):
+                steps, spent, resets = 0, 0.0, []
+                for _ in range(args.single_rounds):
+                    for g, cmds in eps:
+                        s = ss[g]
+                        t = time.perf_counter()
+                        s.reset(admissible=True)
+                        resets.append(time.perf_counter() - t)
+                        t = time.perf_counter()
+                        for c in cmds:
+                            s.step(c, admissible=True)
+                        spent += time.perf_counter() - t
+                        steps += len(cmds)
+                out["single_steps_per_s" + name] = round(steps / spent, 1)
+                out["single_steps" + name] = steps
+                out["reset_ms_median" + name] = ms(resets)
+            for s in tsessions.values():
+                s.close()
         # A new session (a fresh episode on a game not yet loaded by this client).
         creates = []
         for g, _ in eps[:: 2]:
@@ -151,6 +157,8 @@ def main() -> None:
     p.add_argument("engine", choices=["gantry", "alfworld"])
     p.add_argument("--games", type=int, default=8, help="the first N games of gamefile_id.txt (default 8)")
     p.add_argument("--rounds", type=int, default=3, help="gantry: play the episodes this many times (default 3)")
+    p.add_argument("--single-rounds", type=int, default=20,
+                   help="gantry: play the episodes this many times one step at a time (default 20)")
     p.add_argument("--vector", type=int, default=64, help="gantry: sessions of the vectorised env (default 64)")
     args = p.parse_args()
     print(json.dumps(run_gantry(args) if args.engine == "gantry" else run_alfworld(args)))

@@ -4,7 +4,7 @@
 // concurrent clients, the batch endpoint, the memory of idle sessions and
 // Python session creation with and without the warm pool.
 //
-//	go run ./bench/server [-clients 64] [-duration 5s] [-idle 10000] [-python]
+//	go run ./bench/server [-clients 64] [-duration 5s] [-idle 10000] [-python] [-only steps,external] [-cpuprofile FILE] [-baseline BIN -rounds N]
 package main
 
 import (
@@ -36,6 +36,10 @@ import (
 const trivial = "x = 1 + 1\nprint(x)"
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == serveChildArg {
+		serveChild(os.Args[2:])
+		return
+	}
 	if len(os.Args) > 1 && os.Args[1] == isolate.WorkerArg {
 		if err := isolate.ServeWorker(context.Background()); err != nil {
 			log.Fatal(err)
@@ -48,15 +52,29 @@ func main() {
 	idle := flag.Int("idle", 10000, "idle sessions of the memory test")
 	python := flag.Bool("python", true, "measure Python session creation")
 	pythonN := flag.Int("python-n", 10, "Python sessions created per variant")
+	only := flag.String("only", "", "run only these tests (comma-separated: latency, steps, external, python, idle)")
+	profile := flag.String("cpuprofile", "", "external test: write the server process's CPU profile to this file")
+	baseline := flag.String("baseline", "", "external test: alternate with the server of this bench/server binary (built from another commit)")
+	rounds := flag.Int("rounds", 1, "external test: runs of each server")
 	flag.Parse()
 	fmt.Printf("GOMAXPROCS=%d, %s\n\n", runtime.GOMAXPROCS(0), runtime.Version())
+	run := func(name string) bool { return *only == "" || slices.Contains(strings.Split(*only, ","), name) }
 
-	latency(*actions)
-	throughput(*clients, *duration)
-	if *python {
+	if run("latency") {
+		latency(*actions)
+	}
+	if run("steps") {
+		throughput(*clients, *duration)
+	}
+	if run("external") {
+		external(*clients, *duration, *profile, *baseline, *rounds)
+	}
+	if *python && run("python") {
 		pythonCreation(*pythonN)
 	}
-	idleMemory(*idle) // last: it leaves the heap large
+	if run("idle") {
+		idleMemory(*idle) // last: it leaves the heap large
+	}
 }
 
 // start serves a server on a loopback port.

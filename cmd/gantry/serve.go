@@ -85,7 +85,7 @@ func loopback(addr string) bool {
 func newServeCmd() *cobra.Command {
 	var (
 		sf                 serverFlags
-		addr, tokens       string
+		addr, tokens, unix string
 		tlsCert, tlsKey    string
 		grace, readTimeout time.Duration
 		readHeaderTimeout  time.Duration
@@ -123,6 +123,13 @@ interrupted, every session ends, and gantry exits 0.`,
 			if err != nil {
 				return fmt.Errorf("listen: %w", err)
 			}
+			var unixLn net.Listener
+			if unix != "" {
+				if unixLn, err = listenUnix(unix); err != nil {
+					ln.Close()
+					return err
+				}
+			}
 			scheme := "http"
 			if tlsCert != "" {
 				scheme = "https"
@@ -137,7 +144,7 @@ interrupted, every session ends, and gantry exits 0.`,
 			}
 			ctx := cmd.Context()
 			go sweep(ctx, srv, cfg.IdleTimeout)
-			served := make(chan error, 1)
+			served := make(chan error, 2)
 			go func() {
 				if tlsCert != "" {
 					served <- hs.ServeTLS(ln, tlsCert, tlsKey)
@@ -146,6 +153,10 @@ interrupted, every session ends, and gantry exits 0.`,
 				}
 			}()
 			fmt.Fprintf(cmd.OutOrStdout(), "gantry: serving on %s://%s\n", scheme, ln.Addr())
+			if unixLn != nil {
+				go func() { served <- hs.Serve(unixLn) }() // plain HTTP: the socket file's mode guards it
+				fmt.Fprintf(cmd.OutOrStdout(), "gantry: serving on unix:%s\n", unix)
+			}
 			cfg.Logger.Info("serving", "addr", ln.Addr().String(), "tls", tlsCert != "", "tokens", cfg.Tokens != nil)
 			select {
 			case err := <-served:
@@ -173,6 +184,7 @@ interrupted, every session ends, and gantry exits 0.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on (host:port; port 0 picks one)")
+	f.StringVar(&unix, "unix", "", "also serve the same API on this Unix socket (mode 0600; for local clients, which skip TCP)")
 	f.StringVar(&tokens, "tokens", "", "bearer tokens file (YAML); required for a non-loopback --addr")
 	f.StringVar(&tlsCert, "tls-cert", "", "TLS certificate file (PEM)")
 	f.StringVar(&tlsKey, "tls-key", "", "TLS key file (PEM)")

@@ -50,23 +50,51 @@ def find_binary() -> str:
 
 
 class LocalServer:
-    """A gantry serve child process on a free loopback port, stopped by stop() or at exit."""
+    """A gantry serve child process on a free loopback port, stopped by stop() or at exit.
 
-    def __init__(self, binary: Optional[str] = None, args: Sequence[str] = (), start_timeout: float = 60.0) -> None:
+    With ``unix`` it also serves a Unix socket, ``self.unix``, in a private temporary directory
+    (None when the binary is too old to know ``--unix``).
+    """
+
+    def __init__(self, binary: Optional[str] = None, args: Sequence[str] = (), start_timeout: float = 60.0,
+                 unix: bool = False) -> None:
         self.binary = binary or find_binary()
+        self.unix: Optional[str] = None
+        self._dir: Optional[str] = None
+        if unix:
+            self._dir = tempfile.mkdtemp(prefix="gantry-")  # mode 0700
+            self.unix = os.path.join(self._dir, "gantry.sock")
+        try:
+            self._start(args, start_timeout)
+        except ServerStartError as e:
+            if self.unix is None or "unknown flag: --unix" not in str(e):
+                self._rmdir()
+                raise
+            self._rmdir()
+            self.unix = None
+            self._start(args, start_timeout)
+        # Keep reading stdout so that the server never blocks on a full pipe.
+        assert self.proc.stdout is not None
+        threading.Thread(target=_drain, args=(self.proc.stdout,), daemon=True).start()
+        self._finalizer = weakref.finalize(self, _stop, self.proc, self._dir)
+        atexit.register(self._finalizer)
+
+    def _start(self, args: Sequence[str], start_timeout: float) -> None:
         self._log = tempfile.TemporaryFile(prefix="gantry-serve-", suffix=".log")
         cmd = [self.binary, "serve", "--addr", "127.0.0.1:0", *args]
+        if self.unix:
+            cmd += ["--unix", self.unix]
         try:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                          stderr=self._log, text=True, start_new_session=True)
         except OSError as e:
             raise ServerStartError(f"cannot start {self.binary}: {e}") from e
         self.url = self._read_url(start_timeout)
-        # Keep reading stdout so that the server never blocks on a full pipe.
-        assert self.proc.stdout is not None
-        threading.Thread(target=_drain, args=(self.proc.stdout,), daemon=True).start()
-        self._finalizer = weakref.finalize(self, _stop, self.proc)
-        atexit.register(self._finalizer)
+
+    def _rmdir(self) -> None:
+        if self._dir:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
 
     def _read_url(self, timeout: float) -> str:
         assert self.proc.stdout is not None
@@ -115,12 +143,13 @@ def _drain(f: IO[str]) -> None:
         pass
 
 
-def _stop(proc: "subprocess.Popen[str]") -> None:
-    if proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+def _stop(proc: "subprocess.Popen[str]", tmpdir: Optional[str] = None) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    if tmpdir:
+        shutil.rmtree(tmpdir, ignore_errors=True)

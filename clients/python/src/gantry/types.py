@@ -76,10 +76,15 @@ class StepResult:
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> "StepResult":
+        # Made without the frozen dataclass's __init__ (one object.__setattr__ per field): this runs
+        # once per step, thousands of times a second.
         adm = d.get("admissible")
-        return cls(observation=d.get("observation", ""), admissible=list(adm) if adm is not None else None,
-                   done=bool(d.get("done")), won=bool(d.get("won")), reward=float(d.get("reward", 0.0)),
-                   steps=int(d.get("steps", 0)))
+        r = object.__new__(cls)
+        r.__dict__.update(observation=d.get("observation", ""),
+                          admissible=adm if adm is None or type(adm) is list else list(adm),
+                          done=bool(d.get("done")), won=bool(d.get("won")), reward=float(d.get("reward", 0.0)),
+                          steps=int(d.get("steps", 0)))
+        return r
 
 
 @dataclass(frozen=True)
