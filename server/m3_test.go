@@ -1,0 +1,211 @@
+package server
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/gantry-dev/gantry/m3tooleval"
+)
+
+func m3Task(t *testing.T, name string) m3tooleval.Task {
+	t.Helper()
+	task, ok := m3tooleval.Lookup(name)
+	if !ok {
+		t.Fatalf("no task %s", name)
+	}
+	return task
+}
+
+// TestM3Session plays M3ToolEval tasks through the API: the harness's
+// prompt, the task's tools, the expert's program, a wrong and a right
+// answer.
+func TestM3Session(t *testing.T) {
+	tests := []struct {
+		name, task, full, runtime string
+		cfg                       Config
+	}{
+		{"by name, isolated", "web_browsing/price_of_legendary_wand", "web_browsing/price_of_legendary_wand", "starlark", Config{}},
+		{"by last part, in process", "full_alien_message_decoding", "message_decoder/full_alien_message_decoding", "starlark", Config{NoIsolate: true}},
+		{"travel, python", "travel_itinerary_planning/plan_trip_to_0", "travel_itinerary_planning/plan_trip_to_0", "python", Config{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := tt.cfg
+			if tt.runtime == "python" {
+				cfg.Python = python(t)
+			}
+			h := newHarness(t, cfg)
+			task := m3Task(t, tt.full)
+			s := h.create("", map[string]any{"runtime": tt.runtime, "env": map[string]any{"kind": "m3tooleval", "task": tt.task}})
+			if s.Env.Kind != "m3tooleval" || s.Env.Game != tt.full || s.Env.Task != task.Instruction || s.Env.Format != "code" ||
+				s.Observation != task.Prompt(m3tooleval.Code) || s.Done || s.Steps != 0 {
+				t.Fatalf("session: %+v", s)
+			}
+			base := "/v1/sessions/" + s.ID
+
+			var tl ToolList
+			h.do("GET", base+"/tools", nil).decode(t, &tl)
+			var names []string
+			for _, x := range tl.Tools {
+				names = append(names, x.Name)
+			}
+			for _, spec := range task.Tools {
+				if spec.Name != "max" && spec.Name != "min" && !slices.Contains(names, spec.Name) {
+					t.Errorf("tool %s missing from %v", spec.Name, names)
+				}
+			}
+
+			prog, err := m3tooleval.ExpertProgram(task)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ex ExecResult
+			r := h.do("POST", base+"/exec", map[string]any{"code": prog})
+			r.decode(t, &ex)
+			if r.status != 200 || ex.Exception != nil || ex.Stdout == "" {
+				t.Fatalf("expert program: %d %s", r.status, r.body)
+			}
+
+			var a AnswerResult
+			r = h.do("POST", base+"/answer", map[string]any{"answer": "certainly not this"})
+			r.decode(t, &a)
+			if r.status != 200 || a.Correct || a.Observation != m3tooleval.MsgWrongAnswer || a.Done || a.Won || a.Steps != 1 {
+				t.Fatalf("wrong answer: %d %s", r.status, r.body)
+			}
+			r = h.do("POST", base+"/answer", map[string]any{"answer": strings.TrimSpace(ex.Stdout)})
+			r.decode(t, &a)
+			if r.status != 200 || !a.Correct || a.Observation != "" || !a.Done || !a.Won || a.Reward != 1 || a.Steps != 2 {
+				t.Fatalf("right answer %q: %d %s", ex.Stdout, r.status, r.body)
+			}
+			var got SessionInfo
+			h.do("GET", base, nil).decode(t, &got)
+			if !got.Won || !got.Done {
+				t.Fatalf("state after the answer: %+v", got)
+			}
+			// Reset: a new episode.
+			var st StepResult
+			h.do("POST", base+"/reset", nil).decode(t, &st)
+			if st.Done || st.Won || st.Steps != 0 || st.Observation != task.Prompt(m3tooleval.Code) {
+				t.Fatalf("reset: %+v", st)
+			}
+		})
+	}
+}
+
+// TestM3FreshState checks that each session, and each episode, has its
+// own tool state (the web browser's page).
+func TestM3FreshState(t *testing.T) {
+	h := newHarness(t, Config{NoIsolate: true})
+	env := map[string]any{"kind": "m3tooleval", "task": "web_browsing/price_of_legendary_wand"}
+	a := h.create("", map[string]any{"env": env})
+	b := h.create("", map[string]any{"env": env})
+	page := func(id string) string {
+		t.Helper()
+		var ex ExecResult
+		h.do("POST", "/v1/sessions/"+id+"/exec", map[string]any{"code": "print(view())"}).decode(t, &ex)
+		return ex.Stdout
+	}
+	var ex ExecResult
+	h.do("POST", "/v1/sessions/"+a.ID+"/exec", map[string]any{"code": "click_url('/about')"}).decode(t, &ex)
+	if ex.Exception != nil {
+		t.Fatalf("click_url: %+v", ex.Exception)
+	}
+	if p := page(a.ID); !strings.Contains(p, "[Web Page Name: /about]") {
+		t.Fatalf("a after click: %s", p)
+	}
+	if p := page(b.ID); !strings.Contains(p, "[Web Page Name: /]") {
+		t.Fatalf("b shares a's browser: %s", p)
+	}
+	h.do("POST", "/v1/sessions/"+a.ID+"/reset", nil)
+	if p := page(a.ID); !strings.Contains(p, "[Web Page Name: /]") {
+		t.Fatalf("a after reset: %s", p)
+	}
+}
+
+// TestM3Step takes the harness's json and text actions through /step.
+func TestM3Step(t *testing.T) {
+	h := newHarness(t, Config{NoIsolate: true})
+	task := m3Task(t, "message_decoder/full_alien_message_decoding")
+	tests := []struct {
+		format, action, want string
+	}{
+		{"text", "reverse_string, abc", "cba"},
+		{"json", `{"tool": "reverse_string", "args": ["abc"]}`, "cba"},
+		{"text", "no_such_tool", "Cound not find tool with name no_such_tool"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.format+"/"+tt.action, func(t *testing.T) {
+			s := h.create("", map[string]any{"runtime": "none", "env": map[string]any{"kind": "m3tooleval", "task": task.Name, "format": tt.format}})
+			f, _ := m3tooleval.ParseFormat(tt.format)
+			if s.Observation != task.Prompt(f) || s.Env.Format != tt.format {
+				t.Fatalf("prompt of format %s: %.200q", tt.format, s.Observation)
+			}
+			var st StepResult
+			r := h.do("POST", "/v1/sessions/"+s.ID+"/step", map[string]any{"command": tt.action})
+			r.decode(t, &st)
+			if r.status != 200 || st.Observation != tt.want || st.Steps != 1 || st.Done {
+				t.Fatalf("step: %d %s", r.status, r.body)
+			}
+		})
+	}
+}
+
+// TestM3BadInput checks the refusals of M3ToolEval sessions.
+func TestM3BadInput(t *testing.T) {
+	h := newHarness(t, Config{NoIsolate: true, Tokens: testTokens(t)})
+	alf := h.create("carol-0123456789abcdef", map[string]any{"runtime": "none", "env": map[string]any{"kind": "m3tooleval", "task": "full_alien_message_decoding"}})
+	_ = alf
+	alice := h.create(aliceSecret, map[string]any{"runtime": "none", "env": game()})
+	m3 := map[string]any{"kind": "m3tooleval", "task": "full_alien_message_decoding"}
+	tests := []struct {
+		name, token, method, path string
+		body                      any
+		status                    int
+		code                      string
+	}{
+		{"unknown task", "carol-0123456789abcdef", "POST", "/v1/sessions", map[string]any{"env": map[string]any{"kind": "m3tooleval", "task": "no/such_task"}}, 400, "bad_env"},
+		{"no task", "carol-0123456789abcdef", "POST", "/v1/sessions", map[string]any{"env": map[string]any{"kind": "m3tooleval"}}, 400, "bad_env"},
+		{"ambiguous task", "carol-0123456789abcdef", "POST", "/v1/sessions", map[string]any{"env": map[string]any{"kind": "m3tooleval", "task": "plan"}}, 400, "bad_env"},
+		{"bad format", "carol-0123456789abcdef", "POST", "/v1/sessions", map[string]any{"env": map[string]any{"kind": "m3tooleval", "task": "full_alien_message_decoding", "format": "yaml"}}, 400, "bad_env"},
+		{"game on m3tooleval", "carol-0123456789abcdef", "POST", "/v1/sessions", map[string]any{"env": map[string]any{"kind": "m3tooleval", "task": "full_alien_message_decoding", "game": testGame}}, 400, "bad_env"},
+		{"task on alfworld", aliceSecret, "POST", "/v1/sessions", map[string]any{"runtime": "none", "env": map[string]any{"task": "full_alien_message_decoding"}}, 400, "bad_env"},
+		{"token may not", aliceSecret, "POST", "/v1/sessions", map[string]any{"runtime": "none", "env": m3}, 403, "forbidden"},
+		{"task wrong type", "carol-0123456789abcdef", "POST", "/v1/sessions", map[string]any{"env": map[string]any{"kind": "m3tooleval", "task": 7}}, 400, "wrong_type"},
+		{"answer on alfworld", aliceSecret, "POST", "/v1/sessions/" + alice.ID + "/answer", map[string]any{"answer": "x"}, 400, "no_answer"},
+		{"answer malformed", "carol-0123456789abcdef", "POST", "/v1/sessions/" + alf.ID + "/answer", `{"answer": `, 400, "malformed_json"},
+		{"answer wrong type", "carol-0123456789abcdef", "POST", "/v1/sessions/" + alf.ID + "/answer", map[string]any{"answer": 42}, 400, "wrong_type"},
+		{"answer unknown field", "carol-0123456789abcdef", "POST", "/v1/sessions/" + alf.ID + "/answer", map[string]any{"answer": "x", "final": true}, 400, "unknown_field"},
+		{"answer too long", "carol-0123456789abcdef", "POST", "/v1/sessions/" + alf.ID + "/answer", map[string]any{"answer": strings.Repeat("x", maxAnswer+1)}, 400, "answer_too_long"},
+		{"answer other token's session", aliceSecret, "POST", "/v1/sessions/" + alf.ID + "/answer", map[string]any{"answer": "x"}, 404, "unknown_session"},
+		{"answer no token", "", "POST", "/v1/sessions/" + alf.ID + "/answer", map[string]any{"answer": "x"}, 401, "no_token"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := h.raw(t.Context(), tt.token, tt.method, tt.path, tt.body)
+			if r.status != tt.status || r.errCode(t) != tt.code {
+				t.Fatalf("%d %s, want %d %s", r.status, r.body, tt.status, tt.code)
+			}
+		})
+	}
+	if r := h.raw(t.Context(), "", "GET", "/healthz", nil); r.status != http.StatusOK {
+		t.Fatalf("server unhealthy after bad input: %d", r.status)
+	}
+}
+
+// TestM3MCPDescription checks that run_code lists an M3ToolEval task's
+// tools when MCP sessions play one.
+func TestM3MCPDescription(t *testing.T) {
+	srv, err := New(Config{NoIsolate: true, MCP: MCPConfig{Env: EnvSpec{Kind: "m3tooleval", Task: "web_browsing/price_of_legendary_wand"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	d := srv.mcp.runCodeDescription()
+	for _, want := range []string{"click_url(", "view(", "calculator("} {
+		if !strings.Contains(d, want) {
+			t.Errorf("run_code's description lacks %s:\n%s", want, d)
+		}
+	}
+}
