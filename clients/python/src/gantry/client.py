@@ -332,3 +332,26 @@ class Session:
 
     def __repr__(self) -> str:
         return f"<gantry.Session {self.id} runtime={self.info.runtime} game={self.game!r}>"
+
+
+def reset_sessions(client: Client, slots: Sequence[tuple[Optional[Session], str]], max_steps: int
+                   ) -> list[tuple[Session, StepResult]]:
+    """Resets ALFWorld sessions, each on the game given, with one ``POST /v1/batch/reset`` (the vector
+    environments' reset): a slot without a session gets a new one (runtime "none"), and a session whose
+    game is not the one given is replaced by the server. Returns each slot's session and opening
+    observation; raises the first failed item's error."""
+    sessions = [s if s is not None else client.session(runtime="none", game=g, max_steps=max_steps)
+                for s, g in slots]
+    if not sessions:
+        return []
+    answers = client.batch_reset([(s, g) for s, (_, g) in zip(sessions, slots)], admissible=True)
+    out: list[tuple[Session, StepResult]] = []
+    for s, ans in zip(sessions, answers):
+        if isinstance(ans, GantryError):
+            raise ans
+        if ans.replaced:
+            s._closed = True  # deleted by the server
+            s = Session(client, SessionInfo(id=ans.session, runtime=s.info.runtime, env=dict(ans.env or {}),
+                                            observation=ans.result.observation))
+        out.append((s, ans.result))
+    return out

@@ -12,9 +12,9 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 
 from . import games as _games
-from .client import Client, Session
+from .client import Client, Session, reset_sessions
 from .errors import GantryError
-from .types import SessionInfo, StepResult, game_id
+from .types import StepResult, game_id
 
 #: Characters of observations and commands (printable ASCII, as ALFWorld's text is).
 CHARSET = string.printable
@@ -142,29 +142,18 @@ class AlfWorldVector(VectorEnv):
                     ) -> dict[int, StepResult]:
         """Resets the slots' sessions with one ``POST /v1/batch/reset``; a slot whose next game is not its
         session's gets a new session (the server replaces it in the same request)."""
-        resets: list[tuple[Session, str]] = []
-        for k, i in enumerate(slots):
+        games: list[str] = []
+        for k in range(len(slots)):
             game = want[k] if want else None
             if game is None:
                 game = self._games[int(self._rng.integers(len(self._games)))]
-            s = self._sessions[i]
-            if s is None:
-                s = self._sessions[i] = self.client.session(runtime="none", game=game, max_steps=self.max_steps)
-            resets.append((s, game))
+            games.append(game)
         out: dict[int, StepResult] = {}
-        if not resets:
-            return out
-        answers = self.client.batch_reset(resets, admissible=True)
-        for i, (old, _), ans in zip(slots, resets, answers):
-            if isinstance(ans, GantryError):
-                raise ans
-            if ans.replaced:
-                old._closed = True  # deleted by the server
-                self._sessions[i] = Session(self.client, SessionInfo(id=ans.session, runtime=old.info.runtime,
-                                                                     env=dict(ans.env or {}),
-                                                                     observation=ans.result.observation))
+        done = reset_sessions(self.client, [(self._sessions[i], g) for i, g in zip(slots, games)], self.max_steps)
+        for i, (s, res) in zip(slots, done):
+            self._sessions[i] = s
             self._won[i] = False
-            out[i] = ans.result
+            out[i] = res
         return out
 
     def reset(self, *, seed: Optional[Union[int, list[int]]] = None, options: Optional[dict[str, Any]] = None
@@ -201,8 +190,8 @@ class AlfWorldVector(VectorEnv):
                 if isinstance(ans, GantryError):
                     raise ans
                 results[i] = ans
-        for i, r in self._reset_many([i for i in range(n) if self._autoreset[i]]).items():
-            results[i] = r
+        for i, res in self._reset_many([i for i in range(n) if self._autoreset[i]]).items():
+            results[i] = res
         rewards = np.zeros(n, dtype=np.float64)
         terminated = np.zeros(n, dtype=bool)
         truncated = np.zeros(n, dtype=bool)
