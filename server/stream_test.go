@@ -300,3 +300,18 @@ func TestWantsStream(t *testing.T) {
 		}
 	}
 }
+
+// FuzzWantsStream checks the Accept header's reading: it never panics, and
+// only a header naming text/event-stream asks for a stream.
+func FuzzWantsStream(f *testing.F) {
+	for _, s := range []string{"", "text/event-stream", "application/json, text/event-stream;q=0.5", "text/event-stream;q=0", "text/event-stream;;;", "*/*"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, accept string) {
+		r, _ := http.NewRequest("POST", "/", nil)
+		r.Header.Set("Accept", accept)
+		if wantsStream(r) && !strings.Contains(strings.ToLower(accept), "text/event-stream") {
+			t.Fatalf("Accept %q asks for a stream", accept)
+		}
+	})
+}
