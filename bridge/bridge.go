@@ -933,6 +933,7 @@ func (w *worker) exec(ctx context.Context, code string, cell int, opts Options, 
 	}
 	var grace <-chan time.Time
 	interrupted := false
+	timedOut := false // the interruption was the time limit's, not a cancellation's
 	for {
 		select {
 		case m, ok := <-w.lines:
@@ -961,7 +962,7 @@ func (w *worker) exec(ctx context.Context, code string, cell int, opts Options, 
 				if r.Err != nil && lastToolErr != nil && r.Err.Type == tool.Exception(lastToolErr) {
 					r.Err.Cause = lastToolErr
 				}
-				if interrupted && r.Err != nil && r.Err.Type == "KeyboardInterrupt" {
+				if timedOut && r.Err != nil && r.Err.Type == "KeyboardInterrupt" {
 					r.Err = timeoutError(opts.Timeout, r.Err.Traceback)
 				}
 				return r, we, true
@@ -975,12 +976,13 @@ func (w *worker) exec(ctx context.Context, code string, cell int, opts Options, 
 			}
 		case <-timer.C:
 			// Interrupt first: the code sees KeyboardInterrupt.
-			interrupted = true
+			interrupted, timedOut = true, true
 			w.interrupt()
 			grace = time.After(opts.Grace)
 		case <-ctx.Done():
 			if !interrupted {
 				interrupted = true
+				timedOut = errors.Is(ctx.Err(), context.DeadlineExceeded)
 				w.interrupt()
 				grace = time.After(opts.Grace)
 			}

@@ -176,10 +176,7 @@ func TestStreamExec(t *testing.T) {
 			if err := json.Unmarshal(last.data, &res); err != nil || last.name != "result" {
 				t.Fatalf("last event %s %s: %v", last.name, last.data, err)
 			}
-			// (The Python runtime reports an interrupted action as a
-			// TimeoutError, whatever interrupted it.)
-			if more != "" || res.Stdout != "first\n" || res.Exception == nil ||
-				(res.Exception.Type != "KeyboardInterrupt" && !(rt.runtime == "python" && res.Exception.Type == "TimeoutError")) {
+			if more != "" || res.Stdout != "first\n" || res.Exception == nil || res.Exception.Type != "KeyboardInterrupt" {
 				t.Fatalf("after e-stop: more output %q, result %s", more, last.data)
 			}
 
