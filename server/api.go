@@ -285,7 +285,9 @@ func (s *Server) handleTools(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	writeJSON(w, http.StatusOK, toolsOf(reg))
+	tl := toolsOf(reg)
+	tl.Prompt = promptDocs(ss.env, reg) // m3.go
+	writeJSON(w, http.StatusOK, tl)
 	return nil
 }
 

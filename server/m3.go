@@ -168,6 +168,29 @@ func (m *m3Env) Info() EnvInfo {
 	return EnvInfo{Kind: envM3, Game: m.task.Name, Task: m.task.Instruction, Format: string(m.format)}
 }
 
+// ToolDocs is the harness's own listing of the task's tools (its prompt's
+// "[i] name: description" and "Signature:" lines): the signatures of the
+// task, not the registry's (whose *args are 64 optional parameters).
+func (m *m3Env) ToolDocs() string {
+	var b strings.Builder
+	for i, t := range m.task.Tools {
+		fmt.Fprintf(&b, "[%d] %s: %s\n    Signature: %s\n", i+1, t.Name, t.Description, t.Signature)
+	}
+	return b.String()
+}
+
+// toolDocser is an environment whose prompts list its tools their own way.
+type toolDocser interface{ ToolDocs() string }
+
+// promptDocs is the listing of a session's tools a prompt shows: the
+// environment's own, or the registry's help.
+func promptDocs(env environment, reg *tool.Registry) string {
+	if d, ok := env.(toolDocser); ok {
+		return d.ToolDocs()
+	}
+	return reg.PromptDocs()
+}
+
 // answerer is an environment that takes proposed answers (M3ToolEval).
 type answerer interface {
 	Answer(answer string) (correct bool, obs string)

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -55,6 +56,12 @@ func TestM3Session(t *testing.T) {
 				if spec.Name != "max" && spec.Name != "min" && !slices.Contains(names, spec.Name) {
 					t.Errorf("tool %s missing from %v", spec.Name, names)
 				}
+				if !strings.Contains(tl.Prompt, "] "+spec.Name+": "+spec.Description+"\n    Signature: "+spec.Signature+"\n") {
+					t.Errorf("the prompt's listing lacks %s:\n%s", spec.Name, tl.Prompt)
+				}
+			}
+			if !strings.Contains(s.Observation, tl.Prompt) {
+				t.Errorf("the listing is not the prompt's:\n%s", tl.Prompt)
 			}
 
 			prog, err := m3tooleval.ExpertProgram(task)
@@ -203,9 +210,36 @@ func TestM3MCPDescription(t *testing.T) {
 	}
 	defer srv.Close()
 	d := srv.mcp.runCodeDescription()
-	for _, want := range []string{"click_url(", "view(", "calculator("} {
+	for _, want := range []string{"[1] click_url: ", "    Signature: click_url(url: str) -> str\n", "view(", "calculator("} {
 		if !strings.Contains(d, want) {
 			t.Errorf("run_code's description lacks %s:\n%s", want, d)
 		}
+	}
+}
+
+// TestM3PythonPool checks that with MCP sessions on an M3ToolEval task the
+// Python pool's workers carry that task's tools and serve its sessions.
+func TestM3PythonPool(t *testing.T) {
+	const name = "web_browsing/price_of_legendary_wand"
+	cfg := Config{Python: python(t), PythonPool: 1, MCP: MCPConfig{Env: EnvSpec{Kind: "m3tooleval", Task: name}}}
+	filled := make(chan struct{}, 4)
+	cfg.onPoolFill = func() { filled <- struct{}{} }
+	h := newHarness(t, cfg)
+	<-filled
+	s := h.create("", map[string]any{"runtime": "python", "env": map[string]any{"kind": "m3tooleval", "task": name}})
+	<-filled // the pool replaced the worker the session took
+	var ex ExecResult
+	h.do("POST", "/v1/sessions/"+s.ID+"/exec", map[string]any{"code": "click_url('/products')\nprint(view())"}).decode(t, &ex)
+	if ex.Exception != nil || !strings.Contains(ex.Stdout, "[Web Page Name: /products]") {
+		t.Fatalf("pooled python exec: %+v", ex)
+	}
+}
+
+// TestM3MCPBadTask checks that a server whose MCP sessions would play an
+// unknown task does not start.
+func TestM3MCPBadTask(t *testing.T) {
+	_, err := New(Config{MCP: MCPConfig{Env: EnvSpec{Kind: "m3tooleval", Task: "no/such_task"}}})
+	if !errors.Is(err, errBadEnv) || !strings.Contains(err.Error(), `no M3ToolEval task "no/such_task"`) {
+		t.Fatalf("err = %v", err)
 	}
 }

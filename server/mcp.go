@@ -69,7 +69,7 @@ func (m *mcpState) runCodeDescription() string {
 	if env, err := m.s.envs.make(m.s.cfg.MCP.Env); err == nil {
 		reg := tool.NewRegistry()
 		if env.RegisterTools(reg) == nil {
-			docs = reg.PromptDocs()
+			docs = promptDocs(env, reg) // m3.go
 		}
 	}
 	return fmt.Sprintf("Run %s code in this conversation's session and return what it printed, its last "+

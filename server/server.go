@@ -137,6 +137,11 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MCP.Env.Kind == "" {
 		cfg.MCP.Env.Kind = "alfworld"
 	}
+	if cfg.MCP.Env.Kind == envM3 {
+		if _, err := findM3Task(cfg.MCP.Env.Task); err != nil { // m3.go
+			return nil, fmt.Errorf("MCP sessions: %w", err)
+		}
+	}
 	s := &Server{
 		cfg:      cfg,
 		log:      cfg.Logger,
