@@ -5,11 +5,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gantry-dev/gantry/tool"
 )
 
 // sseEvent is one server-sent event.
@@ -311,4 +314,46 @@ func FuzzWantsStream(f *testing.F) {
 			t.Fatalf("Accept %q asks for a stream", accept)
 		}
 	})
+}
+
+// failingRuntime prints, then fails as a runtime whose worker cannot be
+// restarted does.
+type failingRuntime struct{}
+
+func (failingRuntime) Exec(ctx context.Context, code string) (tool.Result, error) {
+	if out := tool.OutputOf(ctx); out != nil {
+		out("partial\n")
+	}
+	return tool.Result{}, errors.New("the worker is gone")
+}
+
+func (failingRuntime) Close() error { return nil }
+
+// TestStreamError checks that a runtime failing after the stream began ends
+// it with an error event.
+func TestStreamError(t *testing.T) {
+	h := newHarness(t, Config{NoIsolate: true})
+	env, err := h.srv.envs.make(EnvSpec{Kind: "alfworld", Game: testGame})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.Reset()
+	ss := &session{id: "s-failing", runtime: "starlark", created: time.Now(), env: env, rt: failingRuntime{}}
+	ss.lastUsed.Store(time.Now().UnixNano())
+	h.srv.mu.Lock()
+	h.srv.sessions[ss.id] = ss
+	h.srv.mu.Unlock()
+
+	_, st := h.startStream(context.Background(), ss.id, "print('partial')")
+	out, last := st.rest(h, "/v1/sessions/"+ss.id+"/exec")
+	var e errorBody
+	if err := json.Unmarshal(last.data, &e); err != nil || last.name != "error" || out != "partial\n" ||
+		e.Error.Code != "runtime_failed" || !strings.Contains(e.Error.Message, "the worker is gone") || e.Error.RequestID == "" {
+		t.Fatalf("output %q, last event %s %s", out, last.name, last.data)
+	}
+	// The plain exec answers the same failure with a 503.
+	r := h.do("POST", "/v1/sessions/"+ss.id+"/exec", map[string]any{"code": "1"})
+	if r.status != 503 || r.errCode(t) != "runtime_failed" {
+		t.Fatalf("plain exec: %d %s", r.status, r.body)
+	}
 }
