@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
 	"github.com/gantry-dev/gantry/m3tooleval"
 	"github.com/gantry-dev/gantry/tool"
 )
@@ -238,4 +240,45 @@ func (s *Server) handleAnswer(w http.ResponseWriter, r *http.Request) error {
 	end("ok")
 	writeJSON(w, http.StatusOK, res)
 	return nil
+}
+
+// m3AnswerDescription describes the MCP answer tool of M3ToolEval sessions.
+const m3AnswerDescription = "Propose the final answer to the task (only the answer, e.g. a single number). " +
+	"The task's own checker says whether it is correct; a correct answer ends the episode."
+
+// answerArgs are the arguments of the MCP answer tool.
+type answerArgs struct {
+	Answer string `json:"answer" jsonschema:"the answer, and nothing else"`
+}
+
+// answer is the MCP tool that proposes an answer in the MCP session's
+// M3ToolEval session.
+func (m *mcpState) answer(ctx context.Context, req *mcp.CallToolRequest, in answerArgs) (*mcp.CallToolResult, any, error) {
+	ss, note, err := m.session(ctx, req)
+	if err != nil {
+		return toolError(err), nil, nil
+	}
+	a, ok := ss.env.(answerer)
+	if !ok {
+		return toolError(fmt.Errorf("this session plays %s, which takes no answers", ss.env.Info().Kind)), nil, nil
+	}
+	if len(in.Answer) > maxAnswer {
+		return toolError(fmt.Errorf("the answer is %d bytes, over the limit of %d", len(in.Answer), maxAnswer)), nil, nil
+	}
+	_, end, err := m.s.begin(ctx, ss, "answer")
+	if err != nil {
+		return toolError(err), nil, nil
+	}
+	correct, obs := a.Answer(in.Answer)
+	res := AnswerResult{Correct: correct, Observation: obs, EpisodeState: episode(ss.env.Status())}
+	end("ok")
+	text := obs
+	if correct {
+		text = "Correct: the task is solved."
+	}
+	return &mcp.CallToolResult{
+		IsError:           !correct,
+		Content:           []mcp.Content{&mcp.TextContent{Text: note + text}},
+		StructuredContent: res,
+	}, nil, nil
 }

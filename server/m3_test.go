@@ -1,11 +1,14 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/gantry-dev/gantry/m3tooleval"
 )
@@ -241,5 +244,57 @@ func TestM3MCPBadTask(t *testing.T) {
 	_, err := New(Config{MCP: MCPConfig{Env: EnvSpec{Kind: "m3tooleval", Task: "no/such_task"}}})
 	if !errors.Is(err, errBadEnv) || !strings.Contains(err.Error(), `no M3ToolEval task "no/such_task"`) {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestM3MCP plays an M3ToolEval task over MCP (the Go SDK's client): the
+// tools in run_code's description, code calling them, and the answer tool.
+func TestM3MCP(t *testing.T) {
+	srv, err := New(Config{NoIsolate: true, MCP: MCPConfig{Env: EnvSpec{Kind: "m3tooleval", Task: "full_alien_message_decoding"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	ct, st := mcp.NewInMemoryTransports()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go srv.ServeStdio(ctx, st)
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "test"}, nil).Connect(ctx, ct, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	tools, err := cs.ListTools(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, tl := range tools.Tools {
+		names = append(names, tl.Name)
+		if tl.Name == "run_code" && !strings.Contains(tl.Description, "Signature: reverse_string(string: str) -> str") {
+			t.Errorf("run_code's description lacks the task's tools:\n%s", tl.Description)
+		}
+	}
+	if strings.Join(names, ",") != "answer,estop,reset,run_code" {
+		t.Fatalf("tools: %v", names)
+	}
+	tests := []struct {
+		tool    string
+		args    map[string]any
+		text    string
+		isError bool
+	}{
+		{"run_code", map[string]any{"code": "print(reverse_string(convert_hex_to_ascii('7a686b7a686d666d686b')))"}, "khmfmhzkhz", false},
+		{"answer", map[string]any{"answer": "khmfmhzkhz"}, m3tooleval.MsgWrongAnswer, true},
+		{"answer", map[string]any{"answer": "fchahcufcu"}, "Correct: the task is solved.", false},
+	}
+	for _, tt := range tests {
+		r, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: tt.tool, Arguments: tt.args})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := textOf(t, r); got != tt.text || r.IsError != tt.isError {
+			t.Fatalf("%s %v: %q (error %t), want %q", tt.tool, tt.args, got, r.IsError, tt.text)
+		}
 	}
 }

@@ -51,6 +51,9 @@ func newMCPState(s *Server) *mcpState {
 		"(the code's variables are kept) and return the opening observation."}, m.reset)
 	mcp.AddTool(m.server, &mcp.Tool{Name: "estop", Description: "Emergency stop: interrupt the code running in " +
 		"every session of this client at once."}, m.estop)
+	if s.cfg.MCP.Env.Kind == envM3 {
+		mcp.AddTool(m.server, &mcp.Tool{Name: "answer", Description: m3AnswerDescription}, m.answer) // m3.go
+	}
 	m.http = mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return m.server },
 		&mcp.StreamableHTTPOptions{Logger: s.log, SessionTimeout: s.cfg.IdleTimeout, MaxRequestBodyBytes: s.cfg.MaxBody})
 	return m
