@@ -106,6 +106,9 @@ def exec_stream(session: "Session", code: str) -> Iterator[StreamItem]:
                 return
     finally:
         conn.close()
+        with t._lock:
+            if conn in t._all:
+                t._all.remove(conn)
 
 
 async def aexec_stream(session: "AsyncSession", code: str) -> AsyncIterator[StreamItem]:
