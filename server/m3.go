@@ -55,6 +55,7 @@ func makeM3(spec EnvSpec) (environment, error) {
 	if err := m.start(); err != nil {
 		return nil, err
 	}
+	m.tools = m.ep.CodeRegistry().Tools()
 	return m, nil
 }
 
@@ -67,7 +68,11 @@ func makeM3(spec EnvSpec) (environment, error) {
 type m3Env struct {
 	task   m3tooleval.Task
 	format m3tooleval.Format
-	ep     *m3tooleval.Episode
+	// tools are the code's tools as the first episode registered them
+	// (immutable: read without the session's lock, for their names and
+	// signatures); calls go to the current episode.
+	tools []*tool.Tool
+	ep    *m3tooleval.Episode // replaced by Reset, under the session's lock
 
 	answers, steps int
 	done, won      bool
@@ -149,7 +154,7 @@ func (m *m3Env) Status() status {
 // CodeRegistry). Each call goes to the episode running at the time of the
 // call, so that a reset gives the code fresh tool state.
 func (m *m3Env) RegisterTools(reg *tool.Registry) error {
-	for _, t := range m.ep.CodeRegistry().Tools() {
+	for _, t := range m.tools {
 		nt := *t
 		name := t.Name
 		nt.Fn = func(ctx context.Context, args tool.Args) (any, error) {
