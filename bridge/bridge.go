@@ -399,6 +399,7 @@ type message struct {
 	Args      []any          `json:"args,omitempty"`
 	Kwargs    map[string]any `json:"kwargs,omitempty"`
 	Stdout    string         `json:"stdout,omitempty"`
+	Text      string         `json:"text,omitempty"`
 	Value     *string        `json:"value,omitempty"`
 	Error     *workerError   `json:"error,omitempty"`
 	Truncated bool           `json:"truncated,omitempty"`
@@ -939,7 +940,12 @@ func (w *worker) exec(ctx context.Context, code string, cell int, opts Options, 
 	}
 	w.busy.Store(true)
 	defer w.busy.Store(false)
-	if err := w.send(map[string]any{"type": "exec", "id": id, "code": code, "cell": cell, "max_output": opts.MaxOutput}, deadline); err != nil {
+	req := map[string]any{"type": "exec", "id": id, "code": code, "cell": cell, "max_output": opts.MaxOutput}
+	sink := tool.OutputOf(ctx)
+	if sink != nil {
+		req["stream"] = tool.MaxStreamed
+	}
+	if err := w.send(req, deadline); err != nil {
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			return tool.Result{Err: lostError("TimeoutError", fmt.Sprintf("the Python worker did not take the action's code within its time limit of %s", opts.Timeout), isolated)}, nil, false
 		}
@@ -947,6 +953,7 @@ func (w *worker) exec(ctx context.Context, code string, cell int, opts Options, 
 	}
 	var grace <-chan time.Time
 	interrupted := false
+	timedOut := false // the interruption was the time limit's, not a cancellation's
 	for {
 		select {
 		case m, ok := <-w.lines:
@@ -962,6 +969,8 @@ func (w *worker) exec(ctx context.Context, code string, cell int, opts Options, 
 				if err := w.send(reply, deadline.Add(opts.Grace)); err != nil {
 					return w.died("the Python worker stopped answering", isolated), nil, false
 				}
+			case m.Type == "stdout" && m.ID == id && sink != nil:
+				sink(m.Text)
 			case m.Type == "result" && m.ID == id:
 				r := tool.Result{Stdout: m.Stdout, Truncated: m.Truncated}
 				if m.Error != nil {
@@ -973,7 +982,7 @@ func (w *worker) exec(ctx context.Context, code string, cell int, opts Options, 
 				if r.Err != nil && lastToolErr != nil && r.Err.Type == tool.Exception(lastToolErr) {
 					r.Err.Cause = lastToolErr
 				}
-				if interrupted && r.Err != nil && r.Err.Type == "KeyboardInterrupt" {
+				if timedOut && r.Err != nil && r.Err.Type == "KeyboardInterrupt" {
 					r.Err = timeoutError(opts.Timeout, r.Err.Traceback)
 				}
 				return r, we, true
@@ -987,12 +996,13 @@ func (w *worker) exec(ctx context.Context, code string, cell int, opts Options, 
 			}
 		case <-timer.C:
 			// Interrupt first: the code sees KeyboardInterrupt.
-			interrupted = true
+			interrupted, timedOut = true, true
 			w.interrupt()
 			grace = time.After(opts.Grace)
 		case <-ctx.Done():
 			if !interrupted {
 				interrupted = true
+				timedOut = errors.Is(ctx.Err(), context.DeadlineExceeded)
 				w.interrupt()
 				grace = time.After(opts.Grace)
 			}

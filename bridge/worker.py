@@ -12,6 +12,7 @@ import os
 import resource
 import signal
 import sys
+import threading
 import types
 
 REQ_FD, REP_FD = 3, 4
@@ -52,15 +53,17 @@ class Channel:
     def __init__(self):
         self.buf = bytearray()
         self.max_frame = 4 << 20  # gantry's limit on one frame; init says
+        self.lock = threading.Lock()  # the output streamer sends too
 
     def encode(self, msg):
         return (json.dumps(msg, default=repr) + "\n").encode()
 
     def send_data(self, data):
         view = memoryview(data)
-        while view:
-            n = os.write(REP_FD, view)
-            view = view[n:]
+        with self.lock:
+            while view:
+                n = os.write(REP_FD, view)
+                view = view[n:]
 
     def send(self, msg):
         self.send_data(self.encode(msg))
@@ -217,6 +220,8 @@ def make_tool(spec):
         mode = interrupts.mode
         interrupts.mode = interrupts.CALL
         try:
+            if _streamer:
+                _streamer[0].pump()  # what was printed before the call, first
             chan.send_data(data)
             msg = chan.recv()
         finally:
@@ -399,7 +404,48 @@ def capture_file():
     return f
 
 
-def run(code, ns, limit, cell):
+class Streamer:
+    """Sends the action's output (the capture file) to gantry as it is
+    written, in stdout frames, up to limit bytes: a thread looks for new
+    output every 50 ms, and the action's thread before each tool call and
+    at its end."""
+
+    def __init__(self, fd, action, limit):
+        import codecs
+
+        self.fd, self.action, self.limit = fd, action, limit
+        self.offset = 0
+        self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.loop, daemon=True)
+        self.thread.start()
+
+    def loop(self):
+        while not self.stop.wait(0.05):
+            self.pump()
+
+    def pump(self, final=False):
+        with self.lock:  # the worker runs -u: printed text is in the file already
+            while self.offset < self.limit:
+                data = os.pread(self.fd, min(1 << 16, self.limit - self.offset), self.offset)
+                if not data:
+                    break
+                self.offset += len(data)
+                text = self.decoder.decode(data, final or self.offset >= self.limit)
+                if text:
+                    chan.send({"type": "stdout", "id": self.action, "text": text})
+
+    def close(self):
+        self.stop.set()
+        self.thread.join()
+        self.pump(final=True)
+
+
+_streamer = []
+
+
+def run(code, ns, limit, cell, stream=0, action=None):
     lines = code.split("\n")
     remember(cell, lines)
     name = cell_file(cell)
@@ -411,6 +457,8 @@ def run(code, ns, limit, cell):
     saved = os.dup(1), os.dup(2)
     os.dup2(cap.fileno(), 1)
     os.dup2(cap.fileno(), 2)
+    if stream > 0:
+        _streamer[:] = [Streamer(cap.fileno(), action, stream)]
     try:
         tree = ast.parse(code, name, "exec")
         last = None
@@ -446,6 +494,13 @@ def run(code, ns, limit, cell):
             sys.stdout = io.TextIOWrapper(os.fdopen(1, "wb", buffering=0, closefd=False), write_through=True)
         if sys.stderr is None or getattr(sys.stderr, "closed", False):
             sys.stderr = io.TextIOWrapper(os.fdopen(2, "wb", buffering=0, closefd=False), write_through=True)
+        if _streamer:
+            mode = interrupts.mode
+            interrupts.mode = interrupts.CALL  # no KeyboardInterrupt inside a frame
+            try:
+                _streamer.pop().close()
+            finally:
+                interrupts.mode = mode
     out, truncated = read_capped(cap, limit)
     return {"stdout": out, "value": value, "error": err, "truncated": truncated}
 
@@ -494,7 +549,7 @@ def main():
             interrupts.mode = interrupts.ACTION
             try:
                 cells += 1
-                res = run(msg["code"], ns, int(msg.get("max_output", 16384)), int(msg.get("cell") or cells))
+                res = run(msg["code"], ns, int(msg.get("max_output", 16384)), int(msg.get("cell") or cells), int(msg.get("stream") or 0), msg.get("id"))
             finally:
                 interrupts.mode = interrupts.IDLE
         except KeyboardInterrupt:

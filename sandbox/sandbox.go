@@ -25,6 +25,7 @@ import (
 	"runtime/metrics"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.starlark.net/resolve"
@@ -222,6 +223,8 @@ func (s *Session) Exec(ctx context.Context, code string) (tool.Result, error) {
 	start := time.Now()
 	s.count++
 	s.out = newOutputBuffer(s.opts.MaxOutput)
+	s.out.stream(tool.OutputOf(ctx))
+	defer s.out.endStream()
 	actx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
 	defer cancel()
 	s.ctx = actx
@@ -590,18 +593,32 @@ func heapBytes() int64 {
 // threadSession is the thread-local key of the running session.
 const threadSession = "gantry.session"
 
-// outputBuffer keeps the head and the tail of printed output.
+// outputBuffer keeps the head and the tail of printed output, and passes
+// the output on to the action's output function, if any, as it comes.
 type outputBuffer struct {
 	max   int
 	head  []byte
 	tail  []byte // ring buffer of the last max bytes once head is full
 	pos   int
 	total int
+
+	sink     tool.OutputFunc
+	sinkDone atomic.Bool // the action ended: an abandoned one prints to no one
 }
 
 func newOutputBuffer(max int) *outputBuffer { return &outputBuffer{max: max} }
 
+// stream passes the output to fn (nil: to no one) up to tool.MaxStreamed
+// bytes.
+func (b *outputBuffer) stream(fn tool.OutputFunc) { b.sink = fn }
+
+// endStream stops passing output on.
+func (b *outputBuffer) endStream() { b.sinkDone.Store(true) }
+
 func (b *outputBuffer) WriteString(s string) {
+	if b.sink != nil && b.total < tool.MaxStreamed && !b.sinkDone.Load() {
+		b.sink(s[:min(len(s), tool.MaxStreamed-b.total)])
+	}
 	b.total += len(s)
 	if room := b.max - len(b.head); room > 0 {
 		n := min(room, len(s))

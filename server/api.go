@@ -125,6 +125,9 @@ type ExecResult struct {
 }
 
 func (s *Server) handleExec(w http.ResponseWriter, r *http.Request) error {
+	if wantsStream(r) {
+		return s.handleExecStream(w, r) // stream.go
+	}
 	ss, err := s.lookup(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
@@ -153,6 +156,7 @@ func (s *Server) exec(ctx context.Context, ss *session, code string) (ExecResult
 	if err != nil {
 		return ExecResult{}, err
 	}
+	actionStarted(ctx) // the stream's header (stream.go)
 	res, err := ss.rt.Exec(tool.WithSession(actx, ss.id), code)
 	outcome := "ok"
 	switch {
@@ -281,7 +285,9 @@ func (s *Server) handleTools(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	writeJSON(w, http.StatusOK, toolsOf(reg))
+	tl := toolsOf(reg)
+	tl.Prompt = promptDocs(ss.env, reg) // m3.go
+	writeJSON(w, http.StatusOK, tl)
 	return nil
 }
 

@@ -40,8 +40,12 @@ type status struct {
 
 // EnvSpec chooses a session's task environment.
 type EnvSpec struct {
-	// Kind is the environment; only "alfworld" exists today.
+	// Kind is the environment: "alfworld" (default) or "m3tooleval".
 	Kind string `json:"kind"`
+	// Task is the M3ToolEval task ("family/task", or the last part of one
+	// task's name); Format its action format: code (default), json or text.
+	Task   string `json:"task,omitempty"`
+	Format string `json:"format,omitempty"`
 	// Game is an embedded ALFWorld game by its id ("<task>/<trial>").
 	Game string `json:"game,omitempty"`
 	// Seed generates a new game with the scene generator when Game is empty.
@@ -57,6 +61,8 @@ type EnvInfo struct {
 	Game string `json:"game"`
 	Task string `json:"task"`
 	Seed int64  `json:"seed,omitempty"`
+	// Format is the action format of an M3ToolEval session.
+	Format string `json:"format,omitempty"`
 }
 
 // errBadEnv marks an environment request that cannot be met (unknown kind or
@@ -105,14 +111,19 @@ func newEnvFactory() *envFactory {
 }
 
 // kinds lists the environment kinds the factory makes.
-func (f *envFactory) kinds() []string { return []string{"alfworld"} }
+func (f *envFactory) kinds() []string { return []string{"alfworld", envM3} }
 
 // make builds the environment spec asks for.
 func (f *envFactory) make(spec EnvSpec) (environment, error) {
 	switch spec.Kind {
 	case "alfworld", "":
+	case envM3:
+		return makeM3(spec) // m3.go
 	default:
-		return nil, fmt.Errorf("%w: unknown environment kind %q (known: alfworld)", errBadEnv, spec.Kind)
+		return nil, fmt.Errorf("%w: unknown environment kind %q (known: alfworld, m3tooleval)", errBadEnv, spec.Kind)
+	}
+	if spec.Task != "" || spec.Format != "" {
+		return nil, fmt.Errorf("%w: \"task\" and \"format\" are fields of m3tooleval environments", errBadEnv)
 	}
 	if spec.MaxSteps < 0 || spec.MaxSteps > 10000 {
 		return nil, fmt.Errorf("%w: max_steps %d out of range 0..10000", errBadEnv, spec.MaxSteps)

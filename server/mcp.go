@@ -51,6 +51,9 @@ func newMCPState(s *Server) *mcpState {
 		"(the code's variables are kept) and return the opening observation."}, m.reset)
 	mcp.AddTool(m.server, &mcp.Tool{Name: "estop", Description: "Emergency stop: interrupt the code running in " +
 		"every session of this client at once."}, m.estop)
+	if s.cfg.MCP.Env.Kind == envM3 {
+		mcp.AddTool(m.server, &mcp.Tool{Name: "answer", Description: m3AnswerDescription}, m.answer) // m3.go
+	}
 	m.http = mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return m.server },
 		&mcp.StreamableHTTPOptions{Logger: s.log, SessionTimeout: s.cfg.IdleTimeout, MaxRequestBodyBytes: s.cfg.MaxBody})
 	return m
@@ -69,7 +72,7 @@ func (m *mcpState) runCodeDescription() string {
 	if env, err := m.s.envs.make(m.s.cfg.MCP.Env); err == nil {
 		reg := tool.NewRegistry()
 		if env.RegisterTools(reg) == nil {
-			docs = reg.PromptDocs()
+			docs = promptDocs(env, reg) // m3.go
 		}
 	}
 	return fmt.Sprintf("Run %s code in this conversation's session and return what it printed, its last "+

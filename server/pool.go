@@ -35,7 +35,7 @@ type pooled struct {
 }
 
 func newPyPool(s *Server, size int) (*pyPool, error) {
-	env, err := s.envs.make(EnvSpec{Kind: s.cfg.MCP.Env.Kind, Game: s.cfg.MCP.Env.Game, Seed: s.cfg.MCP.Env.Seed})
+	env, err := s.envs.make(EnvSpec{Kind: s.cfg.MCP.Env.Kind, Game: s.cfg.MCP.Env.Game, Seed: s.cfg.MCP.Env.Seed, Task: s.cfg.MCP.Env.Task})
 	if err != nil {
 		return nil, fmt.Errorf("python pool: %w", err)
 	}

@@ -144,6 +144,11 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MCP.Env.Kind == "" {
 		cfg.MCP.Env.Kind = "alfworld"
 	}
+	if cfg.MCP.Env.Kind == envM3 {
+		if _, err := findM3Task(cfg.MCP.Env.Task); err != nil { // m3.go
+			return nil, fmt.Errorf("MCP sessions: %w", err)
+		}
+	}
 	s := &Server{
 		cfg:      cfg,
 		log:      cfg.Logger,
@@ -191,6 +196,8 @@ func (s *Server) routes() http.Handler {
 	api("POST /v1/sessions/{id}/reset", s.handleReset)
 	api("GET /v1/sessions/{id}/tools", s.handleTools)
 	api("POST /v1/batch/step", s.handleBatch)
+	api("POST /v1/batch/reset", s.handleBatchReset)      // batch_reset.go
+	api("POST /v1/sessions/{id}/answer", s.handleAnswer) // m3.go
 	api("POST /v1/estop", s.handleEstop)
 	mux.Handle("/mcp", s.authenticated(s.mcp.httpHandler().ServeHTTP))
 	mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, r *http.Request) {

@@ -25,6 +25,7 @@ type serverFlags struct {
 	cfg        server.Config
 	mcpGame    string
 	mcpSeed    int64
+	mcpTask    string
 	logJSON    bool
 	logLevel   string
 	maxCodeKiB int
@@ -43,6 +44,7 @@ func (f *serverFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.cfg.MCP.Runtime, "mcp-runtime", "starlark", "runtime of MCP sessions: starlark or python")
 	fs.StringVar(&f.mcpGame, "mcp-game", "", "ALFWorld game of MCP sessions, by id (default: one at random per session)")
 	fs.Int64Var(&f.mcpSeed, "mcp-seed", 0, "generate the MCP sessions' game from this seed")
+	fs.StringVar(&f.mcpTask, "mcp-task", "", "an M3ToolEval task (family/task) for MCP sessions instead of an ALFWorld game: run_code offers its tools")
 	fs.BoolVar(&f.logJSON, "log-json", false, "log JSON lines instead of text")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 }
@@ -52,6 +54,12 @@ func (f *serverFlags) config(w io.Writer) (server.Config, error) {
 	cfg := f.cfg
 	cfg.MaxCode = f.maxCodeKiB << 10
 	cfg.MCP.Env = server.EnvSpec{Kind: "alfworld", Game: f.mcpGame, Seed: f.mcpSeed}
+	if f.mcpTask != "" {
+		if f.mcpGame != "" || f.mcpSeed != 0 {
+			return cfg, errors.New("--mcp-task and --mcp-game/--mcp-seed: choose one")
+		}
+		cfg.MCP.Env = server.EnvSpec{Kind: "m3tooleval", Task: f.mcpTask}
+	}
 	cfg.Version = buildinfo.Version()
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(f.logLevel)); err != nil {

@@ -380,7 +380,8 @@ func (w *worker) exec(ctx context.Context, id uint64, code string, s *Session) (
 	actx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	deadline := start.Add(limit + opts.Grace)
-	if err := w.send(frame{Type: typeExec, ID: id, Code: code, Deadline: limit}, opts.MaxFrame, deadline); err != nil {
+	sink := tool.OutputOf(ctx)
+	if err := w.send(frame{Type: typeExec, ID: id, Code: code, Deadline: limit, Stream: sink != nil}, opts.MaxFrame, deadline); err != nil {
 		if errors.Is(err, errFrameTooLarge) {
 			msg := fmt.Sprintf("the code of the action is too large to send to the sandbox worker (%d bytes; the limit is about %d)", len(code), opts.MaxFrame)
 			return tool.Result{Err: &tool.CodeError{Type: "ValueError", Message: msg, Traceback: "ValueError: " + msg}}, true
@@ -444,6 +445,8 @@ func (w *worker) exec(ctx context.Context, id uint64, code string, s *Session) (
 			if err := w.send(reply.frame, opts.MaxFrame, deadline); err != nil {
 				return w.lost(s, timedOut(limit, "stopped answering")), false
 			}
+		case f.Type == typeStdout && f.ID == id && sink != nil:
+			sink(f.Text)
 		case f.Type == typeResult && f.ID == id:
 			res := *f.Result
 			if res.Err != nil && f.Cause != 0 {

@@ -24,7 +24,8 @@ import (
 //
 //	→ init    {"type":"init","init":{...}}                   first frame: tools, sandbox options, limits
 //	← ready   {"type":"ready"}                                the session is ready
-//	→ exec    {"type":"exec","id":N,"code":"...","deadline_ns":D}
+//	→ exec    {"type":"exec","id":N,"code":"...","deadline_ns":D,"stream":true}
+//	← stdout  {"type":"stdout","id":N,"text":"..."}            printed output, only when the exec asked to stream
 //	← call    {"type":"call","id":C,"name":"rover.drive","args":{...}}
 //	→ return  {"type":"return","id":C,"value":...} or {"type":"return","id":C,"error":{...}}
 //	← result  {"type":"result","id":N,"result":{...},"cause":C}
@@ -41,6 +42,7 @@ const (
 	typeCall   = "call"
 	typeReturn = "return"
 	typeResult = "result"
+	typeStdout = "stdout"
 )
 
 // frame is one message. Which fields a frame may carry depends on its type
@@ -53,6 +55,10 @@ type frame struct {
 
 	Code     string        `json:"code,omitempty"`
 	Deadline time.Duration `json:"deadline_ns,omitempty"`
+	// Stream, on an exec, asks for the action's printed output as it is
+	// printed, in stdout frames carrying Text.
+	Stream bool   `json:"stream,omitempty"`
+	Text   string `json:"text,omitempty"`
 
 	Name string          `json:"name,omitempty"`
 	Args json.RawMessage `json:"args,omitempty"`
@@ -188,6 +194,7 @@ func (f *frame) check() error {
 		"id": f.ID != 0, "init": f.Init != nil, "code": f.Code != "", "deadline_ns": f.Deadline != 0,
 		"name": f.Name != "", "args": f.Args != nil, "value": f.Value != nil, "error": f.Error != nil,
 		"result": f.Result != nil, "cause": f.Cause != 0, "refused": f.Refused != "",
+		"stream": f.Stream, "text": f.Text != "",
 	}
 	var allowed, required []string
 	switch f.Type {
@@ -195,7 +202,9 @@ func (f *frame) check() error {
 		allowed, required = []string{"init"}, []string{"init"}
 	case typeReady:
 	case typeExec:
-		allowed, required = []string{"id", "code", "deadline_ns"}, []string{"id"}
+		allowed, required = []string{"id", "code", "deadline_ns", "stream"}, []string{"id"}
+	case typeStdout:
+		allowed, required = []string{"id", "text"}, []string{"id", "text"}
 	case typeCall:
 		allowed, required = []string{"id", "name", "args", "refused"}, []string{"id", "name", "args"}
 	case typeReturn:

@@ -62,6 +62,12 @@ func TestDecodeFrame(t *testing.T) {
 		{`{"type":"ready","code":"x"}`, "ready with code"},
 		{`{"type":"ready","pid":1}`, "unknown field"},
 		{`{"type":"ready"} {"type":"ready"}`, "data after the message"},
+		{`{"type":"exec","id":4,"code":"print(1)","deadline_ns":5,"stream":true}`, ""},
+		{`{"type":"stdout","id":4,"text":"1\n"}`, ""},
+		{`{"type":"stdout","id":4}`, "stdout without text"},
+		{`{"type":"stdout","text":"x"}`, "stdout without id"},
+		{`{"type":"result","id":4,"result":{},"text":"x"}`, "result with text"},
+		{`{"type":"call","id":1,"name":"x","args":{},"stream":true}`, "call with stream"},
 		{`{"type":"shell"}`, `unknown type "shell"`},
 		{`[]`, "cannot unmarshal"},
 		{``, "EOF"},
@@ -142,6 +148,7 @@ func FuzzFrames(f *testing.F) {
 	f.Add([]byte("{\"type\":\"ready\"}\n{\"type\":\"call\",\"id\":1,\"name\":\"a\",\"args\":{}}\n"))
 	f.Add([]byte("{\"type\":\"result\",\"id\":2,\"result\":{\"stdout\":\"x\",\"error\":{\"type\":\"E\",\"message\":\"m\",\"traceback\":\"t\"},\"duration_ns\":1}}\n"))
 	f.Add([]byte("{\"type\":\"return\",\"id\":3,\"value\":[1,2.0,{\"k\":null}]}\n"))
+	f.Add([]byte("{\"type\":\"exec\",\"id\":4,\"code\":\"x\",\"stream\":true}\n{\"type\":\"stdout\",\"id\":4,\"text\":\"\\u00e9\\n\"}\n"))
 	f.Add([]byte(strings.Repeat("[", 300) + "\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		const max = 256

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"unicode/utf8"
 
 	"github.com/gantry-dev/gantry/sandbox"
 	"github.com/gantry-dev/gantry/tool"
@@ -141,6 +142,22 @@ func Serve(ctx context.Context, in io.Reader, out io.Writer, cancels io.Reader) 
 		if err := limitCPU(init.MaxCPU); err != nil {
 			cancel()
 			return fmt.Errorf("sandbox worker: limits: %w", err)
+		}
+		if f.Stream {
+			id := f.ID
+			actx = tool.WithOutput(actx, func(chunk string) {
+				// Chunks longer than a frame go in pieces.
+				for len(chunk) > 0 {
+					n := min(len(chunk), srv.maxFrame/8)
+					for n < len(chunk) && n > 1 && !utf8.RuneStart(chunk[n]) {
+						n--
+					}
+					if srv.send(frame{Type: typeStdout, ID: id, Text: chunk[:n]}) != nil {
+						return
+					}
+					chunk = chunk[n:]
+				}
+			})
 		}
 		res, err := sess.Exec(actx, f.Code)
 		srv.begin(0, nil)

@@ -12,13 +12,13 @@ from .aio import AsyncClient, AsyncSession
 from .client import Client, Session
 from .errors import (BadRequest, Forbidden, GantryError, NotFound, ServerStartError, SessionBusy, SessionExpired,
                      TooLarge, TooManySessions, Unauthorized, Unavailable)
-from .types import ExceptionInfo, ExecResult, SessionInfo, StepResult, ToolInfo, ToolList
+from .types import AnswerResult, ExceptionInfo, ExecResult, ResetItem, SessionInfo, StepResult, ToolInfo, ToolList
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "AsyncClient", "AsyncSession", "BadRequest", "Client", "ExceptionInfo", "ExecResult", "Forbidden",
-    "GantryError", "NotFound", "ServerStartError", "Session", "SessionBusy", "SessionExpired", "SessionInfo",
+    "AnswerResult", "AsyncClient", "AsyncSession", "BadRequest", "Client", "ExceptionInfo", "ExecResult", "Forbidden",
+    "GantryError", "NotFound", "ResetItem", "ServerStartError", "Session", "SessionBusy", "SessionExpired", "SessionInfo",
     "StepResult", "ToolInfo", "ToolList", "TooLarge", "TooManySessions", "Unauthorized", "Unavailable",
     "find_binary", "games",
 ]

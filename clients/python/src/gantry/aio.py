@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Coroutine, Generator, Iterable, Optional, Sequence, Union
+from typing import Any, AsyncIterator, Coroutine, Generator, Iterable, Optional, Sequence, Union
 
 import httpx
 
 from ._local import LocalServer
-from .client import DEFAULT_TIMEOUT, _check, _headers, batch_body, batch_results
+from .client import DEFAULT_TIMEOUT, ResetSpec, _check, _headers, batch_body, batch_results, reset_body, reset_results
 from .errors import GantryError
-from .types import ExecResult, SessionInfo, StepResult, ToolList, env_spec
+from .types import AnswerResult, ExecResult, ResetItem, SessionInfo, StepResult, ToolList, env_spec
 
 
 class AsyncClient:
@@ -35,12 +35,13 @@ class AsyncClient:
             raise GantryError(f"gantry at {self.url}: {e}") from e
         return _check(r)
 
-    def session(self, runtime: str = "starlark", env: Optional[dict[str, Any]] = None, *,
+    def session(self, runtime: str = "starlark", env: Union[str, dict[str, Any], None] = None, *,
                 game: Optional[str] = None, seed: Optional[int] = None,
-                max_steps: Optional[int] = None) -> "_NewSession":
+                max_steps: Optional[int] = None, task: Optional[str] = None,
+                format: Optional[str] = None) -> "_NewSession":
         """Creates a session (see :meth:`gantry.Client.session`): ``s = await client.session(...)``,
         or ``async with client.session(...) as s:``, which deletes it at the end."""
-        body = {"runtime": runtime, "env": env_spec(env, game, seed, max_steps)}
+        body = {"runtime": runtime, "env": env_spec(env, game, seed, max_steps, task, format)}
         return _NewSession(self._create(body))
 
     async def _create(self, body: dict[str, Any]) -> "AsyncSession":
@@ -52,6 +53,11 @@ class AsyncClient:
     async def batch_step(self, steps: Iterable[tuple[Union[str, "AsyncSession"], str]], admissible: bool = False
                          ) -> list[Union[StepResult, GantryError]]:
         return batch_results(await self._request("POST", "/v1/batch/step", batch_body(steps, admissible)))  # type: ignore[arg-type]
+
+    async def batch_reset(self, resets: Iterable[ResetSpec], admissible: bool = False
+                          ) -> list[Union[ResetItem, GantryError]]:
+        """See :meth:`gantry.Client.batch_reset`."""
+        return reset_results(await self._request("POST", "/v1/batch/reset", reset_body(resets, admissible)))  # type: ignore[arg-type]
 
     async def estop(self) -> int:
         return int((await self._request("POST", "/v1/estop"))["stopped"])
@@ -88,6 +94,16 @@ class AsyncSession:
 
     async def exec(self, code: str) -> ExecResult:
         return ExecResult.from_json(await self.client._request("POST", self._path("/exec"), {"code": code}))
+
+    def exec_stream(self, code: str) -> AsyncIterator[Union[str, ExecResult]]:
+        """``async for item in s.exec_stream(code)``: the printed output as it is printed (``str``),
+        then the ExecResult (see :meth:`gantry.Session.exec_stream`)."""
+        from .stream import aexec_stream
+
+        return aexec_stream(self, code)
+
+    async def answer(self, answer: str) -> AnswerResult:
+        return AnswerResult.from_json(await self.client._request("POST", self._path("/answer"), {"answer": answer}))
 
     async def step(self, command: str, admissible: bool = False) -> StepResult:
         body: dict[str, Any] = {"command": command}

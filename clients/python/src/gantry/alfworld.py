@@ -20,7 +20,7 @@ import os
 from typing import Any, Iterator, Optional, Sequence
 
 from . import games as _games
-from .client import Client, Session
+from .client import Client, Session, reset_sessions
 from .errors import GantryError
 from .types import StepResult, game_id
 
@@ -114,16 +114,11 @@ class BatchEnv:
 
     def reset(self) -> tuple[list[str], dict[str, list[Any]]]:
         """Starts the next batch of games."""
-        for i in range(self.batch_size):
-            f = next(self._order)
-            gid = game_id(f)
-            s = self._sessions[i]
-            if s is None or s.game != gid:
-                if s is not None:
-                    s.close()
-                s = self._sessions[i] = self.client.session(runtime="none", game=gid, max_steps=self.max_steps)
-            self._files[i] = f
-            self._last[i] = s.reset(admissible=True)
+        files = [next(self._order) for _ in range(self.batch_size)]
+        done = reset_sessions(self.client, [(self._sessions[i], game_id(f)) for i, f in enumerate(files)],
+                              self.max_steps)  # one batch request
+        for i, (f, (s, res)) in enumerate(zip(files, done)):
+            self._sessions[i], self._files[i], self._last[i] = s, f, res
         return [r.observation if r else "" for r in self._last], self._infos()
 
     def step(self, actions: Sequence[str]) -> tuple[list[str], list[int], list[bool], dict[str, list[Any]]]:

@@ -8,14 +8,14 @@ import os
 import ssl
 import threading
 import urllib.parse
-from typing import Any, Iterable, Optional, Sequence, Union
+from typing import Any, Iterable, Iterator, Optional, Sequence, Union
 
 import httpx
 
 from ._local import LocalServer
 from ._wire import Wire
 from .errors import GantryError, error_from_body, error_from_item
-from .types import ExecResult, SessionInfo, StepResult, ToolList, env_spec
+from .types import AnswerResult, ExecResult, ResetItem, SessionInfo, StepResult, ToolList, env_spec, game_id
 
 DEFAULT_TIMEOUT = 120.0
 
@@ -160,6 +160,34 @@ def batch_results(body: Any) -> list[Union[StepResult, GantryError]]:
     return out
 
 
+ResetSpec = Union[str, "Session", tuple[Union[str, "Session"], Optional[str]]]
+
+
+def reset_body(resets: Iterable[ResetSpec], admissible: bool) -> dict[str, Any]:
+    out = []
+    for r in resets:
+        s, game = (r if isinstance(r, tuple) else (r, None))
+        item: dict[str, Any] = {"session": s if isinstance(s, str) else s.id}
+        if game is not None:
+            item["game"] = game_id(game)
+        out.append(item)
+    body: dict[str, Any] = {"resets": out}
+    if admissible:
+        body["admissible"] = True
+    return body
+
+
+def reset_results(body: Any) -> list[Union[ResetItem, GantryError]]:
+    out: list[Union[ResetItem, GantryError]] = []
+    for item in body.get("results", []):
+        if item.get("error"):
+            out.append(error_from_item(item["error"]))
+        else:
+            out.append(ResetItem(session=item["session"], result=StepResult.from_json(item),
+                                 replaced=item.get("replaced") or None, env=item.get("env")))
+    return out
+
+
 class Client:
     """A client of gantry serve.
 
@@ -204,14 +232,17 @@ class Client:
 
     # --- sessions
 
-    def session(self, runtime: str = "starlark", env: Optional[dict[str, Any]] = None, *, game: Optional[str] = None,
-                seed: Optional[int] = None, max_steps: Optional[int] = None) -> "Session":
-        """Creates a session: a runtime ("starlark", "python" or "none") and an ALFWorld game.
+    def session(self, runtime: str = "starlark", env: Union[str, dict[str, Any], None] = None, *,
+                game: Optional[str] = None, seed: Optional[int] = None, max_steps: Optional[int] = None,
+                task: Optional[str] = None, format: Optional[str] = None) -> "Session":
+        """Creates a session: a runtime ("starlark", "python" or "none") and an environment.
 
-        ``game`` is an embedded game's id (or the path of its game.tw-pddl), ``seed`` a generated game,
-        neither an embedded game at random; ``env`` is the raw env object of the API.
+        ALFWorld (the default): ``game`` is an embedded game's id (or the path of its game.tw-pddl),
+        ``seed`` a generated game, neither an embedded game at random. M3ToolEval
+        (``env="m3tooleval"``): ``task`` names the task (family/task), ``format`` the action format
+        of its prompt and of ``step`` (code, json or text). ``env`` may also be the API's raw env object.
         """
-        body = {"runtime": runtime, "env": env_spec(env, game, seed, max_steps)}
+        body = {"runtime": runtime, "env": env_spec(env, game, seed, max_steps, task, format)}
         return Session(self, SessionInfo.from_json(self._request("POST", "/v1/sessions", body)))
 
     def sessions(self) -> list[SessionInfo]:
@@ -225,6 +256,16 @@ class Client:
         Each item of the answer is a StepResult or the GantryError of that step (not raised).
         """
         return batch_results(self._request("POST", "/v1/batch/step", batch_body(steps, admissible)))
+
+    def batch_reset(self, resets: Iterable[ResetSpec], admissible: bool = False
+                    ) -> list[Union[ResetItem, GantryError]]:
+        """Resets many sessions in one request, in order: sessions, or (session, game) pairs.
+
+        A game other than the session's replaces the session by a new one playing it (the item's
+        ``session`` is the new id, ``replaced`` the old one's, which is deleted). Each item of the answer
+        is a ResetItem or the GantryError of that reset (not raised).
+        """
+        return reset_results(self._request("POST", "/v1/batch/reset", reset_body(resets, admissible)))
 
     def estop(self) -> int:
         """Interrupts every running action of this client's sessions; returns how many."""
@@ -284,6 +325,17 @@ class Session:
         """Runs a code action; an exception in the code is in the result, not raised."""
         return ExecResult.from_json(self.client._request("POST", self._path("/exec"), {"code": code}))
 
+    def exec_stream(self, code: str) -> Iterator[Union[str, ExecResult]]:
+        """Runs a code action and yields its printed output as it is printed (``str`` chunks), then its
+        ExecResult, last. Leaving the loop early closes the connection, which cancels the action."""
+        from .stream import exec_stream
+
+        return exec_stream(self, code)
+
+    def answer(self, answer: str) -> AnswerResult:
+        """Proposes an answer (M3ToolEval sessions): the harness's verdict and the episode's state."""
+        return AnswerResult.from_json(self.client._request("POST", self._path("/answer"), {"answer": answer}))
+
     def step(self, command: str, admissible: bool = False) -> StepResult:
         """A plain environment command ("go to desk 1"); admissible asks for the admissible commands."""
         t = self.client._http
@@ -339,3 +391,26 @@ class Session:
 
     def __repr__(self) -> str:
         return f"<gantry.Session {self.id} runtime={self.info.runtime} game={self.game!r}>"
+
+
+def reset_sessions(client: Client, slots: Sequence[tuple[Optional[Session], str]], max_steps: int
+                   ) -> list[tuple[Session, StepResult]]:
+    """Resets ALFWorld sessions, each on the game given, with one ``POST /v1/batch/reset`` (the vector
+    environments' reset): a slot without a session gets a new one (runtime "none"), and a session whose
+    game is not the one given is replaced by the server. Returns each slot's session and opening
+    observation; raises the first failed item's error."""
+    sessions = [s if s is not None else client.session(runtime="none", game=g, max_steps=max_steps)
+                for s, g in slots]
+    if not sessions:
+        return []
+    answers = client.batch_reset([(s, g) for s, (_, g) in zip(sessions, slots)], admissible=True)
+    out: list[tuple[Session, StepResult]] = []
+    for s, ans in zip(sessions, answers):
+        if isinstance(ans, GantryError):
+            raise ans
+        if ans.replaced:
+            s._closed = True  # deleted by the server
+            s = Session(client, SessionInfo(id=ans.session, runtime=s.info.runtime, env=dict(ans.env or {}),
+                                            observation=ans.result.observation))
+        out.append((s, ans.result))
+    return out

@@ -1,5 +1,5 @@
 """Gymnasium environments over gantry sessions: ``gantry.envs.AlfWorld`` (``gantry/AlfWorld-v0``)
-and ``gantry.envs.AlfWorldVector``, many sessions stepped by one batch request."""
+and ``gantry.envs.AlfWorldVector``, many sessions stepped (and reset) by one batch request."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 
 from . import games as _games
-from .client import Client, Session
+from .client import Client, Session, reset_sessions
 from .errors import GantryError
 from .types import StepResult, game_id
 
@@ -138,23 +138,32 @@ class AlfWorldVector(VectorEnv):
     def sessions(self) -> list[Optional[Session]]:
         return list(self._sessions)
 
-    def _reset_one(self, i: int, game: Optional[str] = None) -> StepResult:
-        if game is None:
-            game = self._games[int(self._rng.integers(len(self._games)))]
-        s = self._sessions[i]
-        if s is None or s.game != game:
-            if s is not None:
-                s.close()
-            s = self._sessions[i] = self.client.session(runtime="none", game=game, max_steps=self.max_steps)
-        self._won[i] = False
-        return s.reset(admissible=True)
+    def _reset_many(self, slots: Sequence[int], want: Optional[Sequence[Optional[str]]] = None
+                    ) -> dict[int, StepResult]:
+        """Resets the slots' sessions with one ``POST /v1/batch/reset``; a slot whose next game is not its
+        session's gets a new session (the server replaces it in the same request)."""
+        games: list[str] = []
+        for k in range(len(slots)):
+            game = want[k] if want else None
+            if game is None:
+                game = self._games[int(self._rng.integers(len(self._games)))]
+            games.append(game)
+        out: dict[int, StepResult] = {}
+        done = reset_sessions(self.client, [(self._sessions[i], g) for i, g in zip(slots, games)], self.max_steps)
+        for i, (s, res) in zip(slots, done):
+            self._sessions[i] = s
+            self._won[i] = False
+            out[i] = res
+        return out
 
     def reset(self, *, seed: Optional[Union[int, list[int]]] = None, options: Optional[dict[str, Any]] = None
               ) -> tuple[tuple[str, ...], dict[str, Any]]:
         if seed is not None:
             self._rng = np.random.default_rng(seed if isinstance(seed, int) else seed[0])
         want = (options or {}).get("games")
-        results = [self._reset_one(i, game_id(want[i]) if want else None) for i in range(self.num_envs)]
+        slots = range(self.num_envs)
+        got = self._reset_many(slots, [game_id(want[i]) for i in slots] if want else None)
+        results = [got[i] for i in slots]
         self._autoreset[:] = False
         return tuple(r.observation for r in results), self._infos(results)
 
@@ -181,12 +190,13 @@ class AlfWorldVector(VectorEnv):
                 if isinstance(ans, GantryError):
                     raise ans
                 results[i] = ans
+        for i, res in self._reset_many([i for i in range(n) if self._autoreset[i]]).items():
+            results[i] = res
         rewards = np.zeros(n, dtype=np.float64)
         terminated = np.zeros(n, dtype=bool)
         truncated = np.zeros(n, dtype=bool)
         for i in range(n):
             if self._autoreset[i]:
-                results[i] = self._reset_one(i)
                 continue
             r = results[i]
             assert r is not None

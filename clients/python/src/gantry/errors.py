@@ -96,6 +96,9 @@ def error_from_item(item: dict[str, Any]) -> GantryError:
         "session_expired": 410,
         "unknown_session": 404,
         "command_too_long": 400,
+        "bad_env": 400,
+        "quota": 429,
+        "too_many_sessions": 429,
     }.get(code, 0)
     cls: type[GantryError] = _BY_STATUS.get(status, GantryError)
     return cls(str(item.get("message", code)), code=code, status=status)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 
 @dataclass(frozen=True)
@@ -146,12 +146,49 @@ class SessionInfo:
                    reward=float(d.get("reward", 0.0)), steps=int(d.get("steps", 0)))
 
 
-def env_spec(env: Optional[dict[str, Any]], game: Optional[str], seed: Optional[int],
-             max_steps: Optional[int]) -> dict[str, Any]:
-    """The "env" object of a session request from its parts."""
-    spec: dict[str, Any] = {"kind": "alfworld"}
-    if env:
+@dataclass(frozen=True)
+class AnswerResult:
+    """The harness's verdict on a proposed answer (M3ToolEval sessions) and the episode's state."""
+
+    correct: bool
+    observation: str = ""
+    """The harness's message for a wrong answer; empty for a correct one."""
+    done: bool = False
+    won: bool = False
+    reward: float = 0.0
+    steps: int = 0
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> "AnswerResult":
+        return cls(correct=bool(d.get("correct")), observation=d.get("observation", "") or "",
+                   done=bool(d.get("done")), won=bool(d.get("won")), reward=float(d.get("reward", 0.0)),
+                   steps=int(d.get("steps", 0)))
+
+
+@dataclass(frozen=True)
+class ResetItem:
+    """One reset of a batch: the session that plays the new episode (a new one when the reset asked for
+    another game: ``replaced`` is then the deleted one's id, ``env`` the new session's environment)."""
+
+    session: str
+    result: StepResult
+    replaced: Optional[str] = None
+    env: Optional[dict[str, Any]] = None
+
+
+def env_spec(env: Union[str, dict[str, Any], None], game: Optional[str], seed: Optional[int],
+             max_steps: Optional[int], task: Optional[str] = None, format: Optional[str] = None) -> dict[str, Any]:
+    """The "env" object of a session request from its parts: ``env`` is a kind ("alfworld",
+    "m3tooleval") or the raw object; ``task`` (an M3ToolEval task) implies "m3tooleval"."""
+    spec: dict[str, Any] = {"kind": "m3tooleval" if task is not None else "alfworld"}
+    if isinstance(env, str):
+        spec["kind"] = env
+    elif env:
         spec.update(env)
+    if task is not None:
+        spec["task"] = task
+    if format is not None:
+        spec["format"] = format
     if game is not None:
         spec["game"] = game_id(game)
     if seed is not None:
