@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import socket
 import ssl
 import threading
 import urllib.parse
@@ -73,6 +74,13 @@ class _Transport:
         self._lock = threading.Lock()
         self._all: list[http.client.HTTPConnection] = []
 
+    def stream_connection(self) -> http.client.HTTPConnection:
+        """A connection of its own for a streamed response (the caller closes it)."""
+        if self.https:
+            return http.client.HTTPSConnection(self.host, self.port, timeout=self.timeout,
+                                               context=ssl.create_default_context())
+        return http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+
     def _new(self) -> http.client.HTTPConnection:
         c: http.client.HTTPConnection
         if self.https:
@@ -115,10 +123,33 @@ class _Transport:
             self._all.clear()
 
 
+class _UnixHTTPConnection(http.client.HTTPConnection):
+    """An http.client connection over a Unix socket."""
+
+    def __init__(self, path: str, timeout: float) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self._socket_path = path
+
+    def connect(self) -> None:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(self.timeout)
+        try:
+            s.connect(self._socket_path)
+        except BaseException:
+            s.close()
+            raise
+        self.sock = s
+
+
 class _WireTransport:
     """gantry serve over plain HTTP (TCP or a Unix socket) with the lean transport of _wire."""
 
     def __init__(self, url: str, headers: dict[str, str], timeout: float) -> None:
+        self.headers = headers
+        self.timeout = timeout
+        self.unix: Optional[str] = None
+        self.host = ""
+        self.port = 0
         if url.startswith("unix:"):
             path = url[len("unix:"):]
             if path.startswith("//"):
@@ -126,13 +157,22 @@ class _WireTransport:
             if not path:
                 raise ValueError(f"no socket path in {url!r}")
             self.prefix = ""
+            self.unix = path
             self.wire = Wire("localhost", 0, headers, timeout, unix=path)
             return
         u = urllib.parse.urlsplit(url)
         if u.scheme != "http" or not u.hostname:
             raise ValueError(f"not an http URL: {url!r}")
         self.prefix = u.path.rstrip("/")
+        self.host = u.hostname
+        self.port = u.port or 80
         self.wire = Wire(u.hostname, u.port or 80, headers, timeout)
+
+    def stream_connection(self) -> http.client.HTTPConnection:
+        """A connection of its own for a streamed response (the caller closes it)."""
+        if self.unix is not None:
+            return _UnixHTTPConnection(self.unix, self.timeout)
+        return http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
 
     def request(self, method: str, path: str, body: Any) -> tuple[int, bytes]:
         data = None if body is None else json.dumps(body).encode()

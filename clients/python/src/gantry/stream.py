@@ -74,7 +74,7 @@ def exec_stream(session: "Session", code: str) -> Iterator[StreamItem]:
     """The synchronous stream of a code action (see :meth:`gantry.Session.exec_stream`)."""
     t = session.client._http
     # A connection of its own: the stream holds it until the action ends.
-    conn = t._new()
+    conn = t.stream_connection()
     try:
         headers = dict(t.headers)
         headers["Content-Type"] = "application/json"
@@ -106,9 +106,6 @@ def exec_stream(session: "Session", code: str) -> Iterator[StreamItem]:
                 return
     finally:
         conn.close()
-        with t._lock:
-            if conn in t._all:
-                t._all.remove(conn)
 
 
 async def aexec_stream(session: "AsyncSession", code: str) -> AsyncIterator[StreamItem]:
