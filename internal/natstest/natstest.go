@@ -13,6 +13,12 @@
 // The binary is found in GANTRY_NATS_SERVER, on PATH, or in the
 // repository's .cache/bin (where scripts/test installs it); when none is
 // there the test is skipped, or failed under GANTRY_TEST_STRICT=1.
+//
+// When a test fails, each node's whole log is written to a file (its path
+// is in the test's output) and its tail to the test's output. With
+// GANTRY_NATS_DEBUG=1 the servers log at debug level (-D: connections
+// closed and why, JetStream consumers created), with GANTRY_NATS_DEBUG=trace
+// also every protocol message (-DV).
 package natstest
 
 import (
@@ -129,7 +135,7 @@ func StartCluster(t testing.TB, n int, opts Options) *Cluster {
 		t.Cleanup(func() {
 			nd.Kill()
 			if t.Failed() {
-				t.Logf("%s log (tail):\n%s", nd.Name, nd.logs.tail(4000))
+				nd.saveLog(t)
 			}
 		})
 	}
@@ -213,7 +219,14 @@ func (nd *Node) start() error {
 	if err := os.WriteFile(conf, []byte(nd.config(nd.extra)), 0o600); err != nil {
 		return err
 	}
-	cmd := exec.Command(nd.bin, "-c", conf)
+	args := []string{"-c", conf}
+	switch os.Getenv("GANTRY_NATS_DEBUG") {
+	case "1":
+		args = append(args, "-D")
+	case "trace":
+		args = append(args, "-DV")
+	}
+	cmd := exec.Command(nd.bin, args...)
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
 	if nd.logs == nil {
@@ -377,6 +390,24 @@ func (nd *Node) WaitHealthy(t testing.TB) {
 		case <-tick.C:
 		}
 	}
+}
+
+// saveLog writes the node's whole log to a file that outlives the test
+// and logs its tail and the file's path.
+func (nd *Node) saveLog(t testing.TB) {
+	name := strings.NewReplacer("/", "_", " ", "_").Replace(t.Name())
+	f, err := os.CreateTemp("", "gantry-nats-"+name+"-"+nd.Name+"-*.log")
+	if err == nil {
+		_, err = f.WriteString(nd.Log() + "\n")
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	where := "not saved: " + fmt.Sprint(err)
+	if err == nil {
+		where = "whole log in " + f.Name()
+	}
+	t.Logf("%s log (tail; %s):\n%s", nd.Name, where, nd.logs.tail(4000))
 }
 
 // Log returns the node's log so far.
