@@ -59,8 +59,12 @@ const (
 	maxReconnectInterval = time.Second
 	keepAlive            = 10 * time.Second
 	pingTimeout          = 5 * time.Second
-	subscribeTimeout     = 10 * time.Second
-	subscribeRetry       = time.Second // after the broker refused a subscription
+	// subscribeTimeout is how long a SUBACK may take before the
+	// subscription is asked for again; a NATS node creating a JetStream
+	// consumer per QoS 1 filter, each bounded by its 5 s API timeout,
+	// may take 15 s for the three of the command connection.
+	subscribeTimeout = 20 * time.Second
+	subscribeRetry   = time.Second // after the broker refused or failed a subscription
 )
 
 // errWentOffline is why a device whose status topic says offline is Offline.
@@ -109,6 +113,11 @@ type Bus struct {
 	up     bool                       // connected and subscribing
 	conns  int                        // connections made so far
 	closed bool
+
+	// cmdGen and evtGen count the subscription rounds of each
+	// connection: a round that a reconnection has replaced, or whose
+	// connection is down, stops asking.
+	cmdGen, evtGen atomic.Uint64
 }
 
 // Connect connects to the broker and starts discovering devices into hub.
@@ -311,7 +320,7 @@ func (b *Bus) onConnect(c paho.Client) {
 	}
 	b.up = true
 	b.mu.Unlock()
-	b.subscribe(c, b.filters, "devices will not be discovered until the next reconnection", nil)
+	b.subscribe(c, &b.cmdGen, b.filters, "devices will not be discovered until the next reconnection", nil)
 }
 
 // onEventsConnect subscribes the event connection on every (re)connection.
@@ -322,48 +331,65 @@ func (b *Bus) onEventsConnect(c paho.Client) {
 	if closed {
 		return
 	}
-	b.subscribe(c, map[string]byte{b.opts.Prefix + "/+/" + protocol.TopicEvt: 0}, "events are missed until the next reconnection",
+	b.subscribe(c, &b.evtGen, map[string]byte{b.opts.Prefix + "/+/" + protocol.TopicEvt: 0}, "events are missed until the next reconnection",
 		func() { b.evtOnce.Do(func() { close(b.evtReady) }) })
 }
 
-// subscribe subscribes c to filters and logs the outcome; it does not wait
-// (paho's handlers must not block).
-func (b *Bus) subscribe(c paho.Client, filters map[string]byte, consequence string, subscribed func()) {
-	b.log.Debug("subscribing", "filters", len(filters))
-	t := c.SubscribeMultiple(filters, b.onMessage)
+// subscribe subscribes c to filters without waiting (paho's handlers must
+// not block): a goroutine waits for the broker's acknowledgement and asks
+// again for what the broker refused (SUBACK 0x80), failed or left
+// unacknowledged, until every filter is accepted, the connection is lost
+// or replaced (gen moves on: the next connection subscribes afresh), or
+// the bus closes. A clustered broker refuses or delays subscriptions while
+// it elects leaders (NATS creates a JetStream consumer per QoS 1
+// subscription), and a subscription given up on would leave the gateway
+// connected but deaf until its next reconnection.
+func (b *Bus) subscribe(c paho.Client, gen *atomic.Uint64, filters map[string]byte, consequence string, subscribed func()) {
+	g := gen.Add(1)
 	b.wg.Add(1)
 	go func() {
 		defer b.wg.Done()
-		timer := time.NewTimer(subscribeTimeout)
-		defer timer.Stop()
-		select {
-		case <-t.Done():
-			b.log.Debug("subscribed", "err", t.Error())
-			if err := t.Error(); err != nil {
-				b.log.Error("subscribe failed; "+consequence, "err", err)
-				return
-			}
-			if refused := refusedFilters(t, filters); len(refused) > 0 {
-				// A SUBACK failure code is no token error: paho reports it
-				// in the result. Ask again while the connection lasts.
-				b.log.Error("the broker refused subscriptions; asking again", "filters", slices.Sorted(maps.Keys(refused)), "in", subscribeRetry)
-				retry := time.NewTimer(subscribeRetry)
-				defer retry.Stop()
-				select {
-				case <-retry.C:
-					if c.IsConnectionOpen() {
-						b.subscribe(c, refused, consequence, subscribed)
-					}
-				case <-b.done:
+		pending := filters
+		for attempt := 1; ; attempt++ {
+			b.log.Debug("subscribing", "filters", len(pending), "attempt", attempt)
+			t := c.SubscribeMultiple(pending, b.onMessage)
+			timer := time.NewTimer(subscribeTimeout)
+			select {
+			case <-t.Done():
+				timer.Stop()
+				if err := t.Error(); err != nil {
+					b.log.Warn("subscribe failed; asking again while connected", "err", err, "attempt", attempt)
+					break
 				}
+				refused := refusedFilters(t, pending)
+				if len(refused) == 0 {
+					b.log.Debug("subscribed", "attempt", attempt)
+					if subscribed != nil {
+						subscribed()
+					}
+					return
+				}
+				// A SUBACK failure code is no token error: paho reports it
+				// in the result.
+				b.log.Warn("the broker refused subscriptions; asking again", "filters", slices.Sorted(maps.Keys(refused)), "in", subscribeRetry, "attempt", attempt)
+				pending = refused
+			case <-timer.C:
+				b.log.Warn("subscribe not acknowledged; asking again", "after", subscribeTimeout, "attempt", attempt)
+			case <-b.done:
+				timer.Stop()
 				return
 			}
-			if subscribed != nil {
-				subscribed()
+			retry := time.NewTimer(subscribeRetry)
+			select {
+			case <-retry.C:
+			case <-b.done:
+				retry.Stop()
+				return
 			}
-		case <-timer.C:
-			b.log.Error("subscribe not acknowledged", "after", subscribeTimeout)
-		case <-b.done:
+			if gen.Load() != g || !c.IsConnectionOpen() {
+				b.log.Debug("connection lost or replaced; its next connection subscribes", "consequence", consequence)
+				return
+			}
 		}
 	}()
 }
