@@ -140,6 +140,7 @@ func (r *Rover) ServeMQTT(ctx context.Context, brokerURL string, opts MQTTOption
 		SetUsername(opts.Username).
 		SetPassword(opts.Password).
 		SetTLSConfig(opts.TLSConfig).
+		SetProtocolVersion(4). // 3.1.1 only: no fallback to 3.1 hiding a refusal's reason
 		SetOrderMatters(false).
 		SetAutoReconnect(true).
 		SetMaxReconnectInterval(2*time.Second).

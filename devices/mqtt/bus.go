@@ -65,6 +65,12 @@ const (
 	// may take 15 s for the three of the command connection.
 	subscribeTimeout = 20 * time.Second
 	subscribeRetry   = time.Second // after the broker refused or failed a subscription
+	// After a (re)connection the retained announcements are asked for
+	// again resyncFirst later, then after doubling pauses up to resyncMax
+	// while a device's status is missing, resyncRounds times at most.
+	resyncFirst  = 2 * time.Second
+	resyncMax    = 30 * time.Second
+	resyncRounds = 8
 )
 
 // errWentOffline is why a device whose status topic says offline is Offline.
@@ -110,6 +116,7 @@ type Bus struct {
 	mu     sync.RWMutex
 	devs   map[string]*devices.Device // the devices this bus added, by name
 	status map[string]bool            // last status per device name (true: online), desc or not
+	heard  map[string]bool            // devices whose status arrived on the current connection
 	up     bool                       // connected and subscribing
 	conns  int                        // connections made so far
 	closed bool
@@ -158,7 +165,7 @@ func Connect(ctx context.Context, hub *devices.Hub, opts Options) (*Bus, error) 
 	}
 	b := &Bus{
 		hub: hub, opts: opts, log: log.With("broker", opts.Broker, "prefix", opts.Prefix),
-		done: make(chan struct{}), evtReady: make(chan struct{}), devs: map[string]*devices.Device{}, status: map[string]bool{},
+		done: make(chan struct{}), evtReady: make(chan struct{}), devs: map[string]*devices.Device{}, status: map[string]bool{}, heard: map[string]bool{},
 		filters: map[string]byte{
 			opts.Prefix + "/+/desc":   1,
 			opts.Prefix + "/+/status": 1,
@@ -202,6 +209,10 @@ func (b *Bus) clientOptions(clientID string) *paho.ClientOptions {
 		SetUsername(opts.Username).
 		SetPassword(opts.Password).
 		SetTLSConfig(opts.TLSConfig).
+		// MQTT 3.1.1 only: paho would retry a refused connection as 3.1,
+		// which NATS refuses by closing it, and the refusal's reason (bad
+		// credentials) would be lost to an EOF.
+		SetProtocolVersion(4).
 		SetOrderMatters(false).
 		SetCleanSession(true).
 		SetAutoReconnect(true).
@@ -219,7 +230,7 @@ func (b *Bus) waitEvents(ctx context.Context) error {
 	case <-b.evtReady:
 		return nil
 	case <-timer.C:
-		return fmt.Errorf("mqtt: connect to %s: subscribing to events: no acknowledgement within %v", b.opts.Broker, b.opts.ConnectTimeout)
+		return fmt.Errorf("mqtt: connect to %s: subscribing to events: the broker did not accept the subscription within %v (refused or unacknowledged)", b.opts.Broker, b.opts.ConnectTimeout)
 	case <-ctx.Done():
 		return fmt.Errorf("mqtt: connect to %s: subscribing to events: %w", b.opts.Broker, context.Cause(ctx))
 	}
@@ -319,8 +330,72 @@ func (b *Bus) onConnect(c paho.Client) {
 		b.unreachableLocked(errors.New("broker connection lost; reconnected, waiting for the device's status"))
 	}
 	b.up = true
+	b.heard = map[string]bool{}
 	b.mu.Unlock()
-	b.subscribe(c, &b.cmdGen, b.filters, "devices will not be discovered until the next reconnection", nil)
+	b.subscribe(c, &b.cmdGen, b.filters, "devices will not be discovered until the next reconnection", func() {
+		b.resync(c, b.cmdGen.Load())
+	})
+}
+
+// resync asks for the retained descriptions and statuses again, by
+// subscribing once more (a broker sends a subscription's retained messages
+// again), a while after every (re)connection and then, with growing
+// pauses, while a device known to the bus has not had its status on this
+// connection. A clustered broker can lose a retained message published on
+// another node while the subscription is being made: NATS delivers it
+// neither live (the JetStream consumer did not exist yet) nor as retained
+// (this node's copy of the retained messages lagged), and without asking
+// again a device that moved to another node (its node died) would stay
+// Unreachable, and a new one undiscovered, until the next reconnection.
+func (b *Bus) resync(c paho.Client, g uint64) {
+	filters := map[string]byte{b.opts.Prefix + "/+/desc": 1, b.opts.Prefix + "/+/status": 1}
+	pause := resyncFirst
+	for round := 1; round <= resyncRounds; round++ {
+		timer := time.NewTimer(pause)
+		select {
+		case <-timer.C:
+		case <-b.done:
+			timer.Stop()
+			return
+		}
+		if b.cmdGen.Load() != g || !c.IsConnectionOpen() {
+			return
+		}
+		missing := b.unheard()
+		if round > 1 && len(missing) == 0 {
+			return
+		}
+		b.log.Debug("asking for the retained announcements again", "round", round, "devices_without_status", missing)
+		t := c.SubscribeMultiple(filters, b.onMessage)
+		wait := time.NewTimer(subscribeTimeout)
+		select {
+		case <-t.Done():
+			if err := t.Error(); err != nil {
+				b.log.Debug("asking again failed", "err", err)
+			}
+		case <-wait.C:
+		case <-b.done:
+			wait.Stop()
+			return
+		}
+		wait.Stop()
+		pause = min(2*pause, resyncMax)
+	}
+}
+
+// unheard names the bus's devices whose status has not arrived since the
+// last (re)connection.
+func (b *Bus) unheard() []string {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	var names []string
+	for name := range b.devs {
+		if !b.heard[name] {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	return names
 }
 
 // onEventsConnect subscribes the event connection on every (re)connection.
@@ -545,6 +620,7 @@ func (b *Bus) onStatus(name string, p []byte) {
 		return
 	}
 	b.status[name] = online
+	b.heard[name] = true
 	if d := b.devs[name]; d != nil {
 		b.applyLocked(d, online)
 	}

@@ -137,7 +137,7 @@ func TestNATSCluster(t *testing.T) {
 			t.Errorf("the drive failed with an unclear error: %v", res.err)
 		}
 		// The rover is on n3 now (n1 is dead): a call reaches it.
-		pingUntil(t, ctx, hub)
+		pingUntil(t, hub, r)
 		if n := r.Executed() - before; n < 2 {
 			t.Errorf("the rover executed %d requests, want the drive and at least one ping", n)
 		}
@@ -154,7 +154,7 @@ func TestNATSCluster(t *testing.T) {
 		eventually(t, "the device never became unreachable", func() bool { return state(d) != devices.Online })
 		b.Restart(t)
 		waitDevices(t, bus, "rover")
-		pingUntil(t, ctx, hub)
+		pingUntil(t, hub, r)
 		// The subscriptions are live again: a device announced now is found.
 		raw := rawClient(t, c.MQTTURL(), "late-device")
 		publish(t, raw, "gantry/late/desc", 1, true, describe(t, "late"))
@@ -163,19 +163,30 @@ func TestNATSCluster(t *testing.T) {
 	})
 }
 
-// pingUntil pings the rover until a ping succeeds: while the cluster
-// elects new leaders for the MQTT streams of a dead node, publishes are
-// not acknowledged and calls fail.
-func pingUntil(t *testing.T, ctx context.Context, hub *devices.Hub) {
+// pingUntil waits for the rover to be online and pings it, until a ping
+// succeeds. While the cluster elects new leaders for a dead node's MQTT
+// streams and consumers, QoS 1 publishes are not stored and calls fail
+// (no acknowledgement, no reply), and the node closes a connection whose
+// QoS 1 publish JetStream did not acknowledge within its API timeout (5 s):
+// the gateway then reconnects, and the rover is Unreachable until its
+// retained status arrives again.
+func pingUntil(t *testing.T, hub *devices.Hub, r *firmware.Rover) {
 	t.Helper()
-	var err error
-	for i := 0; i < 20 && ctx.Err() == nil; i++ {
-		if _, err = hub.Call(ctx, "rover", "ping", nil); err == nil {
+	ctx, cancel := context.WithTimeout(context.Background(), patience)
+	defer cancel()
+	for i := 1; ; i++ {
+		if err := hub.Wait(ctx, "rover"); err != nil {
+			t.Fatalf("the rover is not back online after the failover (ping %d): %v", i, err)
+		}
+		_, err := hub.Call(ctx, "rover", "ping", nil)
+		if err == nil {
 			return
 		}
-		t.Logf("ping %d: %v", i+1, err)
+		if ctx.Err() != nil {
+			t.Fatalf("ping after the failover: %v", err)
+		}
+		t.Logf("ping %d: %v (the rover has executed %d requests)", i, err, r.Executed())
 	}
-	t.Fatalf("ping after the failover: %v", err)
 }
 
 // BenchmarkNATSRoundTrip is one ping of the reference rover through the

@@ -82,8 +82,7 @@ type Node struct {
 	bin    string
 	dir    string
 	routes []string // route URLs of every node, this one included
-	extra  string   // configuration appended to the file
-	mqtt   string   // configuration appended to the mqtt block
+	opts   Options
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -101,6 +100,18 @@ type Options struct {
 	// Extra is configuration appended to every node's file; MQTT is
 	// appended inside its mqtt block.
 	Extra, MQTT string
+	// Include is a configuration file every node's file includes, such
+	// as deploy/nats/secure/accounts.conf (copied next to it).
+	Include string
+	// Env is more environment for the servers (KEY=value), for the
+	// variables an included file refers to.
+	Env []string
+	// TLS, when set, makes every listener require TLS with these files:
+	// clients, MQTT, and the routes between the nodes (mutual TLS).
+	TLS *TLSFiles
+	// ProbeUser and ProbePassword log in the MQTT readiness probe, when
+	// the configuration has users.
+	ProbeUser, ProbePassword string
 }
 
 // StartCluster starts n nodes and waits until every node reports healthy
@@ -112,7 +123,7 @@ func StartCluster(t testing.TB, n int, opts Options) *Cluster {
 	c := &Cluster{}
 	var routes []string
 	for i := 0; i < n; i++ {
-		nd := &Node{Name: fmt.Sprintf("n%d", i+1), t: t, bin: bin, extra: opts.Extra, mqtt: opts.MQTT, dir: filepath.Join(root, fmt.Sprintf("n%d", i+1)),
+		nd := &Node{Name: fmt.Sprintf("n%d", i+1), t: t, bin: bin, opts: opts, dir: filepath.Join(root, fmt.Sprintf("n%d", i+1)),
 			Route: fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))}
 		routes = append(routes, "nats-route://"+nd.Route)
 		if err := os.MkdirAll(nd.dir, 0o755); err != nil {
@@ -151,7 +162,7 @@ func StartCluster(t testing.TB, n int, opts Options) *Cluster {
 func (c *Cluster) ClientURLs() string {
 	var s []string
 	for _, nd := range c.Nodes {
-		s = append(s, "nats://"+nd.Client)
+		s = append(s, nd.ClientURL())
 	}
 	return strings.Join(s, ",")
 }
@@ -180,7 +191,7 @@ var errAddrInUse = errors.New("address already in use")
 
 var listenRE = regexp.MustCompile(`(Listening for client connections on|Starting http monitor on|Listening for route connections on|Listening for MQTT clients on) (?:[a-z]+://)?([0-9.]+:[0-9]+)`)
 
-func (nd *Node) config(extra string) string {
+func (nd *Node) config() string {
 	port := func(addr string) string {
 		if addr == "" {
 			return "127.0.0.1:-1"
@@ -192,6 +203,16 @@ func (nd *Node) config(extra string) string {
 		quoted = append(quoted, strconv.Quote(r))
 	}
 	routes := "  routes: [" + strings.Join(quoted, ", ") + "]\n"
+	var tlsTop, tlsRoutes, tlsMQTT, include string
+	if f := nd.opts.TLS; f != nil {
+		block := fmt.Sprintf("tls {\n  cert_file: %q\n  key_file: %q\n  ca_file: %q\n", f.Cert, f.Key, f.CA)
+		tlsTop = block + "}\n"
+		tlsRoutes = block + "  verify: true\n}\n"
+		tlsMQTT = block + "}\n"
+	}
+	if nd.opts.Include != "" {
+		include = "include \"included.conf\"\n" // copied next to the file: NATS resolves includes from there
+	}
 	return fmt.Sprintf(`server_name: %s
 listen: %q
 http: %q
@@ -203,20 +224,30 @@ jetstream {
 cluster {
   name: gantry
   listen: %q
-%s}
+%s%s}
 mqtt {
   listen: %q
-%s
+%s%s
 }
-%s
-`, nd.Name, port(nd.Client), port(nd.HTTP), filepath.Join(nd.dir, "js"), port(nd.Route), routes, port(nd.MQTT), nd.mqtt, extra)
+%s%s%s
+`, nd.Name, port(nd.Client), port(nd.HTTP), filepath.Join(nd.dir, "js"), port(nd.Route), routes, tlsRoutes, port(nd.MQTT), tlsMQTT, nd.opts.MQTT,
+		tlsTop, include, nd.opts.Extra)
 }
 
 // start runs the server and waits until its log has named the addresses
 // of its four listeners.
 func (nd *Node) start() error {
 	conf := filepath.Join(nd.dir, "nats.conf")
-	if err := os.WriteFile(conf, []byte(nd.config(nd.extra)), 0o600); err != nil {
+	if nd.opts.Include != "" {
+		b, err := os.ReadFile(nd.opts.Include)
+		if err != nil {
+			return fmt.Errorf("nats-server %s: %w", nd.Name, err)
+		}
+		if err := os.WriteFile(filepath.Join(nd.dir, "included.conf"), b, 0o600); err != nil {
+			return err
+		}
+	}
+	if err := os.WriteFile(conf, []byte(nd.config()), 0o600); err != nil {
 		return err
 	}
 	args := []string{"-c", conf}
@@ -227,6 +258,7 @@ func (nd *Node) start() error {
 		args = append(args, "-DV")
 	}
 	cmd := exec.Command(nd.bin, args...)
+	cmd.Env = append(os.Environ(), nd.opts.Env...)
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
 	if nd.logs == nil {
@@ -301,11 +333,21 @@ func (nd *Node) start() error {
 	return nil
 }
 
-// MQTTURL is the node's MQTT listener as a paho broker URL.
-func (nd *Node) MQTTURL() string { return "tcp://" + nd.MQTT }
+// MQTTURL is the node's MQTT listener as a paho broker URL (ssl:// with TLS).
+func (nd *Node) MQTTURL() string {
+	if nd.opts.TLS != nil {
+		return "ssl://" + nd.MQTT
+	}
+	return "tcp://" + nd.MQTT
+}
 
-// ClientURL is the node's NATS URL.
-func (nd *Node) ClientURL() string { return "nats://" + nd.Client }
+// ClientURL is the node's NATS URL (tls:// with TLS).
+func (nd *Node) ClientURL() string {
+	if nd.opts.TLS != nil {
+		return "tls://" + nd.Client
+	}
+	return "nats://" + nd.Client
+}
 
 // Running reports whether the node's process is up.
 func (nd *Node) Running() bool {
@@ -345,8 +387,13 @@ func (nd *Node) WaitMQTT(t testing.TB) {
 	defer cancel()
 	var last error
 	for ctx.Err() == nil {
-		c := paho.NewClient(paho.NewClientOptions().AddBroker(nd.MQTTURL()).SetClientID("natstest-probe-" + nd.Name).
-			SetProtocolVersion(4).SetCleanSession(true).SetAutoReconnect(false).SetConnectTimeout(30 * time.Second))
+		po := paho.NewClientOptions().AddBroker(nd.MQTTURL()).SetClientID("natstest-probe-" + nd.Name).
+			SetProtocolVersion(4).SetCleanSession(true).SetAutoReconnect(false).SetConnectTimeout(30 * time.Second).
+			SetUsername(nd.opts.ProbeUser).SetPassword(nd.opts.ProbePassword)
+		if f := nd.opts.TLS; f != nil {
+			po.SetTLSConfig(f.ClientConfig())
+		}
+		c := paho.NewClient(po)
 		tok := c.Connect()
 		tok.Wait()
 		if last = tok.Error(); last == nil {
@@ -414,14 +461,62 @@ func (nd *Node) saveLog(t testing.TB) {
 func (nd *Node) Log() string { return nd.logs.tail(1 << 30) }
 
 type logBuffer struct {
-	mu    sync.Mutex
-	lines []string
+	mu      sync.Mutex
+	lines   []string
+	changed chan struct{} // closed and replaced by every line
 }
 
 func (l *logBuffer) add(s string) {
 	l.mu.Lock()
 	l.lines = append(l.lines, s)
+	if l.changed != nil {
+		close(l.changed)
+		l.changed = nil
+	}
 	l.mu.Unlock()
+}
+
+// wait returns a channel closed by the next line, and the lines so far.
+func (l *logBuffer) wait() (<-chan struct{}, int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.changed == nil {
+		l.changed = make(chan struct{})
+	}
+	return l.changed, len(l.lines)
+}
+
+// Lines is the number of lines the node has logged: an offset for WaitLog.
+func (nd *Node) Lines() int {
+	nd.logs.mu.Lock()
+	defer nd.logs.mu.Unlock()
+	return len(nd.logs.lines)
+}
+
+// WaitLog waits until a line logged from offset from on (see Lines)
+// contains sub, and returns it; it fails the test after testenv.Patience.
+func (nd *Node) WaitLog(t testing.TB, from int, sub string) string {
+	t.Helper()
+	timer := time.NewTimer(testenv.Patience)
+	defer timer.Stop()
+	for {
+		changed, n := nd.logs.wait()
+		nd.logs.mu.Lock()
+		for i := min(from, n); i < n; i++ {
+			if strings.Contains(nd.logs.lines[i], sub) {
+				line := nd.logs.lines[i]
+				nd.logs.mu.Unlock()
+				return line
+			}
+		}
+		nd.logs.mu.Unlock()
+		from = n
+		select {
+		case <-changed:
+		case <-timer.C:
+			t.Fatalf("nats-server %s never logged %q", nd.Name, sub)
+		}
+	}
 }
 
 func (l *logBuffer) tail(n int) string {
