@@ -2,9 +2,7 @@ package mqtt_test
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/tls"
-	"encoding/hex"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -28,17 +26,9 @@ func securedCluster(t *testing.T) (*natstest.Cluster, *natstest.TLSFiles, map[st
 	if err != nil {
 		t.Fatal(err)
 	}
-	pass := map[string]string{}
-	var env []string
-	for _, u := range []string{"rover", "arm", "gateway", "worker", "collector"} {
-		var b [12]byte
-		_, _ = rand.Read(b[:])
-		pass[u] = hex.EncodeToString(b[:])
-		env = append(env, "GANTRY_NATS_"+strings.ToUpper(u)+"_PASS="+pass[u])
-	}
-	files := natstest.GenerateTLS(t)
-	cl := natstest.StartCluster(t, 3, natstest.Options{Include: accounts, Env: env, TLS: files,
-		ProbeUser: "gateway", ProbePassword: pass["gateway"]})
+	opts, pass := natstest.Secured(t, accounts, "gateway", "rover", "arm", "gateway", "worker", "collector")
+	cl := natstest.StartCluster(t, 3, opts)
+	files := opts.TLS
 	return cl, files, pass
 }
 

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
-	"os"
 	"testing"
 	"time"
 
@@ -114,7 +113,6 @@ func TestNATSCluster(t *testing.T) {
 	})
 
 	t.Run("kill-device-node", func(t *testing.T) {
-		natsFailover(t)
 		before, x0 := r.Executed(), r.Pose()
 		type result struct {
 			v   any
@@ -149,7 +147,6 @@ func TestNATSCluster(t *testing.T) {
 	})
 
 	t.Run("kill-gateway-node", func(t *testing.T) {
-		natsFailover(t)
 		b.Kill()
 		eventually(t, "the device never became unreachable", func() bool { return state(d) != devices.Online })
 		b.Restart(t)
@@ -236,16 +233,5 @@ func BenchmarkNATSRoundTrip(b *testing.B) {
 				}
 			}
 		})
-	}
-}
-
-// natsFailover runs the node-failure cases only when GANTRY_TEST_NATS_FAILOVER
-// is 1: in one of three full CI runs here the gateway's node lost its
-// connection too after the device's node was killed, and the cause is not
-// yet found (an open item of the scale-out work, not a passing test).
-func natsFailover(t *testing.T) {
-	t.Helper()
-	if os.Getenv("GANTRY_TEST_NATS_FAILOVER") != "1" {
-		t.Skip("node-failure cases are flaky on a 3-node loopback cluster (cause not found yet); GANTRY_TEST_NATS_FAILOVER=1 runs them")
 	}
 }

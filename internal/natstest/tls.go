@@ -7,11 +7,13 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/hex"
 	"encoding/pem"
 	"math/big"
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -81,4 +83,24 @@ func GenerateTLS(t testing.TB) *TLSFiles {
 	}
 	f.Pool.AddCert(ca)
 	return f
+}
+
+// Secured returns the options of a cluster that includes the accounts
+// file (deploy/nats/secure/accounts.conf) and requires TLS everywhere, and
+// a random password for each user, passed to the servers as
+// GANTRY_NATS_<USER>_PASS (the variables the file refers to). The MQTT
+// readiness probe logs in as probe, one of users.
+func Secured(t testing.TB, accounts, probe string, users ...string) (Options, map[string]string) {
+	t.Helper()
+	pass := map[string]string{}
+	var env []string
+	for _, u := range users {
+		var b [12]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			t.Fatal(err)
+		}
+		pass[u] = hex.EncodeToString(b[:])
+		env = append(env, "GANTRY_NATS_"+strings.ToUpper(u)+"_PASS="+pass[u])
+	}
+	return Options{Include: accounts, Env: env, TLS: GenerateTLS(t), ProbeUser: probe, ProbePassword: pass[probe]}, pass
 }
