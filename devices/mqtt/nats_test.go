@@ -20,8 +20,9 @@ import (
 // reference rover on node n1 (n3 its fallback), the gateway on node n2.
 // Discovery, QoS 1 request/reply, e-stop and last will first; then n1
 // dies mid-drive (the rover moves to n3; the drive runs once, and the call
-// ends with its result or a clear error) and n2 dies and comes back (the
-// gateway reconnects and subscribes again).
+// ends with its result or a clear error), n2 dies and comes back (the
+// gateway reconnects and subscribes again), and two nodes die at once
+// (no quorum: calls fail until one is back).
 func TestNATSCluster(t *testing.T) {
 	cl := natstest.StartCluster(t, 3, natstest.Options{})
 	a, b, c := cl.Nodes[0], cl.Nodes[1], cl.Nodes[2]
@@ -157,6 +158,27 @@ func TestNATSCluster(t *testing.T) {
 		publish(t, raw, "gantry/late/desc", 1, true, describe(t, "late"))
 		publish(t, raw, "gantry/late/status", 1, true, []byte(`{"state":"online"}`))
 		waitDevices(t, bus, "late")
+	})
+
+	// Two nodes of three: JetStream has no quorum, so nothing QoS 1 goes
+	// through (every call fails, none runs) and no MQTT connection can be
+	// made; with one node back, everyone reconnects and the rover is
+	// found again.
+	t.Run("lose-two-nodes", func(t *testing.T) {
+		before := r.Executed()
+		a.Kill() // the rover's main node (it is on n3 or n1)
+		c.Kill()
+		_, err := hub.Call(context.Background(), "rover", "ping", nil)
+		if err == nil {
+			t.Fatal("a call went through a cluster without quorum")
+		}
+		t.Logf("without quorum the call failed with: %v", err)
+		if n := r.Executed() - before; n != 0 {
+			t.Errorf("the rover executed %d requests while unreachable", n)
+		}
+		a.Restart(t)
+		pingUntil(t, hub, r)
+		c.Restart(t)
 	})
 }
 
