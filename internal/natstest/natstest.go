@@ -14,6 +14,10 @@
 // repository's .cache/bin (where scripts/test installs it); when none is
 // there the test is skipped, or failed under GANTRY_TEST_STRICT=1.
 //
+// Options.TLS and Options.Include run a secured cluster: TLS on every
+// listener with certificates made for the test (GenerateTLS), and the
+// repository's accounts and users (Secured sets their passwords).
+//
 // When a test fails, each node's whole log is written to a file (its path
 // is in the test's output) and its tail to the test's output. With
 // GANTRY_NATS_DEBUG=1 the servers log at debug level (-D: connections
