@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -28,6 +29,29 @@ type MQTTOptions struct {
 	// broker: every (re)connection tries the main URL first, then these
 	// in order, so the rover moves to a live node when its node dies.
 	Fallbacks []string
+}
+
+// Subscription retries: how long a SUBACK may take, and the pause before
+// asking again after a refusal or failure.
+const (
+	subscribeTimeout = 20 * time.Second
+	subscribeRetry   = time.Second
+)
+
+// subscribeRefused reports whether the broker refused a subscription in
+// its SUBACK (return code 0x80), which paho reports in the token's result,
+// not as an error.
+func subscribeRefused(t mqtt.Token) bool {
+	st, ok := t.(*mqtt.SubscribeToken)
+	if !ok {
+		return false
+	}
+	for _, code := range st.Result() {
+		if code >= 0x80 {
+			return true
+		}
+	}
+	return false
 }
 
 // ServeMQTT connects the rover to the broker at brokerURL (tcp://,
@@ -62,7 +86,8 @@ func (r *Rover) ServeMQTT(ctx context.Context, brokerURL string, opts MQTTOption
 	acks := make(chan pending, 1024)
 	stop := make(chan struct{})
 	watchDone := make(chan struct{})
-	defer func() { close(stop); <-watchDone }()
+	var subs sync.WaitGroup // subscription rounds
+	defer func() { close(stop); subs.Wait(); <-watchDone }()
 	go func() {
 		defer close(watchDone)
 		timer := time.NewTimer(time.Hour)
@@ -93,6 +118,7 @@ func (r *Rover) ServeMQTT(ctx context.Context, brokerURL string, opts MQTTOption
 		}
 	}()
 	var client mqtt.Client
+	var conns atomic.Uint64 // connections made: a subscription round of an older one stops
 	publish := func(topic string, qos byte, retained bool, payload []byte) {
 		t := client.Publish(topic, qos, retained, payload)
 		select {
@@ -114,6 +140,7 @@ func (r *Rover) ServeMQTT(ctx context.Context, brokerURL string, opts MQTTOption
 		SetUsername(opts.Username).
 		SetPassword(opts.Password).
 		SetTLSConfig(opts.TLSConfig).
+		SetProtocolVersion(4). // 3.1.1 only: no fallback to 3.1 hiding a refusal's reason
 		SetOrderMatters(false).
 		SetAutoReconnect(true).
 		SetMaxReconnectInterval(2*time.Second).
@@ -123,15 +150,49 @@ func (r *Rover) ServeMQTT(ctx context.Context, brokerURL string, opts MQTTOption
 		SetBinaryWill(statusT, protocol.StatusOffline, 1, true).
 		SetOnConnectHandler(func(c mqtt.Client) {
 			log.Info("connected")
-			t := c.Subscribe(reqT, 1, onReq)
+			g := conns.Add(1)
+			subs.Add(1)
 			go func() {
-				// Announce only once requests can arrive: "online" means ready.
-				if !t.WaitTimeout(10*time.Second) || t.Error() != nil {
-					log.Warn("subscribe failed", "topic", reqT, "err", t.Error())
-					return
+				defer subs.Done()
+				// Announce only once requests can arrive: "online" means
+				// ready. A clustered broker may refuse the subscription
+				// (SUBACK 0x80: NATS could not create its JetStream
+				// consumer while electing a leader) or be slow to answer;
+				// ask again while this connection lasts.
+				for attempt := 1; ; attempt++ {
+					t := c.Subscribe(reqT, 1, onReq)
+					timer := time.NewTimer(subscribeTimeout)
+					ok := true
+					select {
+					case <-t.Done():
+					case <-timer.C:
+						ok = false
+					case <-stop:
+						timer.Stop()
+						return
+					}
+					timer.Stop()
+					switch {
+					case !ok:
+						log.Warn("subscribe not acknowledged; asking again", "topic", reqT, "after", subscribeTimeout, "attempt", attempt)
+					case t.Error() != nil:
+						log.Warn("subscribe failed; asking again while connected", "topic", reqT, "err", t.Error(), "attempt", attempt)
+					case subscribeRefused(t):
+						log.Warn("the broker refused the subscription; asking again", "topic", reqT, "attempt", attempt)
+					default:
+						publish(descT, 1, true, desc)
+						publish(statusT, 1, true, protocol.StatusOnline)
+						return
+					}
+					select {
+					case <-time.After(subscribeRetry):
+					case <-stop:
+						return
+					}
+					if conns.Load() != g || !c.IsConnectionOpen() {
+						return // the next connection subscribes
+					}
 				}
-				publish(descT, 1, true, desc)
-				publish(statusT, 1, true, protocol.StatusOnline)
 			}()
 		}).
 		SetConnectionLostHandler(func(_ mqtt.Client, err error) {

@@ -62,12 +62,17 @@ func newFirmwareCmd() *cobra.Command {
 	serialCmd.Flags().IntVar(&baud, "baud", 115200, "baud rate for --port")
 
 	var mo firmware.MQTTOptions
-	var broker string
+	var broker, caFile string
 	mqttCmd := &cobra.Command{
 		Use:   "mqtt --broker tcp://host:1883",
 		Short: "Serve the protocol as an MQTT client of a broker",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			tc, err := (&deviceFlags{caFile: caFile}).tlsConfig()
+			if err != nil {
+				return err
+			}
+			mo.TLSConfig = tc
 			r := rover()
 			defer r.Close()
 			fmt.Fprintf(cmd.OutOrStdout(), "%s on %s (topics %s/%s/...)\n", r.Name(), broker, prefixOr(mo.Prefix), r.Name())
@@ -79,6 +84,7 @@ func newFirmwareCmd() *cobra.Command {
 	mqttCmd.Flags().StringVar(&mo.ClientID, "client-id", "", "MQTT client id (default gantry-fw-<name>)")
 	mqttCmd.Flags().StringVar(&mo.Username, "username", "", "MQTT username")
 	mqttCmd.Flags().StringVar(&mo.Password, "password", "", "MQTT password")
+	mqttCmd.Flags().StringVar(&caFile, "ca", "", "PEM file of the CA that signed the broker's certificate (ssl:// URLs)")
 	mqttCmd.Flags().StringSliceVar(&mo.Fallbacks, "fallback", nil, "more broker URLs (a cluster's other nodes), tried in order when --broker is down")
 
 	cmd.AddCommand(serialCmd, mqttCmd)

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -20,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/spf13/cobra"
 
 	"github.com/gantry-dev/gantry/agent"
@@ -117,8 +119,8 @@ func (q *queueFlags) eval(env string, flags []episodeFlags, gamesDir, taskType, 
 		for i := range js {
 			js[i].Run = run
 		}
-		fmt.Fprintf(errOut, "run %s: %d episodes on the workers of %s\n", run, len(js), q.url)
-		recs, err := queue.Collect(ctx, queue.Config{URL: q.url}, js, queue.CollectOptions{
+		fmt.Fprintf(errOut, "run %s: %d episodes on the workers of %s\n", run, len(js), redactURLs(q.url))
+		recs, err := queue.Collect(ctx, queue.Config{URL: q.url, Options: natsTLS(q.ca)}, js, queue.CollectOptions{
 			Progress: opts.Progress,
 			Published: func(published, queued int) {
 				fmt.Fprintf(errOut, "run %s: %d jobs queued now, %d were queued already\n", run, published, queued)
@@ -252,6 +254,7 @@ func cmp(s, def string) string {
 func newWorkerCmd() *cobra.Command {
 	var (
 		url         string
+		ca          string
 		concurrency int
 		name        string
 		rt          runtimeOptions
@@ -276,8 +279,8 @@ same path on every worker; API keys come from each worker's environment.`,
 			var mu sync.Mutex
 			done := 0
 			logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-			fmt.Fprintf(cmd.ErrOrStderr(), "worker: taking jobs from %s, %d at a time\n", url, max(concurrency, 1))
-			return queue.Work(ctx, queue.Config{URL: url, Logger: logger}, r.run, queue.WorkerOptions{
+			fmt.Fprintf(cmd.ErrOrStderr(), "worker: taking jobs from %s, %d at a time\n", redactURLs(url), max(concurrency, 1))
+			return queue.Work(ctx, queue.Config{URL: url, Logger: logger, Options: natsTLS(ca)}, r.run, queue.WorkerOptions{
 				Concurrency: concurrency, Name: name,
 				Done: func(key string, recorded bool) {
 					mu.Lock()
@@ -293,11 +296,31 @@ same path on every worker; API keys come from each worker's environment.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&url, "queue", "", "NATS URL (nats://host:4222, comma-separated for a cluster)")
+	fl.StringVar(&url, "queue", "", "NATS URL (nats://host:4222, tls://host:4222; comma-separated for a cluster; credentials as nats://user:password@host:4222)")
+	fl.StringVar(&ca, "ca", "", "with --queue tls://...: PEM file of the CA that signed the NATS servers' certificates")
 	fl.IntVar(&concurrency, "concurrency", 1, "episodes run at once")
 	fl.StringVar(&name, "name", "", "worker name in the records (default host:pid)")
 	fl.StringVar(&rt.Python, "python", "", "Python interpreter for --runtime python jobs")
 	fl.BoolVar(&rt.NoIsolation, "no-isolation", false, "run the Python worker without its sandbox (unsafe)")
 	rt.registerIsolate(fl, false)
 	return cmd
+}
+
+// natsTLS is the connection option that trusts the CA in file ca, if any.
+func natsTLS(ca string) []nats.Option {
+	if ca == "" {
+		return nil
+	}
+	return []nats.Option{nats.RootCAs(ca)}
+}
+
+// redactURLs hides the passwords of comma-separated NATS URLs for display.
+func redactURLs(s string) string {
+	parts := strings.Split(s, ",")
+	for i, p := range parts {
+		if u, err := url.Parse(strings.TrimSpace(p)); err == nil && u.User != nil {
+			parts[i] = u.Redacted()
+		}
+	}
+	return strings.Join(parts, ",")
 }

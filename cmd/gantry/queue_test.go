@@ -3,6 +3,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -112,5 +113,53 @@ func TestQueueFlagErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("gantry %s: %v, want %q\n%s", strings.Join(c.args, " "), err, c.want, out)
 		}
+	}
+}
+
+// gantry eval --queue and gantry worker on a secured cluster
+// (deploy/nats/secure): tls:// URLs with the users' credentials, the CA
+// given by --queue-ca and --ca; no password in the output.
+func TestQueueTLS(t *testing.T) {
+	accounts, err := filepath.Abs(filepath.Join("..", "..", "deploy", "nats", "secure", "accounts.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts, pass := natstest.Secured(t, accounts, "gateway", "rover", "arm", "gateway", "worker", "collector")
+	cl := natstest.StartCluster(t, 3, opts)
+	urls := func(user string) string {
+		var s []string
+		for _, nd := range cl.Nodes {
+			s = append(s, "tls://"+user+":"+pass[user]+"@"+nd.Client)
+		}
+		return strings.Join(s, ",")
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	var workerOut bytes.Buffer
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		cmd := newRootCmd()
+		cmd.SetOut(&workerOut)
+		cmd.SetErr(&workerOut)
+		cmd.SetArgs([]string{"worker", "--queue", urls("worker"), "--ca", opts.TLS.CA, "--concurrency", "2"})
+		if err := cmd.ExecuteContext(ctx); err != nil && ctx.Err() == nil {
+			t.Errorf("worker: %v", err)
+		}
+	}()
+	out, err := runCLI(t, "", "eval", "--generate", "6", "--quiet", "--out", t.TempDir(), "--queue", urls("collector"), "--queue-ca", opts.TLS.CA)
+	cancel()
+	wg.Wait()
+	if err != nil {
+		t.Fatalf("eval over TLS: %v\n%s\nworker:\n%s", err, out, workerOut.String())
+	}
+	for user, p := range pass {
+		if strings.Contains(out, p) || strings.Contains(workerOut.String(), p) {
+			t.Errorf("the output shows %s's password:\n%s\n%s", user, out, workerOut.String())
+		}
+	}
+	if !strings.Contains(workerOut.String(), "tls://worker:xxxxx@") {
+		t.Errorf("worker output:\n%s", workerOut.String())
 	}
 }

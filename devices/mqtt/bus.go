@@ -59,8 +59,18 @@ const (
 	maxReconnectInterval = time.Second
 	keepAlive            = 10 * time.Second
 	pingTimeout          = 5 * time.Second
-	subscribeTimeout     = 10 * time.Second
-	subscribeRetry       = time.Second // after the broker refused a subscription
+	// subscribeTimeout is how long a SUBACK may take before the
+	// subscription is asked for again; a NATS node creating a JetStream
+	// consumer per QoS 1 filter, each bounded by its 5 s API timeout,
+	// may take 15 s for the three of the command connection.
+	subscribeTimeout = 20 * time.Second
+	subscribeRetry   = time.Second // after the broker refused or failed a subscription
+	// After a (re)connection the retained announcements are asked for
+	// again resyncFirst later, then after doubling pauses up to resyncMax
+	// while a device's status is missing, resyncRounds times at most.
+	resyncFirst  = 2 * time.Second
+	resyncMax    = 30 * time.Second
+	resyncRounds = 8
 )
 
 // errWentOffline is why a device whose status topic says offline is Offline.
@@ -106,9 +116,15 @@ type Bus struct {
 	mu     sync.RWMutex
 	devs   map[string]*devices.Device // the devices this bus added, by name
 	status map[string]bool            // last status per device name (true: online), desc or not
+	heard  map[string]bool            // devices whose status arrived on the current connection
 	up     bool                       // connected and subscribing
 	conns  int                        // connections made so far
 	closed bool
+
+	// cmdGen and evtGen count the subscription rounds of each
+	// connection: a round that a reconnection has replaced, or whose
+	// connection is down, stops asking.
+	cmdGen, evtGen atomic.Uint64
 }
 
 // Connect connects to the broker and starts discovering devices into hub.
@@ -149,7 +165,7 @@ func Connect(ctx context.Context, hub *devices.Hub, opts Options) (*Bus, error) 
 	}
 	b := &Bus{
 		hub: hub, opts: opts, log: log.With("broker", opts.Broker, "prefix", opts.Prefix),
-		done: make(chan struct{}), evtReady: make(chan struct{}), devs: map[string]*devices.Device{}, status: map[string]bool{},
+		done: make(chan struct{}), evtReady: make(chan struct{}), devs: map[string]*devices.Device{}, status: map[string]bool{}, heard: map[string]bool{},
 		filters: map[string]byte{
 			opts.Prefix + "/+/desc":   1,
 			opts.Prefix + "/+/status": 1,
@@ -193,6 +209,10 @@ func (b *Bus) clientOptions(clientID string) *paho.ClientOptions {
 		SetUsername(opts.Username).
 		SetPassword(opts.Password).
 		SetTLSConfig(opts.TLSConfig).
+		// MQTT 3.1.1 only: paho would retry a refused connection as 3.1,
+		// which NATS refuses by closing it, and the refusal's reason (bad
+		// credentials) would be lost to an EOF.
+		SetProtocolVersion(4).
 		SetOrderMatters(false).
 		SetCleanSession(true).
 		SetAutoReconnect(true).
@@ -210,7 +230,7 @@ func (b *Bus) waitEvents(ctx context.Context) error {
 	case <-b.evtReady:
 		return nil
 	case <-timer.C:
-		return fmt.Errorf("mqtt: connect to %s: subscribing to events: no acknowledgement within %v", b.opts.Broker, b.opts.ConnectTimeout)
+		return fmt.Errorf("mqtt: connect to %s: subscribing to events: the broker did not accept the subscription within %v (refused or unacknowledged)", b.opts.Broker, b.opts.ConnectTimeout)
 	case <-ctx.Done():
 		return fmt.Errorf("mqtt: connect to %s: subscribing to events: %w", b.opts.Broker, context.Cause(ctx))
 	}
@@ -310,8 +330,72 @@ func (b *Bus) onConnect(c paho.Client) {
 		b.unreachableLocked(errors.New("broker connection lost; reconnected, waiting for the device's status"))
 	}
 	b.up = true
+	b.heard = map[string]bool{}
 	b.mu.Unlock()
-	b.subscribe(c, b.filters, "devices will not be discovered until the next reconnection", nil)
+	b.subscribe(c, &b.cmdGen, b.filters, "devices will not be discovered until the next reconnection", func() {
+		b.resync(c, b.cmdGen.Load())
+	})
+}
+
+// resync asks for the retained descriptions and statuses again, by
+// subscribing once more (a broker sends a subscription's retained messages
+// again), a while after every (re)connection and then, with growing
+// pauses, while a device known to the bus has not had its status on this
+// connection. A clustered broker can lose a retained message published on
+// another node while the subscription is being made: NATS delivers it
+// neither live (the JetStream consumer did not exist yet) nor as retained
+// (this node's copy of the retained messages lagged), and without asking
+// again a device that moved to another node (its node died) would stay
+// Unreachable, and a new one undiscovered, until the next reconnection.
+func (b *Bus) resync(c paho.Client, g uint64) {
+	filters := map[string]byte{b.opts.Prefix + "/+/desc": 1, b.opts.Prefix + "/+/status": 1}
+	pause := resyncFirst
+	for round := 1; round <= resyncRounds; round++ {
+		timer := time.NewTimer(pause)
+		select {
+		case <-timer.C:
+		case <-b.done:
+			timer.Stop()
+			return
+		}
+		if b.cmdGen.Load() != g || !c.IsConnectionOpen() {
+			return
+		}
+		missing := b.unheard()
+		if round > 1 && len(missing) == 0 {
+			return
+		}
+		b.log.Debug("asking for the retained announcements again", "round", round, "devices_without_status", missing)
+		t := c.SubscribeMultiple(filters, b.onMessage)
+		wait := time.NewTimer(subscribeTimeout)
+		select {
+		case <-t.Done():
+			if err := t.Error(); err != nil {
+				b.log.Debug("asking again failed", "err", err)
+			}
+		case <-wait.C:
+		case <-b.done:
+			wait.Stop()
+			return
+		}
+		wait.Stop()
+		pause = min(2*pause, resyncMax)
+	}
+}
+
+// unheard names the bus's devices whose status has not arrived since the
+// last (re)connection.
+func (b *Bus) unheard() []string {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	var names []string
+	for name := range b.devs {
+		if !b.heard[name] {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	return names
 }
 
 // onEventsConnect subscribes the event connection on every (re)connection.
@@ -322,48 +406,65 @@ func (b *Bus) onEventsConnect(c paho.Client) {
 	if closed {
 		return
 	}
-	b.subscribe(c, map[string]byte{b.opts.Prefix + "/+/" + protocol.TopicEvt: 0}, "events are missed until the next reconnection",
+	b.subscribe(c, &b.evtGen, map[string]byte{b.opts.Prefix + "/+/" + protocol.TopicEvt: 0}, "events are missed until the next reconnection",
 		func() { b.evtOnce.Do(func() { close(b.evtReady) }) })
 }
 
-// subscribe subscribes c to filters and logs the outcome; it does not wait
-// (paho's handlers must not block).
-func (b *Bus) subscribe(c paho.Client, filters map[string]byte, consequence string, subscribed func()) {
-	b.log.Debug("subscribing", "filters", len(filters))
-	t := c.SubscribeMultiple(filters, b.onMessage)
+// subscribe subscribes c to filters without waiting (paho's handlers must
+// not block): a goroutine waits for the broker's acknowledgement and asks
+// again for what the broker refused (SUBACK 0x80), failed or left
+// unacknowledged, until every filter is accepted, the connection is lost
+// or replaced (gen moves on: the next connection subscribes afresh), or
+// the bus closes. A clustered broker refuses or delays subscriptions while
+// it elects leaders (NATS creates a JetStream consumer per QoS 1
+// subscription), and a subscription given up on would leave the gateway
+// connected but deaf until its next reconnection.
+func (b *Bus) subscribe(c paho.Client, gen *atomic.Uint64, filters map[string]byte, consequence string, subscribed func()) {
+	g := gen.Add(1)
 	b.wg.Add(1)
 	go func() {
 		defer b.wg.Done()
-		timer := time.NewTimer(subscribeTimeout)
-		defer timer.Stop()
-		select {
-		case <-t.Done():
-			b.log.Debug("subscribed", "err", t.Error())
-			if err := t.Error(); err != nil {
-				b.log.Error("subscribe failed; "+consequence, "err", err)
-				return
-			}
-			if refused := refusedFilters(t, filters); len(refused) > 0 {
-				// A SUBACK failure code is no token error: paho reports it
-				// in the result. Ask again while the connection lasts.
-				b.log.Error("the broker refused subscriptions; asking again", "filters", slices.Sorted(maps.Keys(refused)), "in", subscribeRetry)
-				retry := time.NewTimer(subscribeRetry)
-				defer retry.Stop()
-				select {
-				case <-retry.C:
-					if c.IsConnectionOpen() {
-						b.subscribe(c, refused, consequence, subscribed)
-					}
-				case <-b.done:
+		pending := filters
+		for attempt := 1; ; attempt++ {
+			b.log.Debug("subscribing", "filters", len(pending), "attempt", attempt)
+			t := c.SubscribeMultiple(pending, b.onMessage)
+			timer := time.NewTimer(subscribeTimeout)
+			select {
+			case <-t.Done():
+				timer.Stop()
+				if err := t.Error(); err != nil {
+					b.log.Warn("subscribe failed; asking again while connected", "err", err, "attempt", attempt)
+					break
 				}
+				refused := refusedFilters(t, pending)
+				if len(refused) == 0 {
+					b.log.Debug("subscribed", "attempt", attempt)
+					if subscribed != nil {
+						subscribed()
+					}
+					return
+				}
+				// A SUBACK failure code is no token error: paho reports it
+				// in the result.
+				b.log.Warn("the broker refused subscriptions; asking again", "filters", slices.Sorted(maps.Keys(refused)), "in", subscribeRetry, "attempt", attempt)
+				pending = refused
+			case <-timer.C:
+				b.log.Warn("subscribe not acknowledged; asking again", "after", subscribeTimeout, "attempt", attempt)
+			case <-b.done:
+				timer.Stop()
 				return
 			}
-			if subscribed != nil {
-				subscribed()
+			retry := time.NewTimer(subscribeRetry)
+			select {
+			case <-retry.C:
+			case <-b.done:
+				retry.Stop()
+				return
 			}
-		case <-timer.C:
-			b.log.Error("subscribe not acknowledged", "after", subscribeTimeout)
-		case <-b.done:
+			if gen.Load() != g || !c.IsConnectionOpen() {
+				b.log.Debug("connection lost or replaced; its next connection subscribes", "consequence", consequence)
+				return
+			}
 		}
 	}()
 }
@@ -519,6 +620,7 @@ func (b *Bus) onStatus(name string, p []byte) {
 		return
 	}
 	b.status[name] = online
+	b.heard[name] = true
 	if d := b.devs[name]; d != nil {
 		b.applyLocked(d, online)
 	}

@@ -1,6 +1,7 @@
 package mqtt_test
 
 import (
+	"context"
 	"net"
 	"sync"
 	"testing"
@@ -49,34 +50,42 @@ func (h *refuseSubscriptions) OnACLCheck(cl *mochi.Client, topic string, write b
 }
 
 // TestSubscriptionRefused: a subscription the broker refuses in its SUBACK
-// (not a transport error) is asked for again, so the gateway still
-// discovers the devices instead of silently seeing none.
+// (not a transport error) is asked for again, by the gateway (else it
+// silently discovers no device) and by the rover (else it announces
+// itself online and never receives a request).
 func TestSubscriptionRefused(t *testing.T) {
-	hook := &refuseSubscriptions{client: "gw-refused", left: 2}
-	srv := mochi.New(&mochi.Options{InlineClient: false})
-	if err := srv.AddHook(hook, nil); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.AddListener(listeners.NewNet("t", ln)); err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Serve(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	url := "tcp://" + ln.Addr().String()
+	for _, client := range []string{"gw-refused", "gantry-fw-rover"} {
+		t.Run(client, func(t *testing.T) {
+			hook := &refuseSubscriptions{client: client, left: 2}
+			srv := mochi.New(&mochi.Options{InlineClient: false})
+			if err := srv.AddHook(hook, nil); err != nil {
+				t.Fatal(err)
+			}
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := srv.AddListener(listeners.NewNet("t", ln)); err != nil {
+				t.Fatal(err)
+			}
+			if err := srv.Serve(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { srv.Close() })
+			url := "tcp://" + ln.Addr().String()
 
-	serveRover(t, url, firmware.Options{Clock: firmware.ScaledClock(20)}, firmware.MQTTOptions{})
-	hub := devices.NewHub(devices.HubOptions{})
-	bus := connectBus(t, url, hub, mqtt.Options{ClientID: "gw-refused"})
-	waitDevices(t, bus, "rover")
-	hook.mu.Lock()
-	defer hook.mu.Unlock()
-	if hook.refused == 0 {
-		t.Fatal("the broker refused no subscription: the test proves nothing")
+			serveRover(t, url, firmware.Options{Clock: firmware.ScaledClock(20)}, firmware.MQTTOptions{})
+			hub := devices.NewHub(devices.HubOptions{})
+			bus := connectBus(t, url, hub, mqtt.Options{ClientID: "gw-refused"})
+			waitDevices(t, bus, "rover")
+			if _, err := hub.Call(context.Background(), "rover", "ping", nil); err != nil {
+				t.Fatal(err)
+			}
+			hook.mu.Lock()
+			defer hook.mu.Unlock()
+			if hook.refused == 0 {
+				t.Fatal("the broker refused no subscription: the test proves nothing")
+			}
+		})
 	}
 }

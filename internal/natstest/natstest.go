@@ -13,6 +13,16 @@
 // The binary is found in GANTRY_NATS_SERVER, on PATH, or in the
 // repository's .cache/bin (where scripts/test installs it); when none is
 // there the test is skipped, or failed under GANTRY_TEST_STRICT=1.
+//
+// Options.TLS and Options.Include run a secured cluster: TLS on every
+// listener with certificates made for the test (GenerateTLS), and the
+// repository's accounts and users (Secured sets their passwords).
+//
+// When a test fails, each node's whole log is written to a file (its path
+// is in the test's output) and its tail to the test's output. With
+// GANTRY_NATS_DEBUG=1 the servers log at debug level (-D: connections
+// closed and why, JetStream consumers created), with GANTRY_NATS_DEBUG=trace
+// also every protocol message (-DV).
 package natstest
 
 import (
@@ -76,8 +86,7 @@ type Node struct {
 	bin    string
 	dir    string
 	routes []string // route URLs of every node, this one included
-	extra  string   // configuration appended to the file
-	mqtt   string   // configuration appended to the mqtt block
+	opts   Options
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -95,6 +104,18 @@ type Options struct {
 	// Extra is configuration appended to every node's file; MQTT is
 	// appended inside its mqtt block.
 	Extra, MQTT string
+	// Include is a configuration file every node's file includes, such
+	// as deploy/nats/secure/accounts.conf (copied next to it).
+	Include string
+	// Env is more environment for the servers (KEY=value), for the
+	// variables an included file refers to.
+	Env []string
+	// TLS, when set, makes every listener require TLS with these files:
+	// clients, MQTT, and the routes between the nodes (mutual TLS).
+	TLS *TLSFiles
+	// ProbeUser and ProbePassword log in the MQTT readiness probe, when
+	// the configuration has users.
+	ProbeUser, ProbePassword string
 }
 
 // StartCluster starts n nodes and waits until every node reports healthy
@@ -106,7 +127,7 @@ func StartCluster(t testing.TB, n int, opts Options) *Cluster {
 	c := &Cluster{}
 	var routes []string
 	for i := 0; i < n; i++ {
-		nd := &Node{Name: fmt.Sprintf("n%d", i+1), t: t, bin: bin, extra: opts.Extra, mqtt: opts.MQTT, dir: filepath.Join(root, fmt.Sprintf("n%d", i+1)),
+		nd := &Node{Name: fmt.Sprintf("n%d", i+1), t: t, bin: bin, opts: opts, dir: filepath.Join(root, fmt.Sprintf("n%d", i+1)),
 			Route: fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))}
 		routes = append(routes, "nats-route://"+nd.Route)
 		if err := os.MkdirAll(nd.dir, 0o755); err != nil {
@@ -129,7 +150,7 @@ func StartCluster(t testing.TB, n int, opts Options) *Cluster {
 		t.Cleanup(func() {
 			nd.Kill()
 			if t.Failed() {
-				t.Logf("%s log (tail):\n%s", nd.Name, nd.logs.tail(4000))
+				nd.saveLog(t)
 			}
 		})
 	}
@@ -145,7 +166,7 @@ func StartCluster(t testing.TB, n int, opts Options) *Cluster {
 func (c *Cluster) ClientURLs() string {
 	var s []string
 	for _, nd := range c.Nodes {
-		s = append(s, "nats://"+nd.Client)
+		s = append(s, nd.ClientURL())
 	}
 	return strings.Join(s, ",")
 }
@@ -174,7 +195,7 @@ var errAddrInUse = errors.New("address already in use")
 
 var listenRE = regexp.MustCompile(`(Listening for client connections on|Starting http monitor on|Listening for route connections on|Listening for MQTT clients on) (?:[a-z]+://)?([0-9.]+:[0-9]+)`)
 
-func (nd *Node) config(extra string) string {
+func (nd *Node) config() string {
 	port := func(addr string) string {
 		if addr == "" {
 			return "127.0.0.1:-1"
@@ -186,6 +207,16 @@ func (nd *Node) config(extra string) string {
 		quoted = append(quoted, strconv.Quote(r))
 	}
 	routes := "  routes: [" + strings.Join(quoted, ", ") + "]\n"
+	var tlsTop, tlsRoutes, tlsMQTT, include string
+	if f := nd.opts.TLS; f != nil {
+		block := fmt.Sprintf("tls {\n  cert_file: %q\n  key_file: %q\n  ca_file: %q\n", f.Cert, f.Key, f.CA)
+		tlsTop = block + "}\n"
+		tlsRoutes = block + "  verify: true\n}\n"
+		tlsMQTT = block + "}\n"
+	}
+	if nd.opts.Include != "" {
+		include = "include \"included.conf\"\n" // copied next to the file: NATS resolves includes from there
+	}
 	return fmt.Sprintf(`server_name: %s
 listen: %q
 http: %q
@@ -197,23 +228,41 @@ jetstream {
 cluster {
   name: gantry
   listen: %q
-%s}
+%s%s}
 mqtt {
   listen: %q
-%s
+%s%s
 }
-%s
-`, nd.Name, port(nd.Client), port(nd.HTTP), filepath.Join(nd.dir, "js"), port(nd.Route), routes, port(nd.MQTT), nd.mqtt, extra)
+%s%s%s
+`, nd.Name, port(nd.Client), port(nd.HTTP), filepath.Join(nd.dir, "js"), port(nd.Route), routes, tlsRoutes, port(nd.MQTT), tlsMQTT, nd.opts.MQTT,
+		tlsTop, include, nd.opts.Extra)
 }
 
 // start runs the server and waits until its log has named the addresses
 // of its four listeners.
 func (nd *Node) start() error {
 	conf := filepath.Join(nd.dir, "nats.conf")
-	if err := os.WriteFile(conf, []byte(nd.config(nd.extra)), 0o600); err != nil {
+	if nd.opts.Include != "" {
+		b, err := os.ReadFile(nd.opts.Include)
+		if err != nil {
+			return fmt.Errorf("nats-server %s: %w", nd.Name, err)
+		}
+		if err := os.WriteFile(filepath.Join(nd.dir, "included.conf"), b, 0o600); err != nil {
+			return err
+		}
+	}
+	if err := os.WriteFile(conf, []byte(nd.config()), 0o600); err != nil {
 		return err
 	}
-	cmd := exec.Command(nd.bin, "-c", conf)
+	args := []string{"-c", conf}
+	switch os.Getenv("GANTRY_NATS_DEBUG") {
+	case "1":
+		args = append(args, "-D")
+	case "trace":
+		args = append(args, "-DV")
+	}
+	cmd := exec.Command(nd.bin, args...)
+	cmd.Env = append(os.Environ(), nd.opts.Env...)
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
 	if nd.logs == nil {
@@ -288,11 +337,21 @@ func (nd *Node) start() error {
 	return nil
 }
 
-// MQTTURL is the node's MQTT listener as a paho broker URL.
-func (nd *Node) MQTTURL() string { return "tcp://" + nd.MQTT }
+// MQTTURL is the node's MQTT listener as a paho broker URL (ssl:// with TLS).
+func (nd *Node) MQTTURL() string {
+	if nd.opts.TLS != nil {
+		return "ssl://" + nd.MQTT
+	}
+	return "tcp://" + nd.MQTT
+}
 
-// ClientURL is the node's NATS URL.
-func (nd *Node) ClientURL() string { return "nats://" + nd.Client }
+// ClientURL is the node's NATS URL (tls:// with TLS).
+func (nd *Node) ClientURL() string {
+	if nd.opts.TLS != nil {
+		return "tls://" + nd.Client
+	}
+	return "nats://" + nd.Client
+}
 
 // Running reports whether the node's process is up.
 func (nd *Node) Running() bool {
@@ -332,8 +391,13 @@ func (nd *Node) WaitMQTT(t testing.TB) {
 	defer cancel()
 	var last error
 	for ctx.Err() == nil {
-		c := paho.NewClient(paho.NewClientOptions().AddBroker(nd.MQTTURL()).SetClientID("natstest-probe-" + nd.Name).
-			SetProtocolVersion(4).SetCleanSession(true).SetAutoReconnect(false).SetConnectTimeout(30 * time.Second))
+		po := paho.NewClientOptions().AddBroker(nd.MQTTURL()).SetClientID("natstest-probe-" + nd.Name).
+			SetProtocolVersion(4).SetCleanSession(true).SetAutoReconnect(false).SetConnectTimeout(30 * time.Second).
+			SetUsername(nd.opts.ProbeUser).SetPassword(nd.opts.ProbePassword)
+		if f := nd.opts.TLS; f != nil {
+			po.SetTLSConfig(f.ClientConfig())
+		}
+		c := paho.NewClient(po)
 		tok := c.Connect()
 		tok.Wait()
 		if last = tok.Error(); last == nil {
@@ -379,18 +443,84 @@ func (nd *Node) WaitHealthy(t testing.TB) {
 	}
 }
 
+// saveLog writes the node's whole log to a file that outlives the test
+// and logs its tail and the file's path.
+func (nd *Node) saveLog(t testing.TB) {
+	name := strings.NewReplacer("/", "_", " ", "_").Replace(t.Name())
+	f, err := os.CreateTemp("", "gantry-nats-"+name+"-"+nd.Name+"-*.log")
+	if err == nil {
+		_, err = f.WriteString(nd.Log() + "\n")
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	where := "not saved: " + fmt.Sprint(err)
+	if err == nil {
+		where = "whole log in " + f.Name()
+	}
+	t.Logf("%s log (tail; %s):\n%s", nd.Name, where, nd.logs.tail(4000))
+}
+
 // Log returns the node's log so far.
 func (nd *Node) Log() string { return nd.logs.tail(1 << 30) }
 
 type logBuffer struct {
-	mu    sync.Mutex
-	lines []string
+	mu      sync.Mutex
+	lines   []string
+	changed chan struct{} // closed and replaced by every line
 }
 
 func (l *logBuffer) add(s string) {
 	l.mu.Lock()
 	l.lines = append(l.lines, s)
+	if l.changed != nil {
+		close(l.changed)
+		l.changed = nil
+	}
 	l.mu.Unlock()
+}
+
+// wait returns a channel closed by the next line, and the lines so far.
+func (l *logBuffer) wait() (<-chan struct{}, int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.changed == nil {
+		l.changed = make(chan struct{})
+	}
+	return l.changed, len(l.lines)
+}
+
+// Lines is the number of lines the node has logged: an offset for WaitLog.
+func (nd *Node) Lines() int {
+	nd.logs.mu.Lock()
+	defer nd.logs.mu.Unlock()
+	return len(nd.logs.lines)
+}
+
+// WaitLog waits until a line logged from offset from on (see Lines)
+// contains sub, and returns it; it fails the test after testenv.Patience.
+func (nd *Node) WaitLog(t testing.TB, from int, sub string) string {
+	t.Helper()
+	timer := time.NewTimer(testenv.Patience)
+	defer timer.Stop()
+	for {
+		changed, n := nd.logs.wait()
+		nd.logs.mu.Lock()
+		for i := min(from, n); i < n; i++ {
+			if strings.Contains(nd.logs.lines[i], sub) {
+				line := nd.logs.lines[i]
+				nd.logs.mu.Unlock()
+				return line
+			}
+		}
+		nd.logs.mu.Unlock()
+		from = n
+		select {
+		case <-changed:
+		case <-timer.C:
+			t.Fatalf("nats-server %s never logged %q", nd.Name, sub)
+		}
+	}
 }
 
 func (l *logBuffer) tail(n int) string {
