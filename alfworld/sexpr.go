@@ -3,6 +3,8 @@ package alfworld
 import (
 	"fmt"
 	"strings"
+
+	"github.com/gantry-dev/gantry/internal/repr"
 )
 
 // node is one element of a PDDL s-expression: an atom or a parenthesised
@@ -59,9 +61,7 @@ type sexprParser struct {
 }
 
 func snippet(s string) string {
-	if len(s) > 20 {
-		s = s[:20]
-	}
+	s, _ = repr.Head(s, 20, repr.Bytes)
 	return s
 }
 

@@ -96,16 +96,16 @@ func OpenAudit(path string) (*Audit, error) {
 func (a *Audit) Write(rec AuditRecord) error {
 	rec.Args = auditable(rec.Args).(map[string]any)
 	rec.Device, rec.Action = shortName(rec.Device), shortName(rec.Action)
-	if len(rec.Error) > maxAuditError {
-		rec.Error = rec.Error[:maxAuditError] + fmt.Sprintf("... (%d bytes)", len(rec.Error))
+	if h, cut := repr.Head(rec.Error, maxAuditError, repr.Bytes); cut {
+		rec.Error = h + repr.CountMark(len(rec.Error))
 	}
 	if rec.Args != nil {
 		if b, err := json.Marshal(rec.Args); err != nil || len(b) > MaxAuditArgs {
 			if err != nil {
 				b = []byte(fmt.Sprint(rec.Args))
 			}
-			n := min(len(b), MaxAuditArgs)
-			rec.Args, rec.ArgsTruncated = nil, string(b[:n])+fmt.Sprintf("... (%d bytes)", len(b))
+			h, _ := repr.Head(string(b), MaxAuditArgs, repr.Bytes)
+			rec.Args, rec.ArgsTruncated = nil, h+repr.CountMark(len(b))
 		}
 	}
 	b, err := json.Marshal(rec)
@@ -195,5 +195,6 @@ func shortName(s string) string {
 	if len(s) <= 128 {
 		return s
 	}
-	return s[:100] + fmt.Sprintf("... (%d bytes)", len(s))
+	h, _ := repr.Head(s, 100, repr.Bytes)
+	return h + repr.CountMark(len(s))
 }

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/gantry-dev/gantry/internal/repr"
 )
 
 // Format is an action format of the harness.
@@ -186,10 +188,10 @@ func Parse(generation string) Parsed {
 // cutObservation keeps the first MaxObservation characters of s, marking
 // the cut as the harness does.
 func cutObservation(s string) string {
-	if utf8.RuneCountInString(s) <= MaxObservation {
-		return s
+	if h, cut := repr.Head(s, MaxObservation, repr.Chars); cut {
+		return h + MsgTruncated
 	}
-	return string([]rune(s)[:MaxObservation]) + MsgTruncated
+	return s
 }
 
 var outMarkerRE = regexp.MustCompile(`Out\[\d+\]:`)

@@ -2,7 +2,6 @@ package tool
 
 import (
 	"fmt"
-	"unicode/utf8"
 
 	"github.com/gantry-dev/gantry/internal/repr"
 )
@@ -29,14 +28,7 @@ func TruncateParts(head, tail string, total, max int) string {
 	if budget < 0 {
 		budget = 0
 	}
-	h := min(budget/2, len(head))
-	t := min(budget-h, len(tail))
-	for h > 0 && h < len(head) && !utf8.RuneStart(head[h]) {
-		h--
-	}
-	start := len(tail) - t
-	for start < len(tail) && !utf8.RuneStart(tail[start]) {
-		start++
-	}
-	return head[:h] + truncMarker(total-h-(len(tail)-start)) + tail[start:]
+	h, _ := repr.Head(head, budget/2, repr.Bytes)
+	t, _ := repr.Tail(tail, budget-min(budget/2, len(head)))
+	return h + truncMarker(total-len(h)-len(t)) + t
 }

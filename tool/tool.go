@@ -381,7 +381,8 @@ func quoteShort(s string) string {
 	if len(s) <= 80 {
 		return fmt.Sprintf("%q", s)
 	}
-	return fmt.Sprintf("%q... (%d bytes)", s[:60], len(s))
+	h, _ := repr.Head(s, 60, repr.Bytes)
+	return fmt.Sprintf("%q", h) + repr.CountMark(len(s))
 }
 
 // ArgError reports an argument that does not fit a tool's parameters.

@@ -46,7 +46,7 @@ func TestNATSCluster(t *testing.T) {
 	r := serveRover(t, a.MQTTURL(), firmware.Options{Logger: testLogger()}, firmware.MQTTOptions{Fallbacks: []string{c.MQTTURL()}})
 	<-online
 	hub := devices.NewHub(devices.HubOptions{})
-	bus := connectBus(t, b.MQTTURL(), hub, mqtt.Options{Timeout: 3 * time.Second})
+	bus := connectBus(t, b.MQTTURL(), hub, mqtt.Options{Timeout: patience})
 	waitDevices(t, bus, "rover")
 	d, _ := hub.Device("rover")
 	got, _ := json.Marshal(d.Description())

@@ -2,8 +2,8 @@
 // two vocabularies gateway messages use: Python's (Float, PyType), for what
 // model-written code sees from the tool registry, the runtimes and
 // M3ToolEval; and JSON's (Number, JSONType: JSON Schema's type names), for
-// what a device says in the gantry/1 protocol. Shorten cuts a caller's text
-// for a message.
+// what a device says in the gantry/1 protocol. It also holds the one
+// truncation of long text (Head, Tail, Shorten: cut.go).
 //
 // It is a leaf (it imports only internal/argcheck): the protocol package,
 // which the reference firmware imports, must not import the tool registry,
@@ -17,7 +17,6 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/gantry-dev/gantry/internal/argcheck"
 )
@@ -124,17 +123,4 @@ func name(names map[class]string, v any) string {
 		return n
 	}
 	return fmt.Sprintf("%T", v)
-}
-
-// Shorten returns s, or when it is longer than max bytes its first max
-// bytes (fewer, so as not to split a UTF-8 sequence) and "...".
-func Shorten(s string, max int) string {
-	if len(s) <= max {
-		return s
-	}
-	n := max
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "..."
 }

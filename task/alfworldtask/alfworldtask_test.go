@@ -20,7 +20,9 @@ import (
 )
 
 func starlark(ctx context.Context, reg *tool.Registry) (agent.Runtime, error) {
-	return sandbox.New(reg, sandbox.Options{Timeout: 5 * time.Second})
+	// The time limit is a backstop a busy machine does not reach: no action
+	// here is meant to run into it.
+	return sandbox.New(reg, sandbox.Options{Timeout: time.Minute})
 }
 
 // mintFirst reads the first user message of every episode of a MINT

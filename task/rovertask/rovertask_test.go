@@ -18,7 +18,9 @@ import (
 )
 
 func starlark(ctx context.Context, reg *tool.Registry) (agent.Runtime, error) {
-	return sandbox.New(reg, sandbox.Options{Timeout: 5 * time.Second})
+	// The time limit is a backstop a busy machine does not reach: no action
+	// here is meant to run into it.
+	return sandbox.New(reg, sandbox.Options{Timeout: time.Minute})
 }
 
 // episode starts a rover episode on hub and prepares the loop for it.
