@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/gantry-dev/gantry/devices"
 	"github.com/gantry-dev/gantry/tool"
 )
 
@@ -63,6 +64,9 @@ type Config struct {
 	PythonPool int
 	// MCP chooses the session each MCP client gets.
 	MCP MCPConfig
+	// Devices, when set, are the devices sessions may use (see
+	// docs/server.md#devices); the server does not close the hub.
+	Devices *devices.Hub
 	// Logger receives the structured log (default: discard).
 	Logger *slog.Logger
 	// Version is reported by MCP and /healthz.
@@ -100,6 +104,7 @@ type Server struct {
 	closed   bool
 
 	mcp *mcpState
+	dev *deviceState
 }
 
 // New makes a server. Close releases its sessions and workers.
@@ -134,6 +139,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MCP.Runtime == "" {
 		cfg.MCP.Runtime = "starlark"
 	}
+	if cfg.MCP.Env.Kind == "" && len(cfg.MCP.Devices) > 0 {
+		cfg.MCP.Env.Kind = "none"
+	}
 	if cfg.MCP.Env.Kind == "" {
 		cfg.MCP.Env.Kind = "alfworld"
 	}
@@ -147,6 +155,7 @@ func New(cfg Config) (*Server, error) {
 		expired:  make(map[string]time.Time),
 	}
 	s.stopActions, s.cancelAll = context.WithCancel(context.Background())
+	s.dev = newDeviceState(cfg.Devices, s.metrics.reg)
 	if cfg.PythonPool > 0 {
 		p, err := newPyPool(s, cfg.PythonPool)
 		if err != nil {
@@ -184,6 +193,7 @@ func (s *Server) routes() http.Handler {
 	api("GET /v1/sessions/{id}/tools", s.handleTools)
 	api("POST /v1/batch/step", s.handleBatch)
 	api("POST /v1/estop", s.handleEstop)
+	s.deviceRoutes(api)
 	mux.Handle("/mcp", s.authenticated(s.mcp.httpHandler().ServeHTTP))
 	mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -224,6 +234,7 @@ func (s *Server) StopActions() { s.cancelAll() }
 // pool.
 func (s *Server) Close() error {
 	s.draining.Store(true)
+	s.closeDevices()
 	s.cancelAll()
 	s.mu.Lock()
 	s.closed = true

@@ -26,6 +26,7 @@ type serverFlags struct {
 	logJSON    bool
 	logLevel   string
 	maxCodeKiB int
+	devs       serveDeviceFlags
 }
 
 func (f *serverFlags) register(fs *pflag.FlagSet) {
@@ -43,6 +44,7 @@ func (f *serverFlags) register(fs *pflag.FlagSet) {
 	fs.Int64Var(&f.mcpSeed, "mcp-seed", 0, "generate the MCP sessions' game from this seed")
 	fs.BoolVar(&f.logJSON, "log-json", false, "log JSON lines instead of text")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	f.devs.register(fs)
 }
 
 // config completes the server's configuration; logs go to w.
@@ -112,6 +114,11 @@ interrupted, every session ends, and gantry exits 0.`,
 			if (tlsCert == "") != (tlsKey == "") {
 				return errors.New("--tls-cert and --tls-key go together")
 			}
+			closeDevices, err := sf.devs.connect(cmd.Context(), &cfg, cmd.OutOrStdout(), sf.mcpGame != "" || sf.mcpSeed != 0)
+			if err != nil {
+				return err
+			}
+			defer closeDevices()
 			srv, err := server.New(cfg)
 			if err != nil {
 				return err
