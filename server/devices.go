@@ -551,13 +551,10 @@ func (s *Server) estopAll(ctx context.Context, tok *Token, reason string) EstopR
 			reason += " by " + owner
 		}
 	}
-	res := EstopResult{}
-	// The devices first: their calls in flight are cancelled by the guard,
-	// so the actions that made them see why.
+	res := EstopResult{Stopped: s.estop(owner)}
 	if s.dev.hub != nil && hasDevices(tok) {
 		res.Devices = s.stopDevices(ctx, reason)
 	}
-	res.Stopped = s.estop(owner)
 	res.EStop = s.estopState()
 	s.log.WarnContext(ctx, "e-stop", "request_id", requestID(ctx), "owner", owner, "stopped", res.Stopped,
 		"devices", len(res.Devices), "reason", reason)
@@ -654,6 +651,15 @@ func (noEnv) Admissible() []string               { return []string{} }
 func (noEnv) Status() status                     { return status{} }
 func (noEnv) RegisterTools(*tool.Registry) error { return nil }
 func (noEnv) Info() EnvInfo                      { return EnvInfo{Kind: "none"} }
+
+// defaultEnvKind is the environment of a request that names none: none
+// for a session with devices and no game, else alfworld.
+func defaultEnvKind(req createRequest) string {
+	if len(req.Devices) > 0 && req.Env == (EnvSpec{}) {
+		return "none"
+	}
+	return "alfworld"
+}
 
 // makeEnv makes the session's environment: none (devices only), or one of
 // the factory's.

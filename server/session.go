@@ -100,11 +100,8 @@ func (s *Server) createSession(ctx context.Context, tok *Token, req createReques
 	if !slices.Contains(runtimeNames, req.Runtime) {
 		return nil, "", errorf(http.StatusBadRequest, "bad_runtime", "unknown runtime %q (choose starlark, python or none)", req.Runtime)
 	}
-	if req.Env.Kind == "" && len(req.Devices) > 0 {
-		req.Env.Kind = "none"
-	}
 	if req.Env.Kind == "" {
-		req.Env.Kind = "alfworld"
+		req.Env.Kind = defaultEnvKind(req)
 	}
 	owner := ""
 	if tok != nil {
