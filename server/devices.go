@@ -211,6 +211,9 @@ func (s *Server) sessionDevices(tok *Token, want []string, runtime string) ([]st
 	if s.dev.hub == nil {
 		return nil, errorf(http.StatusBadRequest, "no_devices", "this server has no devices (start gantry serve with --broker URL or --port PATH)")
 	}
+	if !hasDevices(tok) {
+		return nil, errorf(http.StatusForbidden, "forbidden", "token %q may use no device (its devices list is empty)", tok.Name)
+	}
 	if runtime == "none" {
 		return nil, errorf(http.StatusBadRequest, "bad_runtime", "a session with devices needs a code runtime (starlark or python), not \"none\"")
 	}

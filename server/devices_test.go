@@ -565,4 +565,3 @@ func TestMCPDevices(t *testing.T) {
 	cs.Close()
 	<-served
 }
-

@@ -10,14 +10,16 @@
 from ._local import find_binary
 from .aio import AsyncClient, AsyncSession
 from .client import Client, Session
-from .errors import (BadRequest, Forbidden, GantryError, NotFound, ServerStartError, SessionBusy, SessionExpired,
-                     TooLarge, TooManySessions, Unauthorized, Unavailable)
+from .devices import DeviceAnswer, DeviceInfo, DeviceSummary, EstopResult, EStopState, ResetResult
+from .errors import (BadRequest, DeviceError, Forbidden, GantryError, NotFound, ServerStartError, SessionBusy,
+                     SessionExpired, TooLarge, TooManySessions, Unauthorized, Unavailable)
 from .types import ExceptionInfo, ExecResult, SessionInfo, StepResult, ToolInfo, ToolList
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "AsyncClient", "AsyncSession", "BadRequest", "Client", "ExceptionInfo", "ExecResult", "Forbidden",
+    "AsyncClient", "AsyncSession", "BadRequest", "Client", "DeviceAnswer", "DeviceError", "DeviceInfo",
+    "DeviceSummary", "EStopState", "EstopResult", "ExceptionInfo", "ExecResult", "Forbidden", "ResetResult",
     "GantryError", "NotFound", "ServerStartError", "Session", "SessionBusy", "SessionExpired", "SessionInfo",
     "StepResult", "ToolInfo", "ToolList", "TooLarge", "TooManySessions", "Unauthorized", "Unavailable",
     "find_binary", "games",

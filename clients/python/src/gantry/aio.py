@@ -9,11 +9,12 @@ import httpx
 
 from ._local import LocalServer
 from .client import DEFAULT_TIMEOUT, _check, _headers, batch_body, batch_results
+from .devices import AsyncDeviceMethods, session_body
 from .errors import GantryError
-from .types import ExecResult, SessionInfo, StepResult, ToolList, env_spec
+from .types import ExecResult, SessionInfo, StepResult, ToolList
 
 
-class AsyncClient:
+class AsyncClient(AsyncDeviceMethods):
     """The asyncio form of :class:`gantry.Client` (same arguments; ``async with`` closes it)."""
 
     def __init__(self, url: Optional[str] = None, token: Optional[str] = None, *, timeout: float = DEFAULT_TIMEOUT,
@@ -37,10 +38,10 @@ class AsyncClient:
 
     def session(self, runtime: str = "starlark", env: Optional[dict[str, Any]] = None, *,
                 game: Optional[str] = None, seed: Optional[int] = None,
-                max_steps: Optional[int] = None) -> "_NewSession":
+                max_steps: Optional[int] = None, devices: Optional[Sequence[str]] = None) -> "_NewSession":
         """Creates a session (see :meth:`gantry.Client.session`): ``s = await client.session(...)``,
         or ``async with client.session(...) as s:``, which deletes it at the end."""
-        body = {"runtime": runtime, "env": env_spec(env, game, seed, max_steps)}
+        body = session_body(runtime, env, game, seed, max_steps, devices)
         return _NewSession(self._create(body))
 
     async def _create(self, body: dict[str, Any]) -> "AsyncSession":
@@ -52,9 +53,6 @@ class AsyncClient:
     async def batch_step(self, steps: Iterable[tuple[Union[str, "AsyncSession"], str]], admissible: bool = False
                          ) -> list[Union[StepResult, GantryError]]:
         return batch_results(await self._request("POST", "/v1/batch/step", batch_body(steps, admissible)))  # type: ignore[arg-type]
-
-    async def estop(self) -> int:
-        return int((await self._request("POST", "/v1/estop"))["stopped"])
 
     async def close(self) -> None:
         await self._http.aclose()
@@ -82,6 +80,10 @@ class AsyncSession:
     @property
     def game(self) -> str:
         return self.info.game
+
+    @property
+    def devices(self) -> list[str]:
+        return self.info.devices
 
     def _path(self, tail: str = "") -> str:
         return f"/v1/sessions/{self.id}{tail}"

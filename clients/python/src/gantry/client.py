@@ -13,8 +13,9 @@ from typing import Any, Iterable, Optional, Sequence, Union
 import httpx
 
 from ._local import LocalServer
+from .devices import DeviceMethods, session_body
 from .errors import GantryError, error_from_body, error_from_item
-from .types import ExecResult, SessionInfo, StepResult, ToolList, env_spec
+from .types import ExecResult, SessionInfo, StepResult, ToolList
 
 DEFAULT_TIMEOUT = 120.0
 
@@ -129,7 +130,7 @@ def batch_results(body: Any) -> list[Union[StepResult, GantryError]]:
     return out
 
 
-class Client:
+class Client(DeviceMethods):
     """A client of gantry serve.
 
     With no ``url`` (and no ``$GANTRY_URL``) it starts a local ``gantry serve`` on a free loopback
@@ -161,13 +162,16 @@ class Client:
     # --- sessions
 
     def session(self, runtime: str = "starlark", env: Optional[dict[str, Any]] = None, *, game: Optional[str] = None,
-                seed: Optional[int] = None, max_steps: Optional[int] = None) -> "Session":
+                seed: Optional[int] = None, max_steps: Optional[int] = None,
+                devices: Optional[Sequence[str]] = None) -> "Session":
         """Creates a session: a runtime ("starlark", "python" or "none") and an ALFWorld game.
 
         ``game`` is an embedded game's id (or the path of its game.tw-pddl), ``seed`` a generated game,
-        neither an embedded game at random; ``env`` is the raw env object of the API.
+        neither an embedded game at random; ``env`` is the raw env object of the API. ``devices`` (names, or
+        ``["*"]`` for all the token may use) become the session's functions (``rover.drive(...)``); with
+        devices and no game the session has no task environment.
         """
-        body = {"runtime": runtime, "env": env_spec(env, game, seed, max_steps)}
+        body = session_body(runtime, env, game, seed, max_steps, devices)
         return Session(self, SessionInfo.from_json(self._request("POST", "/v1/sessions", body)))
 
     def sessions(self) -> list[SessionInfo]:
@@ -181,10 +185,6 @@ class Client:
         Each item of the answer is a StepResult or the GantryError of that step (not raised).
         """
         return batch_results(self._request("POST", "/v1/batch/step", batch_body(steps, admissible)))
-
-    def estop(self) -> int:
-        """Interrupts every running action of this client's sessions; returns how many."""
-        return int(self._request("POST", "/v1/estop")["stopped"])
 
     def health(self) -> bool:
         try:
@@ -231,6 +231,11 @@ class Session:
     @property
     def task(self) -> str:
         return self.info.task
+
+    @property
+    def devices(self) -> list[str]:
+        """The devices the session's code may use."""
+        return self.info.devices
 
     def _path(self, tail: str = "") -> str:
         return f"/v1/sessions/{self.id}{tail}"
