@@ -4,6 +4,10 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -564,4 +568,34 @@ func TestMCPDevices(t *testing.T) {
 	}
 	cs.Close()
 	<-served
+}
+
+// TestMCPPythonDevices reads a device resource and calls estop with the
+// official Python SDK over streamable HTTP, with a bearer token.
+func TestMCPPythonDevices(t *testing.T) {
+	py := mcpPython(t)
+	rg := newRig(t, devices.OpenPolicy(), "rover")
+	h := newHarness(t, Config{Devices: rg.hub, Tokens: deviceTokens(t), MCP: MCPConfig{Devices: []string{"*"}}})
+	cmd := exec.Command(py, filepath.Join("testdata", "mcp_client.py"), "http", h.ts.URL+"/mcp", aliceSecret)
+	cmd.Env = append(os.Environ(), "GANTRY_MCP_DEVICES=1")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("mcp_client.py: %v\n%s", err, stderrOf(err))
+	}
+	var rep struct {
+		Resources     []string `json:"resources"`
+		HasDrive      bool     `json:"has_drive"`
+		ResourceTools []string `json:"resource_tools"`
+		Call, EStop   string
+	}
+	if err := json.Unmarshal(out, &rep); err != nil {
+		t.Fatalf("report: %v\n%s", err, out)
+	}
+	if strings.Join(rep.Resources, ",") != "gantry://devices/rover" || !rep.HasDrive || !slices.Contains(rep.ResourceTools, "rover.drive") ||
+		rep.Call != "True" || !strings.Contains(rep.EStop, "rover: stopped {") {
+		t.Fatalf("report: %+v", rep)
+	}
+	if on, why := rg.hub.Guard().Stopped(); !on || !strings.Contains(why, "alice") {
+		t.Fatalf("e-stop over MCP: %v %q", on, why)
+	}
 }
