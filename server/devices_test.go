@@ -559,6 +559,25 @@ func TestMCPDevices(t *testing.T) {
 	if err != nil || r.IsError || textOf(t, r) != "True" {
 		t.Fatalf("run_code: %v %q", err, textOf(t, r))
 	}
+	// Each action is a tool of its own too, in the same session.
+	names := map[string]bool{}
+	for _, tl := range tools.Tools {
+		names[tl.Name] = true
+	}
+	if !names["rover_drive"] || !names["rover_distance"] || names["rover_reset"] {
+		t.Fatalf("tools: %v", names)
+	}
+	r, err = cs.CallTool(ctx, &mcp.CallToolParams{Name: "rover_get", Arguments: map[string]any{"name": "bumps"}})
+	if err != nil || r.IsError || textOf(t, r) != "0" {
+		t.Fatalf("rover_get: %v %q", err, textOf(t, r))
+	}
+	r, err = cs.CallTool(ctx, &mcp.CallToolParams{Name: "rover_drive", Arguments: map[string]any{"speed": 9}})
+	if err != nil || !r.IsError || !strings.HasPrefix(textOf(t, r), "ValueError: rover.drive: speed") {
+		t.Fatalf("rover_drive too fast: %v %q", err, textOf(t, r))
+	}
+	if n := srv.sessionCount(); n != 1 {
+		t.Fatalf("%d sessions for one MCP session", n)
+	}
 	r, err = cs.CallTool(ctx, &mcp.CallToolParams{Name: "estop"})
 	if err != nil || !strings.Contains(textOf(t, r), "rover: stopped {") {
 		t.Fatalf("estop: %v %q", err, textOf(t, r))

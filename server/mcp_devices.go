@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/gantry-dev/gantry/devices"
 	"github.com/gantry-dev/gantry/tool"
 )
 
@@ -74,6 +76,7 @@ func (m *mcpState) addDeviceResources() {
 	m.server.AddResourceTemplate(&mcp.ResourceTemplate{URITemplate: deviceURI + "{name}", Name: "device",
 		Description: "A device's description: its actions with their parameters, units and limits, the tools code calls, the guard's policy.",
 		MIMEType:    "application/json"}, m.readDevice)
+	m.addDeviceActionTools()
 	ctx := m.s.stopActions
 	listed := map[string]bool{}
 	sync := func() {
@@ -158,4 +161,72 @@ func (s *Server) tokenFromHeader(h http.Header) (*Token, error) {
 		}
 	}
 	return nil, errors.New("unknown bearer token")
+}
+
+// addDeviceActionTools offers each action of the MCP sessions' devices, as
+// found at start, as an MCP tool of its own ("rover_drive"): a call runs
+// in the MCP session's gantry session, as the same call in run_code would
+// (through the guards, into the audit log, one action at a time).
+func (m *mcpState) addDeviceActionTools() {
+	if len(m.s.cfg.MCP.Devices) == 0 {
+		return
+	}
+	names, err := m.s.sessionDevices(nil, m.s.cfg.MCP.Devices, "starlark")
+	if err != nil {
+		return
+	}
+	for _, name := range names {
+		d, ok := m.s.dev.hub.Device(name)
+		if !ok {
+			continue
+		}
+		ts, err := devices.Tools(m.s.dev.hub, d)
+		if err != nil {
+			continue
+		}
+		for _, t := range ts {
+			toolName := t.Name
+			m.server.AddTool(&mcp.Tool{Name: strings.ReplaceAll(toolName, ".", "_"),
+				Description: t.Signature() + ": " + t.Doc + ". The same as calling " + toolName + " in run_code.",
+				InputSchema: t.JSONSchema()},
+				func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+					return m.callDeviceTool(ctx, req, toolName), nil
+				})
+		}
+	}
+}
+
+// callDeviceTool calls one device tool in the MCP session's gantry session.
+func (m *mcpState) callDeviceTool(ctx context.Context, req *mcp.CallToolRequest, name string) *mcp.CallToolResult {
+	args := map[string]any{}
+	if len(req.Params.Arguments) > 0 {
+		dec := json.NewDecoder(bytes.NewReader(req.Params.Arguments))
+		dec.UseNumber()
+		var raw map[string]any
+		if err := dec.Decode(&raw); err != nil {
+			return toolError(fmt.Errorf("%s: the arguments are not a JSON object: %v", name, err))
+		}
+		for k, v := range raw {
+			args[k] = tool.FromJSON(v)
+		}
+	}
+	ss, note, err := m.session(ctx, req)
+	if err != nil {
+		return toolError(err)
+	}
+	if ss.reg == nil {
+		return toolError(fmt.Errorf("%s: this session has no runtime", name))
+	}
+	actx, end, err := m.s.begin(ctx, ss, "tool")
+	if err != nil {
+		return toolError(err)
+	}
+	v, err := ss.reg.Call(tool.WithSession(actx, ss.id), name, nil, args)
+	if err != nil {
+		end("error")
+		return &mcp.CallToolResult{IsError: true, Content: []mcp.Content{&mcp.TextContent{
+			Text: note + tool.KindOf(err).Exception() + ": " + err.Error()}}}
+	}
+	end("ok")
+	return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: note + tool.Repr(v)}}}
 }
