@@ -643,6 +643,9 @@ func (s *Server) deviceRoutes(api func(string, func(http.ResponseWriter, *http.R
 type noEnv struct{ devices []string }
 
 func (e noEnv) Reset() string {
+	if len(e.devices) == 0 {
+		return "This session has no task environment."
+	}
 	return "This session has no task environment; its code drives the devices " + strings.Join(e.devices, ", ") + "."
 }
 

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -616,5 +617,47 @@ func TestMCPPythonDevices(t *testing.T) {
 	}
 	if on, why := rg.hub.Guard().Stopped(); !on || !strings.Contains(why, "alice") {
 		t.Fatalf("e-stop over MCP: %v %q", on, why)
+	}
+}
+
+// bearer adds a bearer token to every request.
+type bearer struct{ token string }
+
+func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+b.token)
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// TestMCPDevicesTokens: over streamable HTTP, a token's MCP session gets
+// the devices it may use, and a token that may use none still runs code.
+func TestMCPDevicesTokens(t *testing.T) {
+	rg := newRig(t, devices.OpenPolicy(), "rover", "scout")
+	h := newHarness(t, Config{Devices: rg.hub, Tokens: deviceTokens(t), MCP: MCPConfig{Devices: []string{"*"}}})
+	ctx := context.Background()
+	for _, tt := range []struct {
+		token, code, want string
+		isError           bool
+	}{
+		{aliceSecret, "print(devices.list())", "{'rover': 'online'}", false},
+		{aliceSecret, "scout.distance()", "NameError", true},
+		{bobSecret, "print(1 + 1)", "2", false},
+		{bobSecret, "rover.distance()", "NameError", true},
+	} {
+		cs, err := mcp.NewClient(&mcp.Implementation{Name: "test"}, nil).Connect(ctx,
+			&mcp.StreamableClientTransport{Endpoint: h.ts.URL + "/mcp", HTTPClient: &http.Client{Transport: bearer{tt.token}}}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "run_code", Arguments: map[string]any{"code": tt.code}})
+		if err != nil || r.IsError != tt.isError || !strings.Contains(textOf(t, r), tt.want) {
+			t.Errorf("%s: %v %v %q", tt.code, err, r.IsError, textOf(t, r))
+		}
+		// The resources are the token's too.
+		_, err = cs.ReadResource(ctx, &mcp.ReadResourceParams{URI: "gantry://devices/scout"})
+		if err == nil || !strings.Contains(err.Error(), "may not use device") {
+			t.Errorf("scout's resource: %v", err)
+		}
+		cs.Close()
 	}
 }

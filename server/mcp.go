@@ -125,7 +125,7 @@ func (m *mcpState) session(ctx context.Context, req *mcp.CallToolRequest) (ss *s
 		}
 		note = "[The previous session ended (" + err.Error() + "); this is a new one: earlier variables are gone.]\n"
 	}
-	ss, _, err = m.s.createSession(ctx, tok, createRequest{Runtime: m.s.cfg.MCP.Runtime, Env: m.s.cfg.MCP.Env, Devices: m.s.cfg.MCP.Devices})
+	ss, _, err = m.s.createSession(ctx, tok, createRequest{Runtime: m.s.cfg.MCP.Runtime, Env: m.s.cfg.MCP.Env, Devices: m.devicesFor(tok)})
 	if err != nil {
 		return nil, "", err
 	}

@@ -40,6 +40,22 @@ func (m *mcpState) registerDeviceTools(reg *tool.Registry) error {
 	return m.s.addDeviceTools(reg, nil, names)
 }
 
+// devicesFor returns the devices of a new MCP session of a client with
+// token tok: the configured ones it may use (none when it may use none:
+// its session then runs code without devices).
+func (m *mcpState) devicesFor(tok *Token) []string {
+	if m.s.dev.hub == nil || len(m.s.cfg.MCP.Devices) == 0 || !hasDevices(tok) {
+		return nil
+	}
+	var out []string
+	for _, want := range m.s.cfg.MCP.Devices {
+		if names, err := m.s.sessionDevices(tok, []string{want}, "starlark"); err == nil {
+			out = append(out, names...)
+		}
+	}
+	return out
+}
+
 // estopResult engages the e-stop for an MCP client and reports it.
 func (m *mcpState) estopResult(ctx context.Context, tok *Token, owner string) *mcp.CallToolResult {
 	reason := "e-stop over MCP"
