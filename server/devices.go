@@ -554,14 +554,42 @@ func (s *Server) estopAll(ctx context.Context, tok *Token, reason string) EstopR
 			reason += " by " + owner
 		}
 	}
-	res := EstopResult{Stopped: s.estop(owner)}
+	res := EstopResult{}
 	if s.dev.hub != nil && hasDevices(tok) {
+		// The devices first, so that the device calls in flight fail with
+		// the e-stop's reason; the actions running now are counted before
+		// that ends them.
+		res.Stopped = s.running(owner)
 		res.Devices = s.stopDevices(ctx, reason)
+		s.estop(owner)
+	} else {
+		res.Stopped = s.estop(owner)
 	}
 	res.EStop = s.estopState()
 	s.log.WarnContext(ctx, "e-stop", "request_id", requestID(ctx), "owner", owner, "stopped", res.Stopped,
 		"devices", len(res.Devices), "reason", reason)
 	return res
+}
+
+// running counts the owner's sessions running an action.
+func (s *Server) running(owner string) int {
+	s.mu.Lock()
+	var all []*session
+	for _, ss := range s.sessions {
+		if ss.owner == owner {
+			all = append(all, ss)
+		}
+	}
+	s.mu.Unlock()
+	n := 0
+	for _, ss := range all {
+		ss.mu.Lock()
+		if ss.cancel != nil {
+			n++
+		}
+		ss.mu.Unlock()
+	}
+	return n
 }
 
 // DeviceStopResult is the answer of POST /v1/devices/{name}/estop.
