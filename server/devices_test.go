@@ -140,6 +140,21 @@ func counter(t *testing.T, g prometheus.Gatherer, name string, labels map[string
 	return 0
 }
 
+// recv waits for a value on ch; it fails the test after testenv.Patience
+// (a hang, not a slow machine).
+func recv[T any](t *testing.T, ch <-chan T, what string) T {
+	t.Helper()
+	timer := time.NewTimer(testenv.Patience)
+	defer timer.Stop()
+	select {
+	case v := <-ch:
+		return v
+	case <-timer.C:
+		t.Fatalf("after %v: no %s", testenv.Patience, what)
+		panic("unreachable")
+	}
+}
+
 func devSession(devs ...string) map[string]any {
 	return map[string]any{"devices": devs}
 }
@@ -426,7 +441,7 @@ func TestDeviceVanishes(t *testing.T) {
 	}()
 	rg.moving(t, "rover")
 	rg.kill(t, "rover")
-	r := <-done
+	r := recv(t, done, "answer of the drive")
 	var ex ExecResult
 	r.decode(t, &ex)
 	if r.status != 200 || ex.Stdout != "start\n" || ex.Exception == nil || ex.Exception.Type != "ConnectionError" ||
@@ -465,14 +480,14 @@ func TestEstopDuringDeviceAction(t *testing.T) {
 	sess := "/v1/sessions/" + s.ID
 	done := make(chan response, 1)
 	go func() { done <- h.do("POST", sess+"/exec", map[string]any{"code": "rover.drive(speed=0.2, ms=5000)"}) }()
-	<-ev.started
+	recv(t, ev.started, "start of the action")
 	rg.moving(t, "rover")
 	var es EstopResult
 	h.do("POST", "/v1/estop", nil).decode(t, &es)
 	if es.Stopped != 1 || !es.EStop.Engaged || es.Devices["rover"].Error != "" || !strings.Contains(string(es.Devices["rover"].Result), `"stopped":true`) {
 		t.Fatalf("e-stop: %+v", es)
 	}
-	r := <-done
+	r := recv(t, done, "answer of the drive")
 	var ex ExecResult
 	r.decode(t, &ex)
 	// The drive's call fails (with the e-stop's reason, or with the
@@ -482,12 +497,12 @@ func TestEstopDuringDeviceAction(t *testing.T) {
 	if r.status != 200 || ex.Exception == nil || (ex.Exception.Type != "InterruptedError" && ex.Exception.Type != "KeyboardInterrupt") {
 		t.Fatalf("interrupted drive: %d %s", r.status, r.body)
 	}
-	<-ev.ended
+	recv(t, ev.ended, "end of the action")
 	h.do("POST", sess+"/exec", map[string]any{"code": "print(rover.distance())\nrover.drive(speed=0.1, ms=10)"}).decode(t, &ex)
 	if ex.Exception == nil || ex.Exception.Type != "PermissionError" || !strings.Contains(ex.Exception.Message, "emergency stop engaged") {
 		t.Fatalf("drive during the e-stop: %+v", ex)
 	}
-	<-ev.ended
+	recv(t, ev.ended, "end of the action")
 	if n := counter(t, h.srv.Gatherer(), "gantry_guard_refusals_total", map[string]string{"reason": "estop", "guard": "server"}); n != 1 {
 		t.Errorf("e-stop refusals: %v", n)
 	}
@@ -511,10 +526,10 @@ func TestEstopDuringDeviceAction(t *testing.T) {
 
 	// Shutting down while a drive runs stops the devices.
 	go func() { done <- h.do("POST", sess+"/exec", map[string]any{"code": "rover.drive(speed=0.2, ms=5000)"}) }()
-	<-ev.started
+	recv(t, ev.started, "start of the action")
 	rg.moving(t, "rover")
 	h.srv.Close()
-	<-done
+	recv(t, done, "answer of the drive")
 	ctx, cancel := context.WithTimeout(context.Background(), testenv.Patience)
 	defer cancel()
 	if v, err := rg.hub.Call(ctx, "rover", "get", map[string]any{"name": "stopped"}); err != nil || v != true {
@@ -591,7 +606,7 @@ func TestMCPDevices(t *testing.T) {
 		t.Fatal("the e-stop over MCP did not latch the guard")
 	}
 	cs.Close()
-	<-served
+	recv(t, served, "end of the MCP session")
 }
 
 // TestMCPPythonDevices reads a device resource and calls estop with the
