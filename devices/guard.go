@@ -82,19 +82,19 @@ func (g *Guard) DryRun() bool { return g.policy.DryRun }
 // actions lists the device's actions, for refusals that say what is
 // allowed. A refusal wraps ErrRefused.
 func (g *Guard) Check(device, action string, desc *ActionDesc, args map[string]any, actions func() []string) error {
-	refuse := func(format string, a ...any) error {
-		return fmt.Errorf("%w by policy: %s", ErrRefused, fmt.Sprintf(format, a...))
+	refuse := func(reason, format string, a ...any) error {
+		return refusal(reason, fmt.Errorf("%w by policy: %s", ErrRefused, fmt.Sprintf(format, a...)))
 	}
 	safe := desc != nil && desc.Safe || action == "describe" || action == "ping" || action == "get"
 	g.mu.Lock()
 	stopped, reason := g.stopped, g.reason
 	g.mu.Unlock()
 	if stopped && !safe && action != "stop" {
-		return fmt.Errorf("%w: emergency stop engaged (%s); only sensors and queries run until a person resets it", ErrRefused, reason)
+		return refusal(ReasonEStop, fmt.Errorf("%w: emergency stop engaged (%s); only sensors and queries run until a person resets it", ErrRefused, reason))
 	}
 	rules := g.policy.For(device)
 	if !rules.allows(action) {
-		return refuse("%s is not allowed on %s (allowed: %s)", action, device, rules.allowedOf(actions()))
+		return refuse(ReasonNotAllowed, "%s is not allowed on %s (allowed: %s)", action, device, rules.allowedOf(actions()))
 	}
 	for _, name := range sortedKeys(rules.Bounds[action]) {
 		r := rules.Bounds[action][name]
@@ -106,22 +106,22 @@ func (g *Guard) Check(device, action string, desc *ActionDesc, args map[string]a
 		if !ok {
 			if given && v != nil {
 				// A bound must never be dodged by a value of another type.
-				return refuse("%s is bounded and must be a number, got %s", name, tool.TypeName(v))
+				return refuse(ReasonBounds, "%s is bounded and must be a number, got %s", name, tool.TypeName(v))
 			}
 			continue
 		}
 		switch argcheck.Bounds(f, r.Min, r.Max) {
 		case argcheck.BelowMin:
-			return refuse("%s must be >= %s, got %s", name, repr.Number(*r.Min), repr.Number(f))
+			return refuse(ReasonBounds, "%s must be >= %s, got %s", name, repr.Number(*r.Min), repr.Number(f))
 		case argcheck.AboveMax:
-			return refuse("%s must be <= %s, got %s", name, repr.Number(*r.Max), repr.Number(f))
+			return refuse(ReasonBounds, "%s must be <= %s, got %s", name, repr.Number(*r.Max), repr.Number(f))
 		}
 	}
 	if action == "stop" || safe || rules.Rate <= 0 {
 		return nil
 	}
 	if !g.limiter(device, rules).Allow() {
-		return refuse("%s allows %s actions per second (burst %d); slow down, e.g. one longer action instead of many short ones",
+		return refuse(ReasonRate, "%s allows %s actions per second (burst %d); slow down, e.g. one longer action instead of many short ones",
 			device, repr.Number(rules.Rate), burst(rules))
 	}
 	return nil

@@ -300,9 +300,20 @@ func (h *Hub) call(ctx context.Context, device, action string, args map[string]a
 		}
 	}
 	if err := h.guard.Admit(device, desc); err != nil && !privileged {
-		err = fmt.Errorf("%s.%s: %w: %w", dn, an, ErrRefused, err)
+		err = refusal(ReasonPolicy, fmt.Errorf("%s.%s: %w: %w", dn, an, ErrRefused, err))
 		at.end(OutcomeRefused, nil, err)
 		return nil, err
+	}
+	xg := callerGuard(ctx)
+	if privileged {
+		xg = nil
+	}
+	if xg != nil {
+		if err := xg.Admit(device, desc); err != nil {
+			err = callerRefusal(refusal(ReasonPolicy, fmt.Errorf("%s.%s: %w: %w", dn, an, ErrRefused, err)))
+			at.end(OutcomeRefused, nil, err)
+			return nil, err
+		}
 	}
 	if err := finite(args); err != nil {
 		err = fmt.Errorf("%s.%s: %w", dn, an, err)
@@ -316,8 +327,15 @@ func (h *Hub) call(ctx context.Context, device, action string, args map[string]a
 			return nil, err
 		}
 	}
+	if xg != nil {
+		if err := xg.Check(device, action, ad, args, actions); err != nil {
+			err = callerRefusal(fmt.Errorf("%s.%s: %w", dn, an, err))
+			at.end(OutcomeRefused, nil, err)
+			return nil, err
+		}
+	}
 	safe := ad != nil && ad.Safe || action == "describe" || action == "ping" || action == "get"
-	if h.guard.DryRun() && !safe && !privileged && action != "stop" {
+	if (h.guard.DryRun() || xg != nil && xg.DryRun()) && !safe && !privileged && action != "stop" {
 		res, _ := json.Marshal(map[string]any{"dry_run": true, "device": device, "action": action, "args": args})
 		at.end(OutcomeDryRun, res, nil)
 		return res, nil
@@ -325,7 +343,7 @@ func (h *Hub) call(ctx context.Context, device, action string, args map[string]a
 	if !safe {
 		// The intent goes on record before anything moves.
 		if err := at.sent(); err != nil {
-			err = fmt.Errorf("%s.%s: %w: cannot write the audit log: %v", dn, an, ErrRefused, err)
+			err = refusal(ReasonAudit, fmt.Errorf("%s.%s: %w: cannot write the audit log: %v", dn, an, ErrRefused, err))
 			at.end(OutcomeRefused, nil, err)
 			return nil, err
 		}

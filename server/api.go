@@ -15,6 +15,8 @@ type SessionInfo struct {
 	ID      string  `json:"id"`
 	Runtime string  `json:"runtime"`
 	Env     EnvInfo `json:"env"`
+	// Devices are the devices the session's code may use.
+	Devices []string `json:"devices,omitempty"`
 	// Observation is the opening observation (creation only).
 	Observation string    `json:"observation,omitempty"`
 	Created     time.Time `json:"created"`
@@ -36,7 +38,7 @@ func episode(st status) EpisodeState {
 }
 
 func (s *Server) info(ss *session) SessionInfo {
-	return SessionInfo{ID: ss.id, Runtime: ss.runtime, Env: ss.env.Info(), Created: ss.created.UTC(),
+	return SessionInfo{ID: ss.id, Runtime: ss.runtime, Env: ss.env.Info(), Devices: ss.devices, Created: ss.created.UTC(),
 		IdleTimeoutS: s.cfg.IdleTimeout.Seconds()}
 }
 
@@ -157,7 +159,11 @@ func (s *Server) exec(ctx context.Context, ss *session, code string) (ExecResult
 		return ExecResult{}, err
 	}
 	actionStarted(ctx) // the stream's header (stream.go)
-	res, err := ss.rt.Exec(tool.WithSession(actx, ss.id), code)
+	actx = tool.WithSession(actx, ss.id)
+	if ss.devices != nil {
+		actx = tool.WithCode(actx, code) // the audit log's code_sha256
+	}
+	res, err := ss.rt.Exec(actx, code)
 	outcome := "ok"
 	switch {
 	case err != nil:
@@ -356,12 +362,5 @@ func (s *Server) handleBatch(w http.ResponseWriter, r *http.Request) error {
 		out[i].StepResult = &res
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"results": out})
-	return nil
-}
-
-func (s *Server) handleEstop(w http.ResponseWriter, r *http.Request) error {
-	n := s.estop(ownerOf(r.Context()))
-	s.log.WarnContext(r.Context(), "e-stop", "request_id", requestID(r.Context()), "owner", ownerOf(r.Context()), "stopped", n)
-	writeJSON(w, http.StatusOK, map[string]any{"stopped": n})
 	return nil
 }

@@ -18,7 +18,10 @@ import (
 // keeps its state until the MCP session ends or idles out.
 type MCPConfig struct {
 	Runtime string  // starlark (default) or python
-	Env     EnvSpec // default: an embedded ALFWorld game at random
+	Env     EnvSpec // default: an embedded ALFWorld game at random; kind "none" with Devices
+	// Devices are the devices of MCP sessions (names, or "*": all the
+	// client may use); the server's Devices must be set.
+	Devices []string
 }
 
 // mcpState is the MCP server and the gantry session of each MCP session.
@@ -49,11 +52,11 @@ func newMCPState(s *Server) *mcpState {
 	mcp.AddTool(m.server, &mcp.Tool{Name: "run_code", Description: m.runCodeDescription()}, m.runCode)
 	mcp.AddTool(m.server, &mcp.Tool{Name: "reset", Description: "Restart the task environment's episode " +
 		"(the code's variables are kept) and return the opening observation."}, m.reset)
-	mcp.AddTool(m.server, &mcp.Tool{Name: "estop", Description: "Emergency stop: interrupt the code running in " +
-		"every session of this client at once."}, m.estop)
+	mcp.AddTool(m.server, &mcp.Tool{Name: "estop", Description: m.estopDescription()}, m.estop)
 	if s.cfg.MCP.Env.Kind == envM3 {
 		mcp.AddTool(m.server, &mcp.Tool{Name: "answer", Description: m3AnswerDescription}, m.answer) // m3.go
 	}
+	m.addDeviceResources()
 	m.http = mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return m.server },
 		&mcp.StreamableHTTPOptions{Logger: s.log, SessionTimeout: s.cfg.IdleTimeout, MaxRequestBodyBytes: s.cfg.MaxBody})
 	return m
@@ -69,9 +72,9 @@ func (m *mcpState) runCodeDescription() string {
 		lang = "Python 3 (CPython in a sandbox)"
 	}
 	var docs string
-	if env, err := m.s.envs.make(m.s.cfg.MCP.Env); err == nil {
+	if env, err := m.s.makeEnv(m.s.cfg.MCP.Env, nil); err == nil {
 		reg := tool.NewRegistry()
-		if env.RegisterTools(reg) == nil {
+		if env.RegisterTools(reg) == nil && m.registerDeviceTools(reg) == nil {
 			docs = promptDocs(env, reg) // m3.go
 		}
 	}
@@ -125,7 +128,7 @@ func (m *mcpState) session(ctx context.Context, req *mcp.CallToolRequest) (ss *s
 		}
 		note = "[The previous session ended (" + err.Error() + "); this is a new one: earlier variables are gone.]\n"
 	}
-	ss, _, err = m.s.createSession(ctx, tok, createRequest{Runtime: m.s.cfg.MCP.Runtime, Env: m.s.cfg.MCP.Env})
+	ss, _, err = m.s.createSession(ctx, tok, createRequest{Runtime: m.s.cfg.MCP.Runtime, Env: m.s.cfg.MCP.Env, Devices: m.devicesFor(tok)})
 	if err != nil {
 		return nil, "", err
 	}
@@ -205,9 +208,7 @@ func (m *mcpState) estop(ctx context.Context, req *mcp.CallToolRequest, _ noArgs
 	if tok != nil {
 		owner = tok.Name
 	}
-	n := m.s.estop(owner)
-	m.s.log.WarnContext(ctx, "e-stop over MCP", "owner", owner, "stopped", n)
-	return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: fmt.Sprintf("Stopped %d running action(s).", n)}}}, nil, nil
+	return m.estopResult(ctx, tok, owner), nil, nil
 }
 
 // ServeStdio serves MCP over standard input and output until the client

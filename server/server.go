@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/gantry-dev/gantry/devices"
 	"github.com/gantry-dev/gantry/tool"
 )
 
@@ -64,6 +65,9 @@ type Config struct {
 	PythonPool int
 	// MCP chooses the session each MCP client gets.
 	MCP MCPConfig
+	// Devices, when set, are the devices sessions may use (see
+	// docs/server.md#devices); the server does not close the hub.
+	Devices *devices.Hub
 	// Logger receives the structured log (default: discard).
 	Logger *slog.Logger
 	// Version is reported by MCP and /healthz.
@@ -108,6 +112,7 @@ type Server struct {
 	closed   bool
 
 	mcp *mcpState
+	dev *deviceState
 }
 
 // New makes a server. Close releases its sessions and workers.
@@ -142,6 +147,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MCP.Runtime == "" {
 		cfg.MCP.Runtime = "starlark"
 	}
+	if cfg.MCP.Env.Kind == "" && len(cfg.MCP.Devices) > 0 {
+		cfg.MCP.Env.Kind = "none"
+	}
 	if cfg.MCP.Env.Kind == "" {
 		cfg.MCP.Env.Kind = "alfworld"
 	}
@@ -161,6 +169,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.ids.prefix = newID("r-") + "-"
 	s.stopActions, s.cancelAll = context.WithCancel(context.Background())
+	s.dev = newDeviceState(cfg.Devices, s.metrics.reg)
 	if cfg.PythonPool > 0 {
 		p, err := newPyPool(s, cfg.PythonPool)
 		if err != nil {
@@ -200,6 +209,7 @@ func (s *Server) routes() http.Handler {
 	api("POST /v1/batch/reset", s.handleBatchReset)      // batch_reset.go
 	api("POST /v1/sessions/{id}/answer", s.handleAnswer) // m3.go
 	api("POST /v1/estop", s.handleEstop)
+	s.deviceRoutes(api)
 	mux.Handle("/mcp", s.authenticated(s.mcp.httpHandler().ServeHTTP))
 	mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -240,6 +250,7 @@ func (s *Server) StopActions() { s.cancelAll() }
 // pool.
 func (s *Server) Close() error {
 	s.draining.Store(true)
+	s.closeDevices()
 	s.cancelAll()
 	s.mu.Lock()
 	s.closed = true

@@ -37,6 +37,7 @@ type session struct {
 	reg     *tool.Registry
 	rt      codeRuntime // nil for runtime "none"
 	release func()      // gives a pooled worker's binding back, if any
+	devices []string    // the devices its code may use
 
 	// lock is held by the one action running; lastUsed is the clock's
 	// UnixNano of the last request.
@@ -83,8 +84,9 @@ func (ss *session) stop() bool {
 
 // createRequest is the body of POST /v1/sessions.
 type createRequest struct {
-	Runtime string  `json:"runtime"`
-	Env     EnvSpec `json:"env"`
+	Runtime string   `json:"runtime"`
+	Env     EnvSpec  `json:"env"`
+	Devices []string `json:"devices,omitempty"`
 }
 
 // createSession makes a session for owner (token may be nil).
@@ -99,7 +101,7 @@ func (s *Server) createSession(ctx context.Context, tok *Token, req createReques
 		return nil, "", errorf(http.StatusBadRequest, "bad_runtime", "unknown runtime %q (choose starlark, python or none)", req.Runtime)
 	}
 	if req.Env.Kind == "" {
-		req.Env.Kind = "alfworld"
+		req.Env.Kind = defaultEnvKind(req)
 	}
 	owner := ""
 	if tok != nil {
@@ -107,6 +109,10 @@ func (s *Server) createSession(ctx context.Context, tok *Token, req createReques
 		if err := tok.allows(req.Runtime, req.Env.Kind); err != nil {
 			return nil, "", errorf(http.StatusForbidden, "forbidden", "%v", err)
 		}
+	}
+	devs, err := s.sessionDevices(tok, req.Devices, req.Runtime)
+	if err != nil {
+		return nil, "", err
 	}
 	// Reserve the place first, so that concurrent creations cannot pass
 	// the limits together.
@@ -134,7 +140,7 @@ func (s *Server) createSession(ctx context.Context, tok *Token, req createReques
 		s.mu.Unlock()
 	}
 
-	env, err := s.envs.make(req.Env)
+	env, err := s.makeEnv(req.Env, devs)
 	if err != nil {
 		unreserve(false)
 		if errors.Is(err, errBadEnv) {
@@ -143,7 +149,7 @@ func (s *Server) createSession(ctx context.Context, tok *Token, req createReques
 		return nil, "", err
 	}
 	obs := env.Reset()
-	ss := &session{id: newID("s-"), owner: owner, runtime: req.Runtime, created: s.cfg.now(), env: env}
+	ss := &session{id: newID("s-"), owner: owner, runtime: req.Runtime, created: s.cfg.now(), env: env, devices: devs}
 	ss.lastUsed.Store(s.cfg.now().UnixNano())
 	if req.Runtime != "none" {
 		ss.reg = tool.NewRegistry()
@@ -152,6 +158,10 @@ func (s *Server) createSession(ctx context.Context, tok *Token, req createReques
 			return nil, "", fmt.Errorf("environment tools: %w", err)
 		}
 		ss.reg = s.metrics.instrument(ss.reg)
+		if err := s.addDeviceTools(ss.reg, tok, devs); err != nil {
+			unreserve(false)
+			return nil, "", err
+		}
 		rt, release, err := s.startRuntime(ctx, req.Runtime, env.Info().Kind, ss.reg)
 		if err != nil {
 			unreserve(false)

@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/gantry-dev/gantry/devices"
 )
 
 // Token is one client's bearer token and what it may do.
@@ -30,6 +32,17 @@ type Token struct {
 	// MaxSessions bounds the sessions the token may hold at once (0: the
 	// server's limit only).
 	MaxSessions int `yaml:"max_sessions"`
+	// Devices lists the devices the token's sessions may use, by name or
+	// glob ("arm-*", "*"); empty means none.
+	Devices []string `yaml:"devices"`
+	// DevicePolicy is the token's own guard policy (the layout of a
+	// --policy file, without audit), applied after the server's.
+	DevicePolicy yaml.Node `yaml:"device_policy"`
+	// DeviceReset lets the token release an emergency stop
+	// (POST /v1/devices/reset).
+	DeviceReset bool `yaml:"device_reset"`
+
+	guard *devices.Guard // of DevicePolicy; nil without one
 }
 
 // allows reports whether the token may use the runtime and environment kind.
@@ -80,6 +93,10 @@ func LoadTokens(path string) (*Tokens, error) {
 //	    runtimes: [starlark, python]
 //	    envs: [alfworld]
 //	    max_sessions: 64
+//	    devices: [rover, "arm-*"]   # none when absent
+//	    device_policy:              # optional, after the server's --policy
+//	      default: {allow: [distance, get], rate: 2}
+//	    device_reset: false         # may release an emergency stop
 //	  - name: ci
 //	    sha256: 5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8
 //
@@ -126,6 +143,9 @@ func ParseTokens(data []byte) (*Tokens, error) {
 		}
 		if t.MaxSessions < 0 {
 			return nil, fmt.Errorf("%w: max_sessions of %q is negative", ErrTokenFile, t.Name)
+		}
+		if err := t.parseDevices(); err != nil {
+			return nil, fmt.Errorf("%w: %q: %v", ErrTokenFile, t.Name, err)
 		}
 		if _, dup := ts.byHash[h]; dup {
 			return nil, fmt.Errorf("%w: %q has the same secret as another entry", ErrTokenFile, t.Name)

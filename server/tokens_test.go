@@ -75,6 +75,8 @@ func TestParseTokens(t *testing.T) {
 func FuzzParseTokens(f *testing.F) {
 	f.Add([]byte("tokens:\n  - {name: a, token: 0123456789abcdef0, runtimes: [none]}"))
 	f.Add([]byte(`{"tokens": [{"name": "a", "sha256": "` + strings.Repeat("ab", 32) + `"}]}`))
+	f.Add([]byte("tokens:\n  - name: a\n    token: 0123456789abcdef0\n    devices: [rover, 'arm-*']\n    device_reset: true\n" +
+		"    device_policy: {default: {allow: [distance]}, devices: {rover: {bounds: {drive: {speed: {max: 0.2}}}, rate: 2}}}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		ts, err := ParseTokens(data)
 		if err == nil && ts.Len() == 0 {

@@ -25,6 +25,11 @@ code keeps its state across calls. Logs go to standard error.`,
 			if err != nil {
 				return err
 			}
+			closeDevices, err := sf.devs.connect(cmd.Context(), &cfg, cmd.ErrOrStderr(), sf.mcpGame != "" || sf.mcpSeed != 0)
+			if err != nil {
+				return err
+			}
+			defer closeDevices()
 			srv, err := server.New(cfg)
 			if err != nil {
 				return err

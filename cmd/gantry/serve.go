@@ -29,6 +29,7 @@ type serverFlags struct {
 	logJSON    bool
 	logLevel   string
 	maxCodeKiB int
+	devs       serveDeviceFlags
 }
 
 func (f *serverFlags) register(fs *pflag.FlagSet) {
@@ -47,6 +48,7 @@ func (f *serverFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.mcpTask, "mcp-task", "", "an M3ToolEval task (family/task) for MCP sessions instead of an ALFWorld game: run_code offers its tools")
 	fs.BoolVar(&f.logJSON, "log-json", false, "log JSON lines instead of text")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	f.devs.register(fs)
 }
 
 // config completes the server's configuration; logs go to w.
@@ -122,6 +124,11 @@ interrupted, every session ends, and gantry exits 0.`,
 			if (tlsCert == "") != (tlsKey == "") {
 				return errors.New("--tls-cert and --tls-key go together")
 			}
+			closeDevices, err := sf.devs.connect(cmd.Context(), &cfg, cmd.OutOrStdout(), sf.mcpGame != "" || sf.mcpSeed != 0)
+			if err != nil {
+				return err
+			}
+			defer closeDevices()
 			srv, err := server.New(cfg)
 			if err != nil {
 				return err

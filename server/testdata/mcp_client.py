@@ -4,6 +4,9 @@ raise an error. It prints one JSON report for the Go test to check.
 
 Usage: mcp_client.py stdio COMMAND [ARGS...]
        mcp_client.py http URL [TOKEN]
+
+With GANTRY_MCP_DEVICES=1 it exercises a server with a device named rover
+instead: the device resources, run_code's listing, a device call and estop.
 """
 import asyncio
 import json
@@ -37,6 +40,24 @@ async def exercise(session):
     }))
 
 
+async def exercise_devices(session):
+    await session.initialize()
+    tools = (await session.list_tools()).tools
+    run_code = next(t for t in tools if t.name == "run_code")
+    resources = (await session.list_resources()).resources
+    read = await session.read_resource("gantry://devices/rover")
+    desc = json.loads(read.contents[0].text)
+    call = await session.call_tool("run_code", {"code": "print(rover.distance() > 0)"})
+    stop = await session.call_tool("estop", {})
+    print(json.dumps({
+        "resources": sorted(str(r.uri) for r in resources),
+        "has_drive": "rover.drive(speed: float, ms: int = 500)" in run_code.description,
+        "resource_tools": sorted(t["name"] for t in desc["tools"]),
+        "call": text(call),
+        "estop": text(stop),
+    }))
+
+
 async def main(argv):
     if argv[1] == "stdio":
         params = StdioServerParameters(command=argv[2], args=argv[3:], env=dict(os.environ))
@@ -48,7 +69,10 @@ async def main(argv):
         client = httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(30, read=300))
         async with client, streamable_http_client(argv[2], http_client=client) as streams:
             async with ClientSession(streams[0], streams[1]) as session:
-                await exercise(session)
+                if os.environ.get("GANTRY_MCP_DEVICES") == "1":
+                    await exercise_devices(session)
+                else:
+                    await exercise(session)
 
 
 if __name__ == "__main__":

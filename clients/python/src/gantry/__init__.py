@@ -10,15 +10,17 @@
 from ._local import find_binary
 from .aio import AsyncClient, AsyncSession
 from .client import Client, Session
-from .errors import (BadRequest, Forbidden, GantryError, NotFound, ServerStartError, SessionBusy, SessionExpired,
-                     TooLarge, TooManySessions, Unauthorized, Unavailable)
+from .devices import DeviceAnswer, DeviceInfo, DeviceSummary, EstopResult, EStopState, ResetResult
+from .errors import (BadRequest, DeviceError, Forbidden, GantryError, NotFound, ServerStartError, SessionBusy,
+                     SessionExpired, TooLarge, TooManySessions, Unauthorized, Unavailable)
 from .types import AnswerResult, ExceptionInfo, ExecResult, ResetItem, SessionInfo, StepResult, ToolInfo, ToolList
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "AnswerResult", "AsyncClient", "AsyncSession", "BadRequest", "Client", "ExceptionInfo", "ExecResult", "Forbidden",
-    "GantryError", "NotFound", "ResetItem", "ServerStartError", "Session", "SessionBusy", "SessionExpired", "SessionInfo",
+    "AnswerResult", "AsyncClient", "AsyncSession", "BadRequest", "Client", "DeviceAnswer", "DeviceError", "DeviceInfo",
+    "DeviceSummary", "EStopState", "EstopResult", "ExceptionInfo", "ExecResult", "Forbidden", "ResetItem", "ResetResult",
+    "GantryError", "NotFound", "ServerStartError", "Session", "SessionBusy", "SessionExpired", "SessionInfo",
     "StepResult", "ToolInfo", "ToolList", "TooLarge", "TooManySessions", "Unauthorized", "Unavailable",
     "find_binary", "games",
 ]

@@ -9,11 +9,12 @@ import httpx
 
 from ._local import LocalServer
 from .client import DEFAULT_TIMEOUT, ResetSpec, _check, _headers, batch_body, batch_results, reset_body, reset_results
+from .devices import AsyncDeviceMethods, session_body
 from .errors import GantryError
-from .types import AnswerResult, ExecResult, ResetItem, SessionInfo, StepResult, ToolList, env_spec
+from .types import AnswerResult, ExecResult, ResetItem, SessionInfo, StepResult, ToolList
 
 
-class AsyncClient:
+class AsyncClient(AsyncDeviceMethods):
     """The asyncio form of :class:`gantry.Client` (same arguments; ``async with`` closes it)."""
 
     def __init__(self, url: Optional[str] = None, token: Optional[str] = None, *, timeout: float = DEFAULT_TIMEOUT,
@@ -38,10 +39,10 @@ class AsyncClient:
     def session(self, runtime: str = "starlark", env: Union[str, dict[str, Any], None] = None, *,
                 game: Optional[str] = None, seed: Optional[int] = None,
                 max_steps: Optional[int] = None, task: Optional[str] = None,
-                format: Optional[str] = None) -> "_NewSession":
+                format: Optional[str] = None, devices: Optional[Sequence[str]] = None) -> "_NewSession":
         """Creates a session (see :meth:`gantry.Client.session`): ``s = await client.session(...)``,
         or ``async with client.session(...) as s:``, which deletes it at the end."""
-        body = {"runtime": runtime, "env": env_spec(env, game, seed, max_steps, task, format)}
+        body = session_body(runtime, env, game, seed, max_steps, devices, task, format)
         return _NewSession(self._create(body))
 
     async def _create(self, body: dict[str, Any]) -> "AsyncSession":
@@ -58,9 +59,6 @@ class AsyncClient:
                           ) -> list[Union[ResetItem, GantryError]]:
         """See :meth:`gantry.Client.batch_reset`."""
         return reset_results(await self._request("POST", "/v1/batch/reset", reset_body(resets, admissible)))  # type: ignore[arg-type]
-
-    async def estop(self) -> int:
-        return int((await self._request("POST", "/v1/estop"))["stopped"])
 
     async def close(self) -> None:
         await self._http.aclose()
@@ -88,6 +86,10 @@ class AsyncSession:
     @property
     def game(self) -> str:
         return self.info.game
+
+    @property
+    def devices(self) -> list[str]:
+        return self.info.devices
 
     def _path(self, tail: str = "") -> str:
         return f"/v1/sessions/{self.id}{tail}"

@@ -15,8 +15,9 @@ import httpx
 
 from ._local import LocalServer
 from ._wire import Wire
+from .devices import DeviceMethods, session_body
 from .errors import GantryError, error_from_body, error_from_item
-from .types import AnswerResult, ExecResult, ResetItem, SessionInfo, StepResult, ToolList, env_spec, game_id
+from .types import AnswerResult, ExecResult, ResetItem, SessionInfo, StepResult, ToolList, game_id
 
 DEFAULT_TIMEOUT = 120.0
 
@@ -228,7 +229,7 @@ def reset_results(body: Any) -> list[Union[ResetItem, GantryError]]:
     return out
 
 
-class Client:
+class Client(DeviceMethods):
     """A client of gantry serve.
 
     With no ``url`` (and no ``$GANTRY_URL``) it starts a local ``gantry serve`` on a free loopback
@@ -274,15 +275,18 @@ class Client:
 
     def session(self, runtime: str = "starlark", env: Union[str, dict[str, Any], None] = None, *,
                 game: Optional[str] = None, seed: Optional[int] = None, max_steps: Optional[int] = None,
-                task: Optional[str] = None, format: Optional[str] = None) -> "Session":
-        """Creates a session: a runtime ("starlark", "python" or "none") and an environment.
+                task: Optional[str] = None, format: Optional[str] = None,
+                devices: Optional[Sequence[str]] = None) -> "Session":
+        """Creates a session: a runtime ("starlark", "python" or "none"), an environment and devices.
 
         ALFWorld (the default): ``game`` is an embedded game's id (or the path of its game.tw-pddl),
         ``seed`` a generated game, neither an embedded game at random. M3ToolEval
         (``env="m3tooleval"``): ``task`` names the task (family/task), ``format`` the action format
         of its prompt and of ``step`` (code, json or text). ``env`` may also be the API's raw env object.
+        ``devices`` (names, or ``["*"]`` for all the token may use) become the session's functions
+        (``rover.drive(...)``); with devices and no environment asked for, the session has none.
         """
-        body = {"runtime": runtime, "env": env_spec(env, game, seed, max_steps, task, format)}
+        body = session_body(runtime, env, game, seed, max_steps, devices, task, format)
         return Session(self, SessionInfo.from_json(self._request("POST", "/v1/sessions", body)))
 
     def sessions(self) -> list[SessionInfo]:
@@ -306,10 +310,6 @@ class Client:
         is a ResetItem or the GantryError of that reset (not raised).
         """
         return reset_results(self._request("POST", "/v1/batch/reset", reset_body(resets, admissible)))
-
-    def estop(self) -> int:
-        """Interrupts every running action of this client's sessions; returns how many."""
-        return int(self._request("POST", "/v1/estop")["stopped"])
 
     def health(self) -> bool:
         try:
@@ -357,6 +357,11 @@ class Session:
     @property
     def task(self) -> str:
         return self.info.task
+
+    @property
+    def devices(self) -> list[str]:
+        """The devices the session's code may use."""
+        return self.info.devices
 
     def _path(self, tail: str = "") -> str:
         return f"/v1/sessions/{self.id}{tail}"

@@ -61,6 +61,10 @@ class Unavailable(GantryError):
     """503: draining, or a runtime that cannot start or run."""
 
 
+class DeviceError(GantryError):
+    """502: a device answered a stop with an error."""
+
+
 class ServerStartError(GantryError):
     """A local gantry serve could not be started."""
 
@@ -74,6 +78,7 @@ _BY_STATUS: dict[int, type[GantryError]] = {
     410: SessionExpired,
     413: TooLarge,
     429: TooManySessions,
+    502: DeviceError,
     503: Unavailable,
 }
 

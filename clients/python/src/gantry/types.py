@@ -129,6 +129,7 @@ class SessionInfo:
     won: bool = False
     reward: float = 0.0
     steps: int = 0
+    devices: list[str] = field(default_factory=list)
 
     @property
     def game(self) -> str:
@@ -143,7 +144,8 @@ class SessionInfo:
     def from_json(cls, d: dict[str, Any]) -> "SessionInfo":
         return cls(id=d["id"], runtime=d.get("runtime", ""), env=dict(d.get("env") or {}),
                    observation=d.get("observation", "") or "", done=bool(d.get("done")), won=bool(d.get("won")),
-                   reward=float(d.get("reward", 0.0)), steps=int(d.get("steps", 0)))
+                   reward=float(d.get("reward", 0.0)), steps=int(d.get("steps", 0)),
+                   devices=list(d.get("devices") or []))
 
 
 @dataclass(frozen=True)
