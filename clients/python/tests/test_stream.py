@@ -26,7 +26,7 @@ def test_exec_stream_arrives_while_the_action_runs(slow: gantry.Client) -> None:
     with slow.session(game=GAME) as s:
         it = s.exec_stream(WAIT)
         assert next(it) == "first\n"  # the code is now waiting: only the e-stop below ends it
-        assert slow.estop() == 1
+        assert slow.estop().stopped == 1
         rest = list(it)
         assert len(rest) == 1 and isinstance(rest[0], gantry.ExecResult)
         assert rest[0].stdout == "first\n" and rest[0].error_type == "KeyboardInterrupt"
@@ -62,7 +62,7 @@ async def test_async_exec_stream(slow: gantry.Client) -> None:
         async with ac.session(game=GAME) as s:
             it = s.exec_stream(WAIT)
             assert await it.__anext__() == "first\n"
-            assert await ac.estop() == 1
+            assert (await ac.estop()).stopped == 1
             rest = [x async for x in it]
             assert len(rest) == 1 and isinstance(rest[0], gantry.ExecResult)
             assert rest[0].error_type == "KeyboardInterrupt"
