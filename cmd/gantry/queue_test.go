@@ -136,7 +136,7 @@ func TestQueueTLS(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	var workerOut bytes.Buffer
+	var workerOut lockedBuffer // the NATS client's closed callback may log after the worker returns
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -162,4 +162,23 @@ func TestQueueTLS(t *testing.T) {
 	if !strings.Contains(workerOut.String(), "tls://worker:xxxxx@") {
 		t.Errorf("worker output:\n%s", workerOut.String())
 	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for writers on other goroutines (a
+// NATS connection's callbacks log from its own goroutine).
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
