@@ -573,16 +573,8 @@ func (s *Server) estopAll(ctx context.Context, tok *Token, reason string) EstopR
 
 // running counts the owner's sessions running an action.
 func (s *Server) running(owner string) int {
-	s.mu.Lock()
-	var all []*session
-	for _, ss := range s.sessions {
-		if ss.owner == owner {
-			all = append(all, ss)
-		}
-	}
-	s.mu.Unlock()
 	n := 0
-	for _, ss := range all {
+	for _, ss := range s.ownedSessions(owner) {
 		ss.mu.Lock()
 		if ss.cancel != nil {
 			n++

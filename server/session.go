@@ -383,19 +383,24 @@ func (s *Server) endQuick(ss *session, kind, outcome string, start time.Time) {
 	}
 }
 
-// estop cancels every running action of the owner's sessions (all
-// sessions for a server without tokens) and returns how many it stopped.
-func (s *Server) estop(owner string) int {
+// ownedSessions returns the owner's sessions (a snapshot).
+func (s *Server) ownedSessions(owner string) []*session {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	var all []*session
 	for _, ss := range s.sessions {
 		if ss.owner == owner {
 			all = append(all, ss)
 		}
 	}
-	s.mu.Unlock()
+	return all
+}
+
+// estop cancels every running action of the owner's sessions (all
+// sessions for a server without tokens) and returns how many it stopped.
+func (s *Server) estop(owner string) int {
 	n := 0
-	for _, ss := range all {
+	for _, ss := range s.ownedSessions(owner) {
 		if ss.stop() {
 			n++
 		}
