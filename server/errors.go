@@ -35,6 +35,16 @@ type errorBody struct {
 // writeError answers err as JSON; an error that is not an *apiError is an
 // internal error whose details go to the log only.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	ae, b := s.errorBody(r, err)
+	if ae.Status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="gantry"`)
+	}
+	writeJSON(w, ae.Status, b)
+}
+
+// errorBody is the answer to err, counted in the metrics: an error that is
+// not an *apiError is an internal error whose details go to the log only.
+func (s *Server) errorBody(r *http.Request, err error) (*apiError, errorBody) {
 	var ae *apiError
 	if !errors.As(err, &ae) {
 		s.log.ErrorContext(r.Context(), "internal error", "err", err)
@@ -43,10 +53,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	s.metrics.refusals.WithLabelValues(ae.Code).Inc()
 	var b errorBody
 	b.Error.Code, b.Error.Message, b.Error.RequestID = ae.Code, ae.Message, requestID(r.Context())
-	if ae.Status == http.StatusUnauthorized {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="gantry"`)
-	}
-	writeJSON(w, ae.Status, b)
+	return ae, b
 }
 
 // writeJSON answers v as JSON with the status.

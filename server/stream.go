@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"mime"
 	"net/http"
 	"strings"
@@ -77,14 +76,7 @@ func (s *Server) handleExecStream(w http.ResponseWriter, r *http.Request) error 
 		ev.start()
 	}
 	if err != nil {
-		var ae *apiError
-		if !errors.As(err, &ae) {
-			s.log.ErrorContext(r.Context(), "internal error", "err", err)
-			ae = errorf(http.StatusInternalServerError, "internal", "internal error (see the server's log, request id %s)", requestID(r.Context()))
-		}
-		s.metrics.refusals.WithLabelValues(ae.Code).Inc()
-		var b errorBody
-		b.Error.Code, b.Error.Message, b.Error.RequestID = ae.Code, ae.Message, requestID(r.Context())
+		_, b := s.errorBody(r, err)
 		ev.finish("error", b)
 		return nil
 	}
