@@ -6,8 +6,6 @@ import (
 	"math"
 	"math/big"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/gantry-dev/gantry/internal/repr"
 )
@@ -220,59 +218,8 @@ func complexRepr(c complex128) string {
 	return "(" + floatShort(re) + ims + "j)"
 }
 
-// StrRepr renders s as Python's repr(str) does.
-func StrRepr(s string) string {
-	quote := byte('\'')
-	if strings.IndexByte(s, '\'') >= 0 && strings.IndexByte(s, '"') < 0 {
-		quote = '"'
-	}
-	var b strings.Builder
-	b.WriteByte(quote)
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			// Not UTF-8: Python would hold a surrogate escape; show the byte.
-			fmt.Fprintf(&b, "\\udc%02x", s[i])
-			i++
-			continue
-		}
-		i += size
-		switch {
-		case r == rune(quote) || r == '\\':
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r < ' ' || r == 0x7f:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		case r < 0x7f:
-			b.WriteRune(r)
-		case isPrintable(r):
-			b.WriteRune(r)
-		case r <= 0xff:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		case r <= 0xffff:
-			fmt.Fprintf(&b, `\u%04x`, r)
-		default:
-			fmt.Fprintf(&b, `\U%08x`, r)
-		}
-	}
-	b.WriteByte(quote)
-	return b.String()
-}
-
-// isPrintable is Python's str.isprintable for one character: not in the
-// categories Cc, Cf, Cs, Co, Cn, Zl, Zp, Zs (the space excepted).
-func isPrintable(r rune) bool {
-	if r == ' ' {
-		return true
-	}
-	return unicode.IsPrint(r)
-}
+// StrRepr renders s as Python's repr(str) does (repr.Str).
+func StrRepr(s string) string { return repr.Str(s) }
 
 func bytesRepr(s string) string {
 	quote := byte('\'')

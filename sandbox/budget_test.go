@@ -118,7 +118,7 @@ func TestSortValues(t *testing.T) {
 // shared and cyclic structures included, and that quotedLen agrees with
 // tool.PyQuote.
 func TestMeasuredRepr(t *testing.T) {
-	for _, s := range []string{"", "a", "it's", `"q" 'q'`, "tab\tnl\n\x00\x7f", "é\xff\xfe", strings.Repeat("x'", 600)} {
+	for _, s := range []string{"", "a", "it's", `"q" 'q'`, "tab\tnl\n\x00\x7f", "é\xff\xfe", "\u200b\u0085\U000e0001", strings.Repeat("x'", 600)} {
 		if got, want := quotedLen(s), int64(len(tool.PyQuote(s))); got != want {
 			t.Errorf("quotedLen(%q) = %d, want %d", s, got, want)
 		}

@@ -8,10 +8,10 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"go.starlark.net/starlark"
 
+	"github.com/gantry-dev/gantry/internal/repr"
 	"github.com/gantry-dev/gantry/tool"
 )
 
@@ -506,24 +506,7 @@ func (w *reprWriter) quoted(s string) {
 }
 
 // quotedLen returns len(tool.PyQuote(s)) without building it.
-func quotedLen(s string) int64 {
-	q := '\''
-	if strings.ContainsRune(s, '\'') && !strings.ContainsRune(s, '"') {
-		q = '"'
-	}
-	n := int64(2)
-	for _, r := range s {
-		switch {
-		case r == q || r == '\\' || r == '\n' || r == '\r' || r == '\t':
-			n += 2
-		case r < 0x20 || r == 0x7f:
-			n += 4
-		default:
-			n += int64(utf8.RuneLen(r))
-		}
-	}
-	return n
-}
+func quotedLen(s string) int64 { return int64(repr.StrLen(s)) }
 
 // formatValue implements Python's format(value, spec) for the types
 // Starlark has, and the !r/!s conversions of f-strings.

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/gantry-dev/gantry/internal/repr"
 )
 
 // Signature renders the tool as a Python signature, as CodeAct and MINT
@@ -298,32 +300,7 @@ func writeRepr(b *strings.Builder, v any) {
 	}
 }
 
-// PyQuote quotes s as Python's repr quotes a str: single quotes unless the
-// string contains a single quote and no double quote.
-func PyQuote(s string) string {
-	q := byte('\'')
-	if strings.ContainsRune(s, '\'') && !strings.ContainsRune(s, '"') {
-		q = '"'
-	}
-	var b strings.Builder
-	b.WriteByte(q)
-	for _, r := range s {
-		switch {
-		case r == rune(q) || r == '\\':
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r < 0x20 || r == 0x7f:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte(q)
-	return b.String()
-}
+// PyQuote quotes s as CPython's repr quotes a str (repr.Str): single quotes
+// unless the string contains a single quote and no double quote, and what
+// str.isprintable rejects escaped.
+func PyQuote(s string) string { return repr.Str(s) }
