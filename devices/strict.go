@@ -3,11 +3,11 @@ package devices
 import (
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/gantry-dev/gantry/internal/spelling"
 	"github.com/gantry-dev/gantry/protocol"
 )
 
@@ -282,51 +282,13 @@ func suggest(name string, valid []string) string {
 }
 
 // nearest returns the name in valid closest to name by edit distance
-// (insertions, deletions, substitutions and swaps of neighbours), if it is
-// close enough to be a misspelling: at most 2 edits, and fewer edits than
-// name has letters. Ties go to the first in sorted order.
+// (insertions, deletions, substitutions and swaps of neighbours, in any
+// case), if it is close enough to be a misspelling: at most 2 edits, and
+// fewer edits than name has letters. Ties go to the first in sorted order.
 func nearest(name string, valid []string) string {
-	sorted := append([]string(nil), valid...)
-	sort.Strings(sorted)
-	best, bestD := "", 3
-	for _, v := range sorted {
-		if d := editDistance(strings.ToLower(name), strings.ToLower(v)); d < bestD && d < len(name) && d < len(v) {
-			best, bestD = v, d
-		}
-	}
-	return best
-}
-
-// editDistance is the optimal-string-alignment distance between a and b,
-// on bytes (names here are ASCII identifiers); long inputs are not near.
-func editDistance(a, b string) int {
-	if len(a) > 64 || len(b) > 64 {
-		if a == b {
-			return 0
-		}
-		return 1 << 30
-	}
-	prev2 := make([]int, len(b)+1)
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
-			}
-		}
-		prev2, prev, cur = prev, cur, prev2
-	}
-	return prev[len(b)]
+	return spelling.Nearest(name, valid, spelling.Options{FoldCase: true, Near: func(name, v string, d int) bool {
+		return d < 3 && d < len(name) && d < len(v)
+	}})
 }
 
 // CheckDevice checks the rules that govern the device named name (its own

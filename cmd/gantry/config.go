@@ -4,13 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sort"
 	"strings"
 
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"gopkg.in/yaml.v3"
+
+	"github.com/gantry-dev/gantry/internal/spelling"
 )
 
 // configAnnotation marks the commands whose flags can also come from the
@@ -187,38 +188,13 @@ func knownConfigKeys(root *cobra.Command) map[string]bool {
 // closest is the known key nearest to name by edit distance, when it is
 // near enough to be a likely misspelling.
 func closest(name string, known map[string]bool) string {
-	var keys []string
+	keys := make([]string, 0, len(known))
 	for k := range known {
 		keys = append(keys, k)
 	}
-	sort.Strings(keys)
-	best, bestD := "", len(name)/3+2
-	for _, k := range keys {
-		if d := editDistance(name, k); d < bestD {
-			best, bestD = k, d
-		}
-	}
-	return best
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
+	return spelling.Nearest(name, keys, spelling.Options{Near: func(name, _ string, d int) bool {
+		return d < len(name)/3+2
+	}})
 }
 
 func isTerminal(f *os.File) bool { return isatty.IsTerminal(f.Fd()) }
