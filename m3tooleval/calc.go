@@ -43,18 +43,15 @@ func Calculate(expr string) (Value, error) {
 	if err != nil {
 		return nil, calcErr("%v", err)
 	}
-	p := &calcParser{toks: toks}
-	if p.peek().kind == tEnd || p.peek().kind == tNewline {
+	p := &calcParser{cursor: cursor{toks: toks}}
+	if p.atLineEnd() {
 		return nil, calcErr("empty expression")
 	}
 	v, err := p.exprList(true)
 	if err != nil {
 		return nil, err
 	}
-	for p.peek().kind == tNewline {
-		p.next()
-	}
-	if p.peek().kind != tEnd {
+	if !p.finish() {
 		return nil, calcErr("invalid syntax")
 	}
 	return v, nil
@@ -71,30 +68,8 @@ func Calculator(expr string) Value {
 }
 
 type calcParser struct {
-	toks  []token
-	pos   int
+	cursor
 	unary int
-}
-
-func (p *calcParser) peek() token { return p.toks[p.pos] }
-func (p *calcParser) next() token {
-	t := p.toks[p.pos]
-	if t.kind != tEnd {
-		p.pos++
-	}
-	return t
-}
-func (p *calcParser) isOp(ops ...string) bool {
-	t := p.peek()
-	if t.kind != tOp {
-		return false
-	}
-	for _, op := range ops {
-		if t.text == op {
-			return true
-		}
-	}
-	return false
 }
 
 func (p *calcParser) exprList(topLevel bool) (Value, error) {
@@ -108,8 +83,7 @@ func (p *calcParser) exprList(topLevel bool) (Value, error) {
 	elems := Tuple{first}
 	for p.isOp(",") {
 		p.next()
-		t := p.peek()
-		if topLevel && (t.kind == tEnd || t.kind == tNewline) || !topLevel && p.isOp(")") {
+		if topLevel && p.atLineEnd() || !topLevel && p.isOp(")") {
 			break
 		}
 		e, err := p.comparison()

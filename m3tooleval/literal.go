@@ -35,7 +35,7 @@ func LiteralEval(s string) (Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &litParser{toks: toks}
+	p := &litParser{cursor: cursor{toks: toks}}
 	n, err := p.top()
 	if err != nil {
 		return nil, err
@@ -64,6 +64,51 @@ type token struct {
 	kind tokKind
 	text string
 	val  Value
+}
+
+// cursor walks a token list for the literal parser and the calculator.
+type cursor struct {
+	toks []token
+	pos  int
+}
+
+func (c *cursor) peek() token { return c.toks[c.pos] }
+
+// next returns the current token and moves past it (never past tEnd).
+func (c *cursor) next() token {
+	t := c.toks[c.pos]
+	if t.kind != tEnd {
+		c.pos++
+	}
+	return t
+}
+
+// isOp reports whether the current token is one of the operators ops.
+func (c *cursor) isOp(ops ...string) bool {
+	t := c.peek()
+	if t.kind != tOp {
+		return false
+	}
+	for _, op := range ops {
+		if t.text == op {
+			return true
+		}
+	}
+	return false
+}
+
+// atLineEnd reports whether the current token ends the input or a line.
+func (c *cursor) atLineEnd() bool {
+	k := c.peek().kind
+	return k == tEnd || k == tNewline
+}
+
+// finish skips trailing newlines and reports whether the input ends there.
+func (c *cursor) finish() bool {
+	for c.peek().kind == tNewline {
+		c.next()
+	}
+	return c.peek().kind == tEnd
 }
 
 func isIdentStart(r rune) bool {
@@ -494,36 +539,19 @@ const (
 )
 
 type litParser struct {
-	toks  []token
-	pos   int
+	cursor
 	unary int // unary operators read, bounded like CPython's parser depth
 }
 
-func (p *litParser) peek() token { return p.toks[p.pos] }
-func (p *litParser) next() token {
-	t := p.toks[p.pos]
-	if t.kind != tEnd {
-		p.pos++
-	}
-	return t
-}
-func (p *litParser) isOp(s string) bool {
-	t := p.peek()
-	return t.kind == tOp && t.text == s
-}
-
 func (p *litParser) top() (*node, error) {
-	if p.peek().kind == tEnd || p.peek().kind == tNewline {
+	if p.atLineEnd() {
 		return nil, notLiteral("empty expression")
 	}
 	n, err := p.exprList(true)
 	if err != nil {
 		return nil, err
 	}
-	for p.peek().kind == tNewline {
-		p.next()
-	}
-	if p.peek().kind != tEnd {
+	if !p.finish() {
 		return nil, notLiteral("unexpected text after the expression")
 	}
 	return n, nil
@@ -554,11 +582,10 @@ func (p *litParser) exprList(topLevel bool) (*node, error) {
 }
 
 func (p *litParser) atExprEnd(topLevel bool) bool {
-	t := p.peek()
 	if topLevel {
-		return t.kind == tEnd || t.kind == tNewline
+		return p.atLineEnd()
 	}
-	return t.kind == tOp && (t.text == ")" || t.text == "]" || t.text == "}")
+	return p.isOp(")", "]", "}")
 }
 
 // expr reads a sum of signed atoms: the shapes that can still be literals
@@ -568,7 +595,7 @@ func (p *litParser) expr() (*node, error) {
 	if err != nil {
 		return nil, err
 	}
-	for p.isOp("+") || p.isOp("-") {
+	for p.isOp("+", "-") {
 		op := p.next().text
 		right, err := p.signed()
 		if err != nil {
@@ -580,7 +607,7 @@ func (p *litParser) expr() (*node, error) {
 }
 
 func (p *litParser) signed() (*node, error) {
-	if p.isOp("+") || p.isOp("-") {
+	if p.isOp("+", "-") {
 		p.unary++
 		if p.unary > maxUnary {
 			return nil, notLiteral("too many unary operators")
@@ -697,7 +724,7 @@ func (p *litParser) atom() (*node, error) {
 		return nil, notLiteral("unexpected end of expression")
 	}
 	// A call, subscript or attribute after an atom is never a literal.
-	if p.isOp("(") || p.isOp("[") || p.isOp(".") {
+	if p.isOp("(", "[", ".") {
 		return nil, notLiteral("not a literal")
 	}
 	return n, nil
