@@ -60,6 +60,22 @@ def _item(name: str, data: Any) -> Optional[StreamItem]:
     return None  # an event this client does not know: skipped
 
 
+class _Decoder:
+    """Turns the stream's lines into the items it yields: ``feed`` returns one when a line completes it, and
+    ``done`` is true once the result has come (the last item)."""
+
+    def __init__(self) -> None:
+        self._events = _Events()
+        self.done = False
+
+    def feed(self, line: str) -> Optional[StreamItem]:
+        got = self._events.line(line)
+        item = None if got is None else _item(*got)
+        if isinstance(item, ExecResult):
+            self.done = True
+        return item
+
+
 def _not_streamed(status: int, raw: bytes) -> GantryError:
     try:
         body = json.loads(raw) if raw else None
@@ -87,23 +103,17 @@ def exec_stream(session: "Session", code: str) -> Iterator[StreamItem]:
             raise GantryError(f"gantry at {session.client.url}: {e}") from e
         if r.status != 200 or not (r.getheader("Content-Type") or "").startswith(ACCEPT):
             raise _not_streamed(r.status, r.read())
-        ev = _Events()
-        while True:
+        dec = _Decoder()
+        while not dec.done:
             try:
                 raw = r.readline()
             except (OSError, http.client.HTTPException) as e:
                 raise GantryError(f"gantry at {session.client.url}: the stream broke: {e}") from e
             if not raw:
                 raise GantryError(f"gantry at {session.client.url}: the stream ended without a result")
-            got = ev.line(raw.decode("utf-8"))
-            if got is None:
-                continue
-            item = _item(*got)
-            if item is None:
-                continue
-            yield item
-            if isinstance(item, ExecResult):
-                return
+            item = dec.feed(raw.decode("utf-8"))
+            if item is not None:
+                yield item
     finally:
         conn.close()
 
@@ -118,16 +128,12 @@ async def aexec_stream(session: "AsyncSession", code: str) -> AsyncIterator[Stre
                                   headers={"Accept": ACCEPT}) as r:
             if r.status_code != 200 or not r.headers.get("content-type", "").startswith(ACCEPT):
                 raise _not_streamed(r.status_code, await r.aread())
-            ev = _Events()
+            dec = _Decoder()
             async for line in r.aiter_lines():
-                got = ev.line(line)
-                if got is None:
-                    continue
-                item = _item(*got)
-                if item is None:
-                    continue
-                yield item
-                if isinstance(item, ExecResult):
+                item = dec.feed(line)
+                if item is not None:
+                    yield item
+                if dec.done:
                     return
             raise GantryError(f"gantry at {c.url}: the stream ended without a result")
     except httpx.HTTPError as e:
