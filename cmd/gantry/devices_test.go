@@ -29,6 +29,33 @@ func simBroker(t *testing.T, names ...string) string {
 	return sim.broker.URL()
 }
 
+// TestSimulationShutdown: when the simulation's context ends, its rovers
+// say goodbye through a broker that is still there (a retained offline
+// status a later client reads), and nothing warns of a lost connection.
+func TestSimulationShutdown(t *testing.T) {
+	var logs lockedBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	sim, err := startSimulation(ctx, "127.0.0.1:0", 20, slog.New(slog.NewTextHandler(&logs, nil)), "rover")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	url := sim.broker.URL()
+	if out, err := runCLI(t, "", "devices", "--broker", url, "list"); err != nil || !strings.Contains(out, "rover   online") {
+		t.Fatalf("before: %v\n%s", err, out)
+	}
+	cancel()
+	sim.wg.Wait() // the rovers have returned; the broker runs until Close
+	out, err := runCLI(t, "", "devices", "--broker", url, "list")
+	if err != nil || !strings.Contains(out, "rover   offline") {
+		t.Fatalf("after the context ended: %v\n%s", err, out)
+	}
+	sim.Close()
+	if s := logs.String(); strings.Contains(s, "level=WARN") || strings.Contains(s, "level=ERROR") {
+		t.Errorf("shutdown logged:\n%s", s)
+	}
+}
+
 func TestDevicesCLI(t *testing.T) {
 	url := simBroker(t, "rover", "scout")
 	audit := filepath.Join(t.TempDir(), "audit.jsonl")

@@ -47,7 +47,8 @@ type simulation struct {
 }
 
 // startSimulation starts an embedded broker on listen and serves a
-// simulated rover for each name on it.
+// simulated rover for each name on it. The rovers stop when ctx ends (each
+// leaves an offline status on the broker); the broker stops at Close.
 func startSimulation(ctx context.Context, listen string, speed float64, log *slog.Logger, names ...string) (*simulation, error) {
 	return startSimulationAt(ctx, listen, speed, log, nil, names...)
 }
@@ -55,7 +56,10 @@ func startSimulation(ctx context.Context, listen string, speed float64, log *slo
 // startSimulationAt is startSimulation with the rovers' start pose (nil:
 // the world's default).
 func startSimulationAt(ctx context.Context, listen string, speed float64, log *slog.Logger, start *firmware.Pose, names ...string) (*simulation, error) {
-	b, err := dmqtt.StartBroker(ctx, listen, log)
+	// The broker outlives ctx until Close: the rovers, which stop with
+	// ctx, say goodbye (a retained offline status) through it, and neither
+	// they nor a gateway on it see the broker vanish first.
+	b, err := dmqtt.StartBroker(context.WithoutCancel(ctx), listen, log)
 	if err != nil {
 		return nil, fmt.Errorf("embedded broker: %w", err)
 	}
