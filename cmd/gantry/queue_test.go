@@ -3,7 +3,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -162,23 +161,4 @@ func TestQueueTLS(t *testing.T) {
 	if !strings.Contains(workerOut.String(), "tls://worker:xxxxx@") {
 		t.Errorf("worker output:\n%s", workerOut.String())
 	}
-}
-
-// lockedBuffer is a bytes.Buffer safe for writers on other goroutines (a
-// NATS connection's callbacks log from its own goroutine).
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
