@@ -29,7 +29,7 @@ import (
 type rig struct {
 	broker *dmqtt.Broker
 	hub    *devices.Hub
-	audit  *syncBuffer
+	audit  *testenv.Buffer
 	rovers map[string]*simRover
 }
 
@@ -48,7 +48,7 @@ func newRig(t *testing.T, policy devices.Policy, names ...string) *rig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { b.Close() })
-	rg := &rig{broker: b, audit: &syncBuffer{}, rovers: map[string]*simRover{}}
+	rg := &rig{broker: b, audit: &testenv.Buffer{}, rovers: map[string]*simRover{}}
 	rg.hub = devices.NewHub(devices.HubOptions{Guard: devices.NewGuard(policy), Audit: devices.NewAudit(rg.audit)})
 	t.Cleanup(func() { rg.hub.Close() })
 	for _, name := range names {

@@ -11,12 +11,12 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/pb33f/libopenapi"
 	validator "github.com/pb33f/libopenapi-validator"
 
+	"github.com/gantry-dev/gantry/internal/testenv"
 	"github.com/gantry-dev/gantry/sandbox/isolate"
 )
 
@@ -53,25 +53,7 @@ type harness struct {
 	srv *Server
 	ts  *httptest.Server
 	v   validator.Validator
-	log *syncBuffer
-}
-
-// syncBuffer is a log destination safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
+	log *testenv.Buffer
 }
 
 // workerConfig makes the server start this test binary as its Starlark
@@ -88,7 +70,7 @@ func workerConfig(t testing.TB, cfg Config) Config {
 
 func newHarness(t *testing.T, cfg Config) *harness {
 	t.Helper()
-	h := &harness{t: t, log: &syncBuffer{}}
+	h := &harness{t: t, log: &testenv.Buffer{}}
 	cfg = workerConfig(t, cfg)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewJSONHandler(h.log, &slog.HandlerOptions{Level: slog.LevelDebug}))

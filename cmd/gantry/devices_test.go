@@ -33,7 +33,7 @@ func simBroker(t *testing.T, names ...string) string {
 // say goodbye through a broker that is still there (a retained offline
 // status a later client reads), and nothing warns of a lost connection.
 func TestSimulationShutdown(t *testing.T) {
-	var logs lockedBuffer
+	var logs testenv.Buffer
 	ctx, cancel := context.WithCancel(context.Background())
 	sim, err := startSimulation(ctx, "127.0.0.1:0", 20, slog.New(slog.NewTextHandler(&logs, nil)), "rover")
 	if err != nil {

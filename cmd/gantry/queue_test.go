@@ -14,6 +14,7 @@ import (
 
 	"github.com/gantry-dev/gantry/agent"
 	"github.com/gantry-dev/gantry/internal/natstest"
+	"github.com/gantry-dev/gantry/internal/testenv"
 	"github.com/gantry-dev/gantry/queue"
 )
 
@@ -135,7 +136,7 @@ func TestQueueTLS(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	var workerOut lockedBuffer // the NATS client's closed callback may log after the worker returns
+	var workerOut testenv.Buffer // the NATS client's closed callback may log after the worker returns
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
